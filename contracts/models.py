@@ -1,0 +1,269 @@
+"""The contract register: providers, service types, contracts, sites, milestones."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from oversight.models import TenantOwned
+
+ein_validator = RegexValidator(r"^\d{2}-\d{7}$", "An EIN looks like 12-3456789.")
+uei_validator = RegexValidator(
+    r"^[A-HJ-NP-Z1-9][A-HJ-NP-Z0-9]{11}$",
+    "A UEI is 12 letters and digits (no O or I, not starting with 0).",
+)
+ods_validator = RegexValidator(
+    r"^[A-Z0-9]{3,6}$", "An ODS code is 3 to 6 capital letters or digits."
+)
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")
+
+
+class Provider(TenantOwned):
+    """An organisation that delivers services under contract."""
+
+    name = models.CharField(max_length=200)
+    ein = models.CharField("EIN", max_length=10, blank=True, validators=[ein_validator])
+    uei = models.CharField("UEI", max_length=12, blank=True, validators=[uei_validator])
+    ods_code = models.CharField("ODS code", max_length=6, blank=True, validators=[ods_validator])
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                name="provider_name_unique_per_tenant",
+                violation_error_message="A provider with this name already exists.",
+            )
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "provider_detail", kwargs={"tenant_slug": self.tenant.slug, "provider_pk": self.pk}
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceType(TenantOwned):
+    """A kind of service commissioned (HCBS personal care, crisis response…)."""
+
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="service_type_code_unique"),
+            models.UniqueConstraint(fields=["tenant", "name"], name="service_type_name_unique"),
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse("service_type_list", kwargs={"tenant_slug": self.tenant.slug})
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContractStatus(models.TextChoices):
+    PLANNED = "planned", "Planned (awarded, not started)"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    ENDED = "ended", "Ended"
+    TERMINATED = "terminated", "Terminated"
+
+
+class PaymentModel(models.TextChoices):
+    BLOCK = "block", "Block"
+    ACTIVITY_BANDED = "activity_banded", "Activity-banded"
+    ACUITY_BANDED = "acuity_banded", "Acuity-banded"
+    OUTCOME_LINKED = "outcome_linked", "Outcome-linked"
+
+
+class Contract(TenantOwned):
+    """A contract awarded to a provider: what is bought, for whom, for how much."""
+
+    reference = models.CharField(max_length=60)
+    title = models.CharField(max_length=300)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="contracts")
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.PROTECT, related_name="contracts"
+    )
+    status = models.CharField(
+        max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
+    )
+    scope = models.TextField(help_text="What the provider is to deliver.")
+    population_coverage = models.TextField(
+        blank=True, help_text="Who is eligible and how many people are to be served."
+    )
+    intensity = models.CharField(
+        max_length=300, blank=True, help_text="e.g. up to 20 hours of support a week"
+    )
+    start_date = models.DateField()
+    end_date = models.DateField()
+    extension_options = models.CharField(
+        max_length=300, blank=True, help_text="e.g. two 12-month extensions at the agency's option"
+    )
+    latest_end_date = models.DateField(
+        null=True, blank=True, help_text="End date if every extension option is taken up."
+    )
+    annual_value = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    total_value = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    payment_model = models.CharField(max_length=20, choices=PaymentModel.choices)
+    payment_at_risk_pct = models.DecimalField(
+        "share of payment at risk (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    contract_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="managed_contracts"
+    )
+    service_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_contracts",
+    )
+    executive_sponsor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sponsored_contracts",
+    )
+    protected_core_components = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What may not be traded away for volume, one item per line.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "reference"],
+                name="contract_reference_unique_per_tenant",
+                violation_error_message="A contract with this reference already exists.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="contract_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "end_date"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "contract_detail", kwargs={"tenant_slug": self.tenant.slug, "contract_pk": self.pk}
+        )
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date is before the start date."
+        if self.latest_end_date and self.end_date and self.latest_end_date < self.end_date:
+            errors["latest_end_date"] = "The latest end date is before the end date."
+        if (
+            self.payment_model == PaymentModel.OUTCOME_LINKED
+            and (self.payment_at_risk_pct or 0) <= 0
+        ):
+            errors["payment_at_risk_pct"] = (
+                "An outcome-linked contract puts part of its payment at risk: give the share (%)."
+            )
+        if self.protected_core_components and (
+            not isinstance(self.protected_core_components, list)
+            or not all(isinstance(c, str) and c.strip() for c in self.protected_core_components)
+        ):
+            errors["protected_core_components"] = "Give a list of non-empty descriptions."
+        if errors:
+            raise ValidationError(errors)
+
+
+class DeliverySite(TenantOwned):
+    """Where a contract is delivered: an area or county, perhaps by a partner."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    area = models.CharField(max_length=200, help_text="Area or county served.")
+    partner_organisation = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    opened_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "name"], name="site_name_unique_per_contract"
+            )
+        ]
+
+    def get_absolute_url(self) -> str:
+        return self.contract.get_absolute_url() + "#sites"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.area})"
+
+
+class MilestoneStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"
+    WAIVED = "waived", "Waived"
+
+
+class Milestone(TenantOwned):
+    """A dated commitment in a contract (go-live, staffing in post, first review…)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="milestones")
+    title = models.CharField(max_length=300)
+    due_date = models.DateField()
+    status = models.CharField(
+        max_length=20, choices=MilestoneStatus.choices, default=MilestoneStatus.PENDING
+    )
+    completed_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "due_date"]
+
+    def get_absolute_url(self) -> str:
+        return self.contract.get_absolute_url() + "#milestones"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if self.status == MilestoneStatus.MET and not self.completed_on:
+            raise ValidationError({"completed_on": "Give the date the milestone was met."})

@@ -1,0 +1,36 @@
+"""What each role may change, declared as data.
+
+Visibility (which rows a membership can read) lives in the selectors; this map
+only answers "may this role perform this write?". Auditors and executives are
+read-only for the register; providers cannot edit contracts. Later features add
+their actions here so that the role tests pick them up.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+from .models import Membership, Role
+
+# action -> roles allowed to perform it
+ACTIONS: dict[str, frozenset[str]] = {
+    "provider.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "service_type.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "contract.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "site.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "milestone.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "membership.change": frozenset({Role.ADMIN}),
+}
+
+
+def can(membership: Membership | None, action: str) -> bool:
+    if membership is None:
+        return False
+    try:
+        allowed = ACTIONS[action]
+    except KeyError as exc:  # a typo must not silently deny or allow
+        raise ValueError(f"Unknown action {action!r}") from exc
+    return membership.role in allowed
+
+
+def require(membership: Membership | None, action: str) -> None:
+    if not can(membership, action):
+        raise PermissionDenied(f"Your role cannot do this ({action}).")

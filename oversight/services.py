@@ -1,0 +1,70 @@
+"""Writes to tenants' memberships (the admin's user management)."""
+
+from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .history import save_with_history
+from .models import Membership, Role, User
+from .permissions import require
+
+
+@transaction.atomic
+def membership_create(
+    *,
+    membership: Membership,
+    email: str,
+    full_name: str,
+    role: str,
+    provider=None,
+    reason: str,
+    request=None,
+) -> Membership:
+    """Give a person a role in the admin's tenant, creating their account if new.
+    A new account has no password: the person gets an email to set one."""
+    require(membership, "membership.change")
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User(email=email, full_name=full_name.strip())
+        user.set_unusable_password()
+        save_with_history(user, user=membership.user, reason=reason)
+    elif Membership.objects.filter(user=user, tenant_id=membership.tenant_id).exists():
+        raise ValidationError({"email": "This person is already a member of this organisation."})
+    new = Membership(user=user, tenant=membership.tenant, role=role, provider=provider)
+    new.full_clean()
+    save_with_history(new, user=membership.user, reason=reason)
+    if created:
+        transaction.on_commit(lambda: _send_set_password(email, request))
+    return new
+
+
+def _send_set_password(email: str, request) -> None:
+    form = PasswordResetForm({"email": email})
+    if form.is_valid():
+        # PasswordResetForm only mails users with usable passwords; a new account
+        # has none yet, so we pass the user list ourselves.
+        form.get_users = lambda _email: User.objects.filter(email__iexact=email, is_active=True)
+        form.save(
+            request=request,
+            use_https=bool(request and request.is_secure()),
+            subject_template_name="registration/welcome_subject.txt",
+            email_template_name="registration/welcome_email.txt",
+        )
+
+
+@transaction.atomic
+def membership_update(
+    *, membership: Membership, target: Membership, role: str, provider, is_active: bool, reason: str
+) -> Membership:
+    require(membership, "membership.change")
+    target = Membership.objects.select_for_update().get(pk=target.pk)
+    if target.pk == membership.pk and (role != Role.ADMIN or not is_active):
+        raise ValidationError({"role": "You cannot remove your own admin role."})
+    target.role = role
+    target.provider = provider if role == Role.PROVIDER else None
+    target.is_active = is_active
+    target.full_clean()
+    save_with_history(target, user=membership.user, reason=reason)
+    return target

@@ -1,0 +1,44 @@
+"""Every tenant page lives under /t/<tenant_slug>/ and every API route under
+/api/v1/t/<tenant_slug>/. The isolation tests crawl this whole tree."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from . import views
+
+tenant_pages = [
+    path("", views.tenant_home, name="tenant_home"),
+    path("", include("contracts.urls")),
+    path("", include("oversight.tenant_urls")),
+]
+
+tenant_api = [
+    path("", include("contracts.api_urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/set-password/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("tenants/", views.tenant_switch, name="tenant_switch"),
+    path("t/<slug:tenant_slug>/", include(tenant_pages)),
+    path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
+]
