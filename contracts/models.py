@@ -93,6 +93,11 @@ class PaymentModel(models.TextChoices):
     OUTCOME_LINKED = "outcome_linked", "Outcome-linked"
 
 
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    WEEKLY = "weekly", "Weekly (enhanced monitoring)"
+
+
 class Contract(TenantOwned):
     """A contract awarded to a provider: what is bought, for whom, for how much."""
 
@@ -151,6 +156,12 @@ class Contract(TenantOwned):
         blank=True,
         on_delete=models.PROTECT,
         related_name="sponsored_contracts",
+    )
+    reporting_frequency = models.CharField(
+        max_length=10,
+        choices=Frequency.choices,
+        default=Frequency.MONTHLY,
+        help_text="How often the provider submits returns; weekly under enhanced monitoring.",
     )
     protected_core_components = models.JSONField(
         default=list,

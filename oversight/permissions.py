@@ -18,6 +18,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     "site.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "milestone.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "membership.change": frozenset({Role.ADMIN}),
+    "kpi.change": frozenset({Role.ADMIN}),
+    "contract_kpi.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
+    "reporting_policy.change": frozenset({Role.ADMIN}),
+    # Providers submit their own returns; a commissioner's data team may upload
+    # a period's returns for many contracts at once (the bulk upload).
+    "return.submit": frozenset({Role.PROVIDER, Role.COMMISSIONER, Role.ADMIN}),
+    "return.review": frozenset({Role.COMMISSIONER, Role.ADMIN}),
 }
 
 

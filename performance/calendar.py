@@ -1,0 +1,108 @@
+"""The reporting calendar, as pure date arithmetic (no ORM).
+
+Monthly periods are calendar months, weekly periods ISO weeks (Monday to
+Sunday), clipped to the contract's dates. A period falls due a set number of
+days after it ends and counts as missing a set number of days after that.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MONTHLY = "monthly"
+WEEKLY = "weekly"
+
+
+@dataclass(frozen=True)
+class Period:
+    frequency: str
+    start: date
+    end: date
+    due_date: date
+    missing_after: date
+
+    @property
+    def label(self) -> str:
+        return period_label(self.frequency, self.start)
+
+
+def period_label(frequency: str, start: date) -> str:
+    if frequency == MONTHLY:
+        return start.strftime("%Y-%m")
+    year, week, _ = start.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_period_label(label: str) -> tuple[str, date]:
+    """'2026-03' → (monthly, 2026-03-01); '2026-W11' → (weekly, Monday of week 11).
+    Raises ValueError with a message a provider can act on."""
+    text = (label or "").strip()
+    try:
+        if "-W" in text.upper():
+            year, week = text.upper().split("-W")
+            return WEEKLY, date.fromisocalendar(int(year), int(week), 1)
+        year, month = text.split("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError
+        return MONTHLY, date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(
+            f"{label!r} is not a period: use YYYY-MM for a month or YYYY-Www for a week"
+        ) from None
+
+
+def _month_end(day: date) -> date:
+    first_next = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def periods_between(
+    *,
+    frequency: str,
+    contract_start: date,
+    contract_end: date,
+    until: date,
+    due_days: int,
+    missing_after_days: int,
+    since: date | None = None,
+) -> list[Period]:
+    """Every period of the contract that has started on or before ``until``
+    (and, with ``since``, starts on or after the period containing it)."""
+    first = since if since and since > contract_start else contract_start
+    last = min(contract_end, until)
+    if last < first:
+        return []
+    periods: list[Period] = []
+    if frequency == MONTHLY:
+        cursor = date(first.year, first.month, 1)
+        step = _month_end
+    elif frequency == WEEKLY:
+        cursor = first - timedelta(days=first.weekday())
+
+        def step(day: date) -> date:
+            return day + timedelta(days=6)
+    else:
+        raise ValueError(f"Unknown reporting frequency {frequency!r}")
+    while cursor <= last:
+        period_end = step(cursor)
+        clipped_end = min(period_end, contract_end)
+        due = clipped_end + timedelta(days=due_days)
+        periods.append(
+            Period(
+                frequency=frequency,
+                start=cursor,
+                end=clipped_end,
+                due_date=due,
+                missing_after=due + timedelta(days=missing_after_days),
+            )
+        )
+        cursor = period_end + timedelta(days=1)
+    return periods
+
+
+def contract_month(contract_start: date, period_start: date) -> int:
+    """The contract month a period falls in: 1 for the month the contract starts."""
+    return (
+        (period_start.year - contract_start.year) * 12
+        + (period_start.month - contract_start.month)
+        + 1
+    )

@@ -1,0 +1,342 @@
+"""KPIs, targets, the reporting calendar and providers' returns.
+
+A ``Kpi`` is a tenant's standard definition; a ``ContractKpi`` is that measure
+on one contract with its target, tolerance, weight, benchmarks and phase
+targets. Each contract has a calendar of ``ReportingPeriod`` rows (monthly, or
+weekly under enhanced monitoring); a provider answers each period with a
+``Return`` whose ``ReturnValue`` rows hold one value per contract KPI (and site,
+for site-level KPIs). A queried return is corrected as a new version: every
+version stays.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from contracts.models import Frequency  # the contract owns its reporting frequency
+from oversight.models import TenantOwned
+
+
+class Unit(models.TextChoices):
+    PERCENTAGE = "percentage", "Percentage"
+    COUNT = "count", "Count"
+    RATE_PER_1000 = "rate_per_1000", "Rate per 1,000"
+    DAYS = "days", "Days"
+    CURRENCY = "currency", "Currency"
+
+
+class Direction(models.TextChoices):
+    HIGHER = "higher", "Higher is better"
+    LOWER = "lower", "Lower is better"
+    NONE = "none", "No direction (monitored)"
+
+
+class Category(models.TextChoices):
+    ACTIVITY = "activity", "Activity"
+    OUTCOME = "outcome", "Outcome"
+    QUALITY = "quality", "Quality"
+    TIMELINESS = "timeliness", "Timeliness"
+    WORKFORCE = "workforce", "Workforce"
+    SAFEGUARDING = "safeguarding", "Safeguarding"
+    FINANCE = "finance", "Finance"
+
+
+class ReportingLevel(models.TextChoices):
+    CONTRACT = "contract", "Contract"
+    SITE = "site", "Site"
+
+
+class Kpi(TenantOwned):
+    """A standard measure, defined once per tenant and shared by contracts."""
+
+    code = models.SlugField(max_length=40, help_text="Short code used in spreadsheets and the API.")
+    name = models.CharField(max_length=200)
+    definition = models.TextField(help_text="What is measured and why.")
+    numerator = models.CharField(max_length=300, blank=True, help_text="The numerator, in words.")
+    denominator = models.CharField(
+        max_length=300, blank=True, help_text="The denominator, in words."
+    )
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    is_fidelity = models.BooleanField(
+        "fidelity measure", default=False, help_text="A protected core measure."
+    )
+    is_stress_indicator = models.BooleanField(
+        default=False,
+        help_text="An early sign of strain (turnover, vacancies, missed visits, incidents…).",
+    )
+    reporting_level = models.CharField(
+        max_length=10, choices=ReportingLevel.choices, default=ReportingLevel.CONTRACT
+    )
+    service_types = models.ManyToManyField("contracts.ServiceType", blank=True, related_name="kpis")
+
+    history = HistoricalRecords(m2m_fields=[service_types])
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "code"],
+                name="kpi_code_unique_per_tenant",
+                violation_error_message="A KPI with this code already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    @property
+    def has_ratio(self) -> bool:
+        return bool(self.numerator and self.denominator)
+
+
+class ContractKpi(TenantOwned):
+    """A KPI as reported by one contract, with its target and benchmarks."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="contract_kpis"
+    )
+    kpi = models.ForeignKey(Kpi, on_delete=models.PROTECT, related_name="contract_kpis")
+    is_priority = models.BooleanField(
+        default=False, help_text="One of the (at most five) measures meetings lead with."
+    )
+    target = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    amber_tolerance = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="How far short of target still counts as amber rather than red.",
+    )
+    weight = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    baseline = models.DecimalField(
+        "historical baseline", max_digits=14, decimal_places=4, null=True, blank=True
+    )
+    peer_benchmark = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    best_practice = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    # The expected range: natural process limits of the accepted values so far,
+    # refreshed when a return is accepted. A value outside needs an explanation.
+    expected_low = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    expected_high = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-is_priority", "kpi__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "kpi"],
+                name="contract_kpi_unique",
+                violation_error_message="This contract already reports that KPI.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi.code} on {self.contract.reference}"
+
+
+class PhaseTarget(TenantOwned):
+    """A target for a phase of the contract (e.g. months 1–6, implementation),
+    so an early site is not judged against the mature standard."""
+
+    contract_kpi = models.ForeignKey(
+        ContractKpi, on_delete=models.CASCADE, related_name="phase_targets"
+    )
+    phase = models.CharField(max_length=100, help_text="e.g. Implementation")
+    from_month = models.PositiveSmallIntegerField(
+        help_text="First contract month of the phase (1 = the month the contract starts)."
+    )
+    to_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Last month of the phase; empty means to the end."
+    )
+    target = models.DecimalField(max_digits=14, decimal_places=4)
+    amber_tolerance = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract_kpi", "from_month"]
+
+
+class ReportingPolicy(TenantOwned):
+    """A tenant's reporting calendar: when returns fall due, when they count
+    as missing, when reminders go. Without a row the defaults below apply."""
+
+    monthly_due_days = models.PositiveSmallIntegerField(
+        default=15, help_text="Days after a month ends that its return is due."
+    )
+    weekly_due_days = models.PositiveSmallIntegerField(
+        default=3, help_text="Days after a week ends that its return is due."
+    )
+    missing_after_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days after the due date that an unreceived return is missing."
+    )
+    reminder_days_before = models.PositiveSmallIntegerField(
+        default=5, help_text="Days before the due date that providers are reminded."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="reporting_policy_one_per_tenant")
+        ]
+
+
+class ReportingPeriod(TenantOwned):
+    """One period a contract must report on, with its due date."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="reporting_periods"
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    start = models.DateField()
+    end = models.DateField()
+    due_date = models.DateField()
+    missing_after = models.DateField(
+        help_text="After this date a return never received counts as missing."
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    late_notified_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "frequency", "start"], name="reporting_period_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "due_date"])]
+
+    def __str__(self) -> str:
+        if self.frequency == Frequency.MONTHLY:
+            return self.start.strftime("%B %Y")
+        return f"Week of {self.start:%d %b %Y}"
+
+    @property
+    def label(self) -> str:
+        """The period as spreadsheets and the API name it: 2026-03 or 2026-W11."""
+        if self.frequency == Frequency.MONTHLY:
+            return self.start.strftime("%Y-%m")
+        year, week, _ = self.start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+class ReturnStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted"
+    QUERIED = "queried", "Queried"
+
+
+class ReturnSource(models.TextChoices):
+    WEB = "web", "Web form"
+    SPREADSHEET = "spreadsheet", "Spreadsheet upload"
+    API = "api", "API"
+    BULK = "bulk", "Commissioner bulk upload"
+
+
+class Return(TenantOwned):
+    """A provider's return for one period; each correction is a new version."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="returns"
+    )
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.CASCADE, related_name="returns")
+    version = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        max_length=10, choices=ReturnStatus.choices, default=ReturnStatus.DRAFT
+    )
+    no_activity = models.BooleanField(
+        default=False, help_text="Nothing was delivered in the period (not scored as a failure)."
+    )
+    narrative = models.TextField(blank=True)
+    source = models.CharField(max_length=12, choices=ReturnSource.choices)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["period__start", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "version"], name="return_version_unique"),
+            # At most one live (not queried) version per period: the database,
+            # not only the service, stops two concurrent submissions.
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=~models.Q(status="queried"),
+                name="return_one_live_version_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="return_idempotency_key_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference} {self.period.label} v{self.version}"
+
+    @property
+    def submitted_on_time(self) -> bool | None:
+        if self.submitted_at is None:
+            return None
+        return self.submitted_at.date() <= self.period.due_date
+
+
+class ReturnValue(TenantOwned):
+    """One value in a return: a contract KPI, for the contract or one site."""
+
+    return_obj = models.ForeignKey(
+        Return, on_delete=models.CASCADE, related_name="values", db_column="return_id"
+    )
+    contract_kpi = models.ForeignKey(ContractKpi, on_delete=models.PROTECT, related_name="values")
+    site = models.ForeignKey(
+        "contracts.DeliverySite", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    value = models.DecimalField(max_digits=14, decimal_places=4)
+    numerator = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    variance_explanation = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["return_obj", "contract_kpi", "site"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_obj", "contract_kpi"],
+                condition=models.Q(site__isnull=True),
+                name="return_value_unique_contract_level",
+            ),
+            models.UniqueConstraint(
+                fields=["return_obj", "contract_kpi", "site"],
+                condition=models.Q(site__isnull=False),
+                name="return_value_unique_site_level",
+            ),
+        ]

@@ -1,0 +1,346 @@
+"""Writes for KPIs, the reporting calendar and returns.
+
+A return's life is declared in ``RETURN_TRANSITIONS``; services enforce it.
+Every way a return comes in ends in ``returns_write``, which writes the output
+of ``validation.validate`` in bulk (a few queries whatever the number of
+values), with history, in one transaction: whole or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contracts.models import Contract
+from oversight.history import bulk_create, save_with_history
+from oversight.models import Membership
+from oversight.permissions import require
+
+from . import calendar
+from .models import (
+    ContractKpi,
+    ReportingPeriod,
+    ReportingPolicy,
+    Return,
+    ReturnSource,
+    ReturnStatus,
+    ReturnValue,
+)
+from .validation import Outcome, Problem
+
+# status -> statuses it may move to
+RETURN_TRANSITIONS: dict[str, set[str]] = {
+    ReturnStatus.DRAFT: {ReturnStatus.SUBMITTED},
+    ReturnStatus.SUBMITTED: {ReturnStatus.ACCEPTED, ReturnStatus.QUERIED},
+    ReturnStatus.QUERIED: set(),  # corrected as a new version, never edited
+    ReturnStatus.ACCEPTED: set(),
+}
+
+MAX_PRIORITY_KPIS = 5
+
+
+class ImportRejected(Exception):
+    """A submission with any problem: nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s); nothing was written")
+        self.problems = problems
+
+
+def _transition(ret: Return, to: str) -> None:
+    if to not in RETURN_TRANSITIONS[ret.status]:
+        raise ValidationError(
+            {
+                "status": f"A {ret.get_status_display().lower()} return cannot become "
+                f"{ReturnStatus(to).label.lower()}."
+            }
+        )
+    ret.status = to
+
+
+def policy_for(tenant_id: int) -> ReportingPolicy:
+    return ReportingPolicy.objects.filter(tenant_id=tenant_id).first() or ReportingPolicy(
+        tenant_id=tenant_id
+    )
+
+
+# --- the reporting calendar -------------------------------------------------
+
+
+def reporting_calendar_sync(
+    *, contracts: list[Contract], today: date, user=None, reason: str = "Reporting calendar"
+) -> int:
+    """Create every period the contracts owe up to today; idempotent.
+    Periods already created are kept; a change of frequency (monthly to
+    weekly under enhanced monitoring) applies from the end of the last period."""
+    if not contracts:
+        return 0
+    by_tenant: dict[int, ReportingPolicy] = {}
+    last_end: dict[int, date] = {}
+    existing: set[tuple[int, str, date]] = set()
+    for contract_id, frequency, start, end in ReportingPeriod.objects.filter(
+        contract__in=[c.id for c in contracts]
+    ).values_list("contract_id", "frequency", "start", "end"):
+        existing.add((contract_id, frequency, start))
+        last_end[contract_id] = max(end, last_end.get(contract_id, end))
+    new: list[ReportingPeriod] = []
+    for contract in contracts:
+        policy = by_tenant.setdefault(contract.tenant_id, policy_for(contract.tenant_id))
+        weekly = contract.reporting_frequency == calendar.WEEKLY
+        since = None
+        if contract.id in last_end:
+            since = last_end[contract.id] + timezone.timedelta(days=1)
+        for period in calendar.periods_between(
+            frequency=contract.reporting_frequency,
+            contract_start=contract.start_date,
+            contract_end=contract.end_date,
+            until=today,
+            due_days=policy.weekly_due_days if weekly else policy.monthly_due_days,
+            missing_after_days=policy.missing_after_days,
+            since=since,
+        ):
+            if (contract.id, period.frequency, period.start) in existing:
+                continue
+            new.append(
+                ReportingPeriod(
+                    tenant_id=contract.tenant_id,
+                    contract_id=contract.id,
+                    frequency=period.frequency,
+                    start=period.start,
+                    end=period.end,
+                    due_date=period.due_date,
+                    missing_after=period.missing_after,
+                )
+            )
+    if new:
+        bulk_create(ReportingPeriod, new, user=user, reason=reason)
+    return len(new)
+
+
+# --- returns ------------------------------------------------------------------
+
+
+@transaction.atomic
+def returns_write(
+    *,
+    membership: Membership,
+    outcome: Outcome,
+    source: str,
+    submit: bool = True,
+    idempotency_key: str | None = None,
+    reason: str | None = None,
+) -> list[Return]:
+    """Write validated returns, all or nothing. Raises ImportRejected when the
+    outcome has problems, so a caller cannot write a half-valid submission."""
+    require(membership, "return.submit")
+    if not outcome.ok:
+        raise ImportRejected(outcome.problems)
+    user = membership.user
+    now = timezone.now()
+    reason = reason or f"Return submitted ({ReturnSource(source).label.lower()})"
+
+    drafts = [p.replaces_draft for p in outcome.returns if p.replaces_draft]
+    for draft in drafts:
+        # A draft's values are replaced by the submission; deleting them one by
+        # one keeps their history (drafts hold a handful of values).
+        for value in draft.values.all():
+            value._history_user = user
+            value._change_reason = "Draft replaced by submission"
+            value.delete()
+
+    status = ReturnStatus.SUBMITTED if submit else ReturnStatus.DRAFT
+    new_returns: list[Return] = []
+    all_returns: list[Return] = []
+    for prepared in outcome.returns:
+        fields = dict(
+            status=status,
+            narrative=prepared.narrative,
+            no_activity=prepared.no_activity,
+            source=source,
+            submitted_by=user if submit else None,
+            submitted_at=now if submit else None,
+        )
+        if prepared.replaces_draft:
+            ret = prepared.replaces_draft
+            for key, value in fields.items():
+                setattr(ret, key, value)
+            if idempotency_key and len(outcome.returns) == 1:
+                ret.idempotency_key = idempotency_key
+            save_with_history(ret, user=user, reason=reason)
+        else:
+            ret = Return(
+                tenant_id=membership.tenant_id,
+                contract=prepared.contract,
+                period=prepared.period,
+                version=prepared.version,
+                created_by=user,
+                idempotency_key=idempotency_key if len(outcome.returns) == 1 else None,
+                **fields,
+            )
+            new_returns.append(ret)
+        all_returns.append(ret)
+    if new_returns:
+        try:
+            with transaction.atomic():
+                bulk_create(Return, new_returns, user=user, reason=reason)
+        except IntegrityError as error:
+            raise ImportRejected(
+                [
+                    Problem(
+                        "return",
+                        "period",
+                        "another submission for this period arrived at the same time; "
+                        "reload and check before sending again",
+                    )
+                ]
+            ) from error
+    values = [
+        ReturnValue(
+            tenant_id=membership.tenant_id,
+            return_obj=ret,
+            contract_kpi=v.contract_kpi,
+            site=v.site,
+            value=v.value,
+            numerator=v.numerator,
+            denominator=v.denominator,
+            variance_explanation=v.variance_explanation,
+        )
+        for ret, prepared in zip(all_returns, outcome.returns, strict=True)
+        for v in prepared.values
+    ]
+    bulk_create(ReturnValue, values, user=user, reason=reason, batch_size=2000)
+    return all_returns
+
+
+@transaction.atomic
+def return_submit(
+    *, membership: Membership, ret: Return, reason: str = "Return submitted"
+) -> Return:
+    """Submit a draft saved from the web form (it was validated when saved)."""
+    require(membership, "return.submit")
+    ret = Return.objects.select_for_update().get(pk=ret.pk)
+    _transition(ret, ReturnStatus.SUBMITTED)
+    ret.submitted_by = membership.user
+    ret.submitted_at = timezone.now()
+    save_with_history(ret, user=membership.user, reason=reason)
+    return ret
+
+
+@transaction.atomic
+def return_accept(*, membership: Membership, ret: Return, comment: str = "") -> Return:
+    require(membership, "return.review")
+    ret = Return.objects.select_for_update().get(pk=ret.pk)
+    _transition(ret, ReturnStatus.ACCEPTED)
+    ret.reviewed_by = membership.user
+    ret.reviewed_at = timezone.now()
+    ret.review_comment = comment.strip()
+    save_with_history(ret, user=membership.user, reason=comment.strip() or "Return accepted")
+    contract_id = ret.contract_id
+    transaction.on_commit(lambda: _after_accept(contract_id))
+    return ret
+
+
+def _after_accept(contract_id: int) -> None:
+    """Accepted returns are what the signals read; refresh what depends on them."""
+    from .tasks import contract_returns_accepted
+
+    contract_returns_accepted.delay(contract_id)
+
+
+@transaction.atomic
+def return_query(*, membership: Membership, ret: Return, comment: str) -> Return:
+    require(membership, "return.review")
+    if not comment.strip():
+        raise ValidationError({"comment": "Say what the provider must correct."})
+    ret = Return.objects.select_for_update().get(pk=ret.pk)
+    _transition(ret, ReturnStatus.QUERIED)
+    ret.reviewed_by = membership.user
+    ret.reviewed_at = timezone.now()
+    ret.review_comment = comment.strip()
+    save_with_history(ret, user=membership.user, reason=comment.strip())
+    return ret
+
+
+# --- contract KPIs ----------------------------------------------------------
+
+
+@transaction.atomic
+def contract_kpi_save(
+    *, membership: Membership, contract_kpi: ContractKpi, reason: str
+) -> ContractKpi:
+    require(membership, "contract_kpi.change")
+    if contract_kpi.contract.tenant_id != membership.tenant_id or (
+        contract_kpi.kpi.tenant_id != membership.tenant_id
+    ):
+        raise ValidationError({"kpi": "Choose a KPI of this organisation."})
+    contract_kpi.tenant_id = membership.tenant_id
+    if contract_kpi.is_priority:
+        others = (
+            ContractKpi.objects.select_for_update()
+            .filter(contract_id=contract_kpi.contract_id, is_priority=True)
+            .exclude(pk=contract_kpi.pk)
+            .count()
+        )
+        if others >= MAX_PRIORITY_KPIS:
+            raise ValidationError(
+                {
+                    "is_priority": f"A contract has at most {MAX_PRIORITY_KPIS} priority measures: "
+                    "too many hide what matters. Unmark another first."
+                }
+            )
+    contract_kpi.full_clean()
+    save_with_history(contract_kpi, user=membership.user, reason=reason)
+    return contract_kpi
+
+
+MIN_POINTS_FOR_RANGE = 12  # Making Data Count: limits from fewer points mislead
+
+
+def contract_expected_ranges_refresh(*, contract_ids: list[int], user=None) -> int:
+    """Set each contract KPI's expected range to the process limits (XmR) of
+    its accepted contract-level values; with fewer than 12, no range is set.
+    Reads all values in one query; writes changed rows in bulk with history."""
+    from oversight.history import bulk_update
+
+    from .spc import xmr
+
+    series: dict[int, list] = {}
+    rows = (
+        ReturnValue.objects.filter(
+            return_obj__contract_id__in=contract_ids,
+            return_obj__status=ReturnStatus.ACCEPTED,
+            site__isnull=True,
+        )
+        .order_by("contract_kpi_id", "return_obj__period__start")
+        .values_list("contract_kpi_id", "value")
+    )
+    for ck_id, value in rows:
+        series.setdefault(ck_id, []).append(float(value))
+    changed = []
+    for ck in ContractKpi.objects.filter(contract_id__in=contract_ids).select_related("kpi"):
+        values = series.get(ck.id, [])
+        low = high = None
+        if len(values) >= MIN_POINTS_FOR_RANGE:
+            last = xmr(values).points[-1]
+            low, high = _round4(last.lpl), _round4(last.upl)
+        if (ck.expected_low, ck.expected_high) != (low, high):
+            ck.expected_low, ck.expected_high = low, high
+            changed.append(ck)
+    if changed:
+        bulk_update(
+            ContractKpi,
+            changed,
+            ["expected_low", "expected_high"],
+            user=user,
+            reason="Expected range recomputed from accepted returns",
+        )
+    return len(changed)
+
+
+def _round4(number: float):
+    from decimal import Decimal
+
+    return Decimal(str(round(number, 4)))

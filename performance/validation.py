@@ -1,0 +1,504 @@
+"""One validation for every way a return comes in: the web form, a provider's
+spreadsheet, the API, and the commissioner's multi-contract upload.
+
+Each way in turns its input into ``ValueRow`` and ``ReturnHeader`` objects that
+say where they came from (``row 4`` or ``values[2]``); ``validate`` loads what it
+needs in a fixed number of queries, checks every row and returns either a list
+of problems (each with where, field and message) or the prepared returns ready
+to write. Nothing is written here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db.models import Prefetch
+
+from contracts.models import Contract, DeliverySite
+from contracts.selectors import contracts_visible
+from oversight.models import Membership
+
+from .calendar import contract_month, parse_period_label
+from .models import ContractKpi, Direction, ReportingPeriod, Return, ReturnStatus, Unit
+
+MAX_VALUE = Decimal("1e10")
+RATIO_TOLERANCE = Decimal("0.05")  # absolute, in the KPI's unit, after rounding
+
+
+@dataclass
+class Problem:
+    where: str  # "row 4", "values[2]", "return"
+    field: str  # the column or key: "kpi_code", "value", …
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}, {self.field}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"where": self.where, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ReturnHeader:
+    """What a return says as a whole."""
+
+    contract_ref: str
+    period: str
+    narrative: str = ""
+    no_activity: bool = False
+    where: str = "return"
+
+
+@dataclass
+class ValueRow:
+    """One value as it arrived (strings from a spreadsheet, numbers from JSON)."""
+
+    where: str
+    contract_ref: str
+    period: str
+    kpi_code: str
+    site: str = ""
+    value: object = None
+    numerator: object = None
+    denominator: object = None
+    variance_explanation: str = ""
+
+
+@dataclass
+class PreparedValue:
+    contract_kpi: ContractKpi
+    site: DeliverySite | None
+    value: Decimal
+    numerator: Decimal | None
+    denominator: Decimal | None
+    variance_explanation: str
+
+
+@dataclass
+class PreparedReturn:
+    contract: Contract
+    period: ReportingPeriod
+    narrative: str
+    no_activity: bool
+    replaces_draft: Return | None
+    version: int
+    values: list[PreparedValue] = field(default_factory=list)
+    # (contract KPI id, site id) named by some row, valid or not: completeness
+    # is judged on these so that a bad value is not also reported as missing.
+    attempted: set = field(default_factory=set)
+
+
+@dataclass
+class Outcome:
+    problems: list[Problem]
+    returns: list[PreparedReturn]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _decimal(raw) -> Decimal | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):
+        raise InvalidOperation
+    text = str(raw).strip().replace(",", "")
+    number = Decimal(text)
+    if not number.is_finite():
+        raise InvalidOperation
+    return number
+
+
+def unit_range_problem(unit: str, value: Decimal) -> str | None:
+    """Why a value cannot be right for its unit, or None."""
+    if abs(value) >= MAX_VALUE:
+        return "is far too large"
+    if unit == Unit.PERCENTAGE and not (0 <= value <= 100):
+        return f"{value} is not a percentage between 0 and 100"
+    if unit == Unit.COUNT:
+        if value < 0:
+            return f"{value} is negative; a count cannot be"
+        if value != value.to_integral_value():
+            return f"{value} is not a whole number; a count must be"
+    if unit in (Unit.RATE_PER_1000, Unit.DAYS) and value < 0:
+        return f"{value} is negative; a {Unit(unit).label.lower()} cannot be"
+    return None
+
+
+def target_for(contract_kpi: ContractKpi, period_start: date) -> tuple[Decimal | None, Decimal]:
+    """The target and amber tolerance in force for a period: a phase target
+    when one covers the contract month, otherwise the mature target."""
+    month = contract_month(contract_kpi.contract.start_date, period_start)
+    for phase in contract_kpi.phase_targets.all():
+        if phase.from_month <= month and (phase.to_month is None or month <= phase.to_month):
+            return phase.target, phase.amber_tolerance
+    return contract_kpi.target, contract_kpi.amber_tolerance
+
+
+def misses_target(direction: str, value: Decimal, target: Decimal | None) -> bool:
+    if target is None:
+        return False
+    if direction == Direction.HIGHER:
+        return value < target
+    if direction == Direction.LOWER:
+        return value > target
+    return False
+
+
+def outside_expected(contract_kpi: ContractKpi, value: Decimal) -> bool:
+    low, high = contract_kpi.expected_low, contract_kpi.expected_high
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+def _scale(unit: str) -> Decimal:
+    return {Unit.PERCENTAGE: Decimal(100), Unit.RATE_PER_1000: Decimal(1000)}.get(unit, Decimal(1))
+
+
+class _Context:
+    """Everything validation needs, loaded in bulk for the contracts named."""
+
+    def __init__(self, membership: Membership, refs: set[str], today: date):
+        self.today = today
+        contracts = (
+            contracts_visible(membership=membership)
+            .filter(reference__in=refs)
+            .prefetch_related(
+                Prefetch(
+                    "contract_kpis",
+                    queryset=ContractKpi.objects.select_related("kpi", "contract").prefetch_related(
+                        "phase_targets"
+                    ),
+                ),
+                "sites",
+            )
+        )
+        self.contracts = {c.reference: c for c in contracts}
+        ids = [c.id for c in self.contracts.values()]
+        self.periods: dict[tuple[int, str], ReportingPeriod] = {}
+        for period in ReportingPeriod.objects.filter(contract_id__in=ids):
+            self.periods[(period.contract_id, period.label)] = period
+        self.kpis = {
+            c.id: {ck.kpi.code.lower(): ck for ck in c.contract_kpis.all()}
+            for c in self.contracts.values()
+        }
+        self.sites = {
+            c.id: {s.name.strip().lower(): s for s in c.sites.all()}
+            for c in self.contracts.values()
+        }
+        self.returns: dict[int, list[Return]] = defaultdict(list)
+        for ret in Return.objects.filter(contract_id__in=ids).order_by("version"):
+            self.returns[ret.period_id].append(ret)
+
+
+def validate(
+    *,
+    membership: Membership,
+    headers: list[ReturnHeader],
+    rows: list[ValueRow],
+    today: date | None = None,
+) -> Outcome:
+    today = today or date.today()
+    problems: list[Problem] = []
+    refs = {h.contract_ref.strip() for h in headers} | {r.contract_ref.strip() for r in rows}
+    ctx = _Context(membership, refs, today)
+
+    prepared: dict[tuple[str, str], PreparedReturn] = {}
+    for header in headers:
+        key = (header.contract_ref.strip(), header.period.strip())
+        if key in prepared:
+            problems.append(Problem(header.where, "period", "this return is given twice"))
+            continue
+        ret = _prepare_header(ctx, header, problems)
+        if ret is not None:
+            prepared[key] = ret
+
+    seen: dict[tuple, str] = {}
+    for row in rows:
+        key = (row.contract_ref.strip(), row.period.strip())
+        ret = prepared.get(key)
+        if ret is None:
+            if not any(p.where == row.where for p in problems):
+                _explain_orphan(ctx, row, prepared, problems)
+            continue
+        _check_value(ctx, ret, row, seen, problems)
+
+    for ret in prepared.values():
+        if not ret.no_activity:
+            _check_complete(ctx, ret, problems)
+    return Outcome(problems=problems, returns=list(prepared.values()) if not problems else [])
+
+
+def _prepare_header(ctx: _Context, header: ReturnHeader, problems: list[Problem]):
+    contract = ctx.contracts.get(header.contract_ref.strip())
+    if contract is None:
+        problems.append(
+            Problem(
+                header.where,
+                "contract",
+                f"no contract {header.contract_ref!r} that you can report on",
+            )
+        )
+        return None
+    try:
+        parse_period_label(header.period)
+    except ValueError as error:
+        problems.append(Problem(header.where, "period", str(error)))
+        return None
+    period = ctx.periods.get((contract.id, header.period.strip().upper()))
+    if period is None:
+        problems.append(
+            Problem(
+                header.where,
+                "period",
+                f"{header.period} is not a reporting period of {contract.reference} "
+                f"(it reports {contract.get_reporting_frequency_display().lower()})",
+            )
+        )
+        return None
+    if period.end >= ctx.today:
+        problems.append(
+            Problem(
+                header.where,
+                "period",
+                f"{period.label} has not ended yet; report after {period.end:%d %b %Y}",
+            )
+        )
+        return None
+    versions = ctx.returns.get(period.id, [])
+    live = [r for r in versions if r.status != ReturnStatus.QUERIED]
+    draft = None
+    if live:
+        current = live[-1]
+        if current.status != ReturnStatus.DRAFT:
+            problems.append(
+                Problem(
+                    header.where,
+                    "period",
+                    f"a return for {period.label} is already "
+                    f"{current.get_status_display().lower()} (version {current.version}); "
+                    "it can be corrected only after the commissioner queries it",
+                )
+            )
+            return None
+        draft = current
+    version = draft.version if draft else (versions[-1].version + 1 if versions else 1)
+    if header.no_activity and not header.narrative.strip():
+        problems.append(
+            Problem(header.where, "narrative", "say why there was no activity in the period")
+        )
+    return PreparedReturn(
+        contract=contract,
+        period=period,
+        narrative=header.narrative.strip(),
+        no_activity=bool(header.no_activity),
+        replaces_draft=draft,
+        version=version,
+    )
+
+
+def _explain_orphan(ctx, row: ValueRow, prepared, problems: list[Problem]) -> None:
+    contract = ctx.contracts.get(row.contract_ref.strip())
+    if contract is None:
+        problems.append(
+            Problem(
+                row.where, "contract", f"no contract {row.contract_ref!r} that you can report on"
+            )
+        )
+    else:
+        problems.append(
+            Problem(
+                row.where, "period", f"{row.period!r} does not match the return being submitted"
+            )
+        )
+
+
+def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: list[Problem]):
+    where = row.where
+    contract = ret.contract
+    ck = ctx.kpis[contract.id].get((row.kpi_code or "").strip().lower())
+    if ck is None:
+        known = ", ".join(sorted(ctx.kpis[contract.id])) or "none"
+        problems.append(
+            Problem(
+                where,
+                "kpi_code",
+                f"unknown KPI code {row.kpi_code!r} for {contract.reference} (it reports: {known})",
+            )
+        )
+        return
+    kpi = ck.kpi
+    site = None
+    site_name = (row.site or "").strip()
+    if kpi.reporting_level == "site":
+        if not site_name:
+            problems.append(
+                Problem(where, "site", f"{kpi.code} is reported per site: name the site")
+            )
+            return
+        site = ctx.sites[contract.id].get(site_name.lower())
+        if site is None:
+            known = ", ".join(s.name for s in ctx.sites[contract.id].values()) or "none"
+            problems.append(
+                Problem(
+                    where, "site", f"no site {site_name!r} on {contract.reference} (sites: {known})"
+                )
+            )
+            return
+    elif site_name:
+        problems.append(
+            Problem(where, "site", f"{kpi.code} is reported for the whole contract, not per site")
+        )
+        return
+
+    key = (contract.id, ret.period.id, ck.id, site.id if site else None)
+    if key in seen:
+        problems.append(
+            Problem(
+                where,
+                "kpi_code",
+                f"duplicate of {seen[key]} ({kpi.code}{' at ' + site.name if site else ''})",
+            )
+        )
+        return
+    seen[key] = where
+    ret.attempted.add((ck.id, site.id if site else None))
+    if ret.no_activity:
+        problems.append(
+            Problem(where, "value", "the return says there was no activity: give no values")
+        )
+        return
+
+    try:
+        value = _decimal(row.value)
+        numerator = _decimal(row.numerator)
+        denominator = _decimal(row.denominator)
+    except (InvalidOperation, ValueError):
+        bad = next(
+            name
+            for name, raw in (
+                ("value", row.value),
+                ("numerator", row.numerator),
+                ("denominator", row.denominator),
+            )
+            if not _parses(raw)
+        )
+        problems.append(Problem(where, bad, f"{getattr(row, bad)!r} is not a number"))
+        return
+
+    if kpi.has_ratio:
+        if numerator is None or denominator is None:
+            missing = "numerator" if numerator is None else "denominator"
+            problems.append(
+                Problem(
+                    where,
+                    missing,
+                    f"{kpi.code} is a ratio: give the {missing} ({getattr(kpi, missing)})",
+                )
+            )
+            return
+        if denominator <= 0:
+            problems.append(
+                Problem(
+                    where,
+                    "denominator",
+                    "must be more than 0 (mark the return as no activity instead)",
+                )
+            )
+            return
+        if numerator < 0:
+            problems.append(Problem(where, "numerator", "cannot be negative"))
+            return
+        computed = (numerator / denominator * _scale(kpi.unit)).quantize(Decimal("0.0001"))
+        if value is None:
+            value = computed
+        elif abs(value - computed) > RATIO_TOLERANCE:
+            problems.append(
+                Problem(
+                    where, "value", f"{value} does not match numerator ÷ denominator ({computed})"
+                )
+            )
+            return
+    if value is None:
+        problems.append(Problem(where, "value", f"no value for {kpi.code}"))
+        return
+    reason = unit_range_problem(kpi.unit, value)
+    if reason:
+        problems.append(Problem(where, "value", reason))
+        return
+
+    explanation = (row.variance_explanation or "").strip()
+    if not explanation:
+        target, _amber = target_for(ck, ret.period.start)
+        if misses_target(kpi.direction, value, target):
+            problems.append(
+                Problem(
+                    where,
+                    "variance_explanation",
+                    f"{kpi.code} {_fmt(value)} misses its target of {_fmt(target)}: "
+                    "explain the variance",
+                )
+            )
+            return
+        if outside_expected(ck, value):
+            problems.append(
+                Problem(
+                    where,
+                    "variance_explanation",
+                    f"{kpi.code} {_fmt(value)} is outside the expected range "
+                    f"({_fmt(ck.expected_low)} to {_fmt(ck.expected_high)}): "
+                    "explain the variance",
+                )
+            )
+            return
+    ret.values.append(
+        PreparedValue(
+            contract_kpi=ck,
+            site=site,
+            value=value,
+            numerator=numerator,
+            denominator=denominator,
+            variance_explanation=explanation,
+        )
+    )
+
+
+def _fmt(number: Decimal | None) -> str:
+    if number is None:
+        return "—"
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _parses(raw) -> bool:
+    try:
+        _decimal(raw)
+    except (InvalidOperation, ValueError):
+        return False
+    return True
+
+
+def _check_complete(ctx, ret: PreparedReturn, problems: list[Problem]) -> None:
+    given = ret.attempted
+    for ck in ctx.kpis[ret.contract.id].values():
+        if ck.kpi.reporting_level == "site":
+            for site in ctx.sites[ret.contract.id].values():
+                if (ck.id, site.id) not in given:
+                    problems.append(
+                        Problem(
+                            f"return {ret.contract.reference} {ret.period.label}",
+                            "values",
+                            f"no value for {ck.kpi.code} at {site.name}",
+                        )
+                    )
+        elif (ck.id, None) not in given:
+            problems.append(
+                Problem(
+                    f"return {ret.contract.reference} {ret.period.label}",
+                    "values",
+                    f"no value for {ck.kpi.code}",
+                )
+            )
