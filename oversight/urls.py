@@ -10,11 +10,13 @@ from . import views
 tenant_pages = [
     path("", views.tenant_home, name="tenant_home"),
     path("", include("contracts.urls")),
+    path("", include("performance.urls")),
     path("", include("oversight.tenant_urls")),
 ]
 
 tenant_api = [
     path("", include("contracts.api_urls")),
+    path("", include("performance.api_urls")),
 ]
 
 urlpatterns = [
