@@ -62,7 +62,7 @@ class ContractForm(ProviderForm):
             "start_date", "end_date", "extension_options", "latest_end_date",
             "annual_value", "total_value", "currency", "payment_model", "payment_at_risk_pct",
             "contract_manager", "service_owner", "executive_sponsor",
-            "protected_core_components",
+            "reporting_frequency", "protected_core_components",
         ]  # fmt: skip
         widgets = {
             "scope": forms.Textarea(attrs={"rows": 4}),

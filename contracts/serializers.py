@@ -66,7 +66,7 @@ class ContractSerializer(TenantScopedSerializer):
             "start_date", "end_date", "extension_options", "latest_end_date",
             "annual_value", "total_value", "currency", "payment_model", "payment_at_risk_pct",
             "contract_manager", "service_owner", "executive_sponsor",
-            "protected_core_components", "created_at", "updated_at",
+            "reporting_frequency", "protected_core_components", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         validators = []
