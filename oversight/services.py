@@ -1,12 +1,12 @@
 """Writes to tenants' memberships (the admin's user management)."""
 
-from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .history import save_with_history
 from .models import Membership, Role, User
 from .permissions import require
+from .tasks import send_welcome_email
 
 
 @transaction.atomic
@@ -36,22 +36,16 @@ def membership_create(
     new.full_clean()
     save_with_history(new, user=membership.user, reason=reason)
     if created:
-        transaction.on_commit(lambda: _send_set_password(email, request))
+        _send_set_password(new, request)
     return new
 
 
-def _send_set_password(email: str, request) -> None:
-    form = PasswordResetForm({"email": email})
-    if form.is_valid():
-        # PasswordResetForm only mails users with usable passwords; a new account
-        # has none yet, so we pass the user list ourselves.
-        form.get_users = lambda _email: User.objects.filter(email__iexact=email, is_active=True)
-        form.save(
-            request=request,
-            use_https=bool(request and request.is_secure()),
-            subject_template_name="registration/welcome_subject.txt",
-            email_template_name="registration/welcome_email.txt",
-        )
+def _send_set_password(new: Membership, request) -> None:
+    """Queue the welcome email once the membership is committed: the worker reads
+    it from the database. The request's host and scheme go along so that the
+    set-password link points at the site the admin is using."""
+    kwargs = {"domain": request.get_host(), "use_https": request.is_secure()} if request else {}
+    transaction.on_commit(lambda: send_welcome_email.delay(new.id, **kwargs))
 
 
 @transaction.atomic

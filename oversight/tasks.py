@@ -1,0 +1,79 @@
+"""Thin Celery tasks for the core: ids in, re-read, do the work.
+
+With REDIS_URL set these run in a worker process (a different process from the
+web request that queued them), so they take ids and plain values, never model
+instances or the request.
+"""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from .models import Membership
+
+logger = logging.getLogger(__name__)
+
+
+def _default_domain() -> str:
+    """Where set-password links point when no request told us the host
+    (a member added by a management command): the first concrete ALLOWED_HOSTS entry."""
+    for host in settings.ALLOWED_HOSTS:
+        if host and host != "*" and not host.startswith("."):
+            return host
+    return "localhost"
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),  # network and SMTP failures (SMTPException is an OSError)
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_welcome_email(
+    membership_id: int, *, domain: str | None = None, use_https: bool = False
+) -> bool:
+    """Email a new member a link to choose their password.
+
+    Acks are late, so a worker lost mid-task means the task runs again: it
+    re-reads the membership and sends only while the account still has no
+    password, so a person who has already signed in is never mailed again.
+    Returns whether an email went out.
+    """
+    membership = (
+        Membership.objects.select_related("user", "tenant")
+        .filter(pk=membership_id, is_active=True, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        logger.info("welcome email skipped: membership %s is gone or inactive", membership_id)
+        return False
+    user = membership.user
+    if user.has_usable_password():
+        logger.info("welcome email skipped: user %s has already set a password", user.pk)
+        return False
+
+    domain = domain or _default_domain()
+    context = {
+        "user": user,
+        "email": user.email,
+        "tenant": membership.tenant,
+        "domain": domain,
+        "site_name": domain,
+        "protocol": "https" if use_https else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    # The same link as Django's password reset (the set-password page checks the
+    # token), but sent here rather than through PasswordResetForm, which mails only
+    # users who already have a password and swallows sending errors: a failure
+    # must reach Celery so that the task is retried.
+    subject = "".join(render_to_string("registration/welcome_subject.txt", context).splitlines())
+    body = render_to_string("registration/welcome_email.txt", context)
+    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]).send()
+    return True
