@@ -185,6 +185,8 @@ class ProviderWorld:
     contract: object
     site: object
     milestone: object
+    # the provider-role membership of someone who works for this provider
+    member: Membership | None = None
 
     @property
     def texts(self) -> list[str]:
@@ -268,11 +270,11 @@ def build_tenant_world(tenant: Tenant, *, mark: str, p1_mark: str, p2_mark: str)
     manager = members[Role.COMMISSIONER].user
     p1 = _provider_world(tenant, service_type, manager, p1_mark, "Riverbend")
     p2 = _provider_world(tenant, service_type, manager, p2_mark, "Hillcrest")
-    members[Role.PROVIDER] = member(Role.PROVIDER, provider=p1.provider)
+    members[Role.PROVIDER] = p1.member = member(Role.PROVIDER, provider=p1.provider)
     p2_user = UserFactory(
         email=f"provider2.{p2_mark.lower()}@example.org", full_name=f"Provider {p2_mark}"
     )
-    members["provider_p2"] = MembershipFactory(
+    members["provider_p2"] = p2.member = MembershipFactory(
         tenant=tenant, user=p2_user, role=Role.PROVIDER, provider=p2.provider
     )
     return TenantWorld(

@@ -1,0 +1,412 @@
+"""Tenant and provider isolation, proved by crawling EVERY route.
+
+The routes come from Django's resolver, not from a list in this file, so a new
+page or API route is covered the day it is added. Each URL kwarg is mapped to a
+world object through ``OBJECT_KWARGS`` / ``PLAIN_KWARGS``; a kwarg the test
+does not know makes it fail with a message saying where to add it, so a new
+kind of route can never be skipped silently.
+
+Scenarios (the ``world`` fixture: tenants A and B, providers P1 and P2 in each):
+
+(a) an outsider (member of B only) asks for tenant A's slug and A's objects;
+(b) the same outsider asks with B's own slug but A's object ids;
+(c) A's provider member for P1 asks for P2's objects, and lists everything;
+plus routes without a tenant as the outsider, and every tenant route signed out.
+
+Every answer must be 404 (405 for a method a route never accepts) and contain
+none of the other side's identifying text; write attempts must change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils.regex_helper import normalize
+from rest_framework.views import APIView
+
+from tests.factories import TenantWorld, contains_any
+
+pytestmark = pytest.mark.django_db
+
+WRITE_METHODS = ["post", "put", "patch", "delete"]
+
+# URL kwarg naming an object -> (belongs to one provider?, how to find it in a
+# tenant world for a given provider world). Provider-owned objects are the ones
+# P1's member must not reach through P2's ids; tenant-wide ones (service types)
+# every member of the tenant may read.
+OBJECT_KWARGS = {
+    "contract_pk": (True, lambda tw, pw: pw.contract),
+    "provider_pk": (True, lambda tw, pw: pw.provider),
+    "site_pk": (True, lambda tw, pw: pw.site),
+    "milestone_pk": (True, lambda tw, pw: pw.milestone),
+    "membership_pk": (True, lambda tw, pw: pw.member),
+    "service_type_pk": (False, lambda tw, pw: tw.service_type),
+}
+# URL kwargs that do not name a tenant's object: a fixed value is enough.
+PLAIN_KWARGS = {
+    "format": "json",
+    "uidb64": "MQ",
+    "token": "not-a-real-token",
+}
+
+UNKNOWN_KWARG_HELP = (
+    "Route {route!r} has URL kwarg {kwarg!r}, which tests/oversight/test_isolation.py "
+    "does not know. Add it to OBJECT_KWARGS (if it names a tenant's object: say how to "
+    "find that object in the world fixture) or to PLAIN_KWARGS (if it does not), so the "
+    "isolation crawl covers the new route."
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One leaf URL pattern, with Django's own reversal template for it."""
+
+    regex: str
+    name: str | None
+    pattern: URLPattern
+    template: str  # e.g. "t/%(tenant_slug)s/contracts/%(contract_pk)s/"
+    params: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name or self.pattern.lookup_str} [{self.regex}]"
+
+    @property
+    def is_tenant(self) -> bool:
+        return "tenant_slug" in self.params
+
+    @property
+    def is_api(self) -> bool:
+        view_class = getattr(self.pattern.callback, "cls", None)
+        return isinstance(view_class, type) and issubclass(view_class, APIView)
+
+    @property
+    def object_kwargs(self) -> list[str]:
+        return [p for p in self.params if p not in ("tenant_slug", *PLAIN_KWARGS)]
+
+    @property
+    def unknown_kwargs(self) -> list[str]:
+        known = {"tenant_slug", *OBJECT_KWARGS, *PLAIN_KWARGS}
+        return [p for p in self.params if p not in known]
+
+    @property
+    def provider_scoped(self) -> bool:
+        return any(OBJECT_KWARGS[k][0] for k in self.object_kwargs if k in OBJECT_KWARGS)
+
+    def url(self, **values) -> str:
+        return "/" + self.template % {k: str(v) for k, v in values.items()}
+
+
+def _leaves(patterns, prefix: str = ""):
+    for p in patterns:
+        regex = prefix + p.pattern.regex.pattern.removeprefix("^")
+        if isinstance(p, URLResolver):
+            yield from _leaves(p.url_patterns, regex)
+        else:
+            yield regex, p
+
+
+def all_routes() -> list[Route]:
+    """Every leaf pattern (pages, DRF router routes and their format-suffix
+    variants), each with every reversal template Django derives from it."""
+    routes = []
+    for regex, pattern in _leaves(get_resolver().url_patterns):
+        for template, params in normalize(regex):
+            routes.append(Route(regex, pattern.name, pattern, template, tuple(params)))
+    return routes
+
+
+def _leaf_count() -> int:
+    """Counted independently of ``all_routes`` so that the crawl cannot pass by
+    visiting nothing."""
+
+    def count(patterns):
+        return sum(count(p.url_patterns) if isinstance(p, URLResolver) else 1 for p in patterns)
+
+    return count(get_resolver().url_patterns)
+
+
+def _values(route: Route, tw: TenantWorld, pw, slug: str) -> dict:
+    values = {}
+    for param in route.params:
+        if param == "tenant_slug":
+            values[param] = slug
+        elif param in PLAIN_KWARGS:
+            values[param] = PLAIN_KWARGS[param]
+        elif param in OBJECT_KWARGS:
+            values[param] = OBJECT_KWARGS[param][1](tw, pw).pk
+        else:
+            pytest.fail(UNKNOWN_KWARG_HELP.format(route=route.label, kwarg=param))
+    return values
+
+
+def _url(route: Route, values: dict) -> str:
+    """Build the URL and check that it resolves back to the same view, so the
+    crawl never requests a URL that some other route answers."""
+    url = route.url(**values)
+    match = resolve(url)
+    assert match.func == route.pattern.callback, f"{url} resolved to {match.func}, not {route}"
+    return url
+
+
+def _snapshot() -> dict[str, int]:
+    """Row counts of every model, history tables included (every save writes a
+    history row, so an update shows up here too)."""
+    return {
+        m._meta.label: m._default_manager.count()
+        for m in apps.get_models()
+        if m._meta.label not in ("sessions.Session",)
+    }
+
+
+def _write(client, route: Route, url: str, method: str):
+    payload = {
+        "title": "HIJACKED",
+        "name": "HIJACKED",
+        "reference": "HIJACKED-1",
+        "role": "admin",
+        "reason": "isolation test",
+        "change_reason": "isolation test",
+    }
+    if route.is_api:
+        return getattr(client, method)(
+            url, payload, content_type="application/json", HTTP_X_CHANGE_REASON="isolation test"
+        )
+    if method == "post":
+        return client.post(url, payload)
+    return getattr(client, method)(url)
+
+
+def _crawl(client, routes, *, url_values, expect, forbidden_texts, write_routes):
+    """Request every route; return (number visited, list of problems)."""
+    problems: list[str] = []
+    visited = 0
+    for route in routes:
+        values = url_values(route)
+        if values is None:
+            continue
+        url = _url(route, values)
+        visited += 1
+        before = _snapshot()
+        response = client.get(url)
+        allowed = expect(route, "get")
+        if response.status_code not in allowed:
+            problems.append(f"GET {url} ({route.label}) → {response.status_code}, want {allowed}")
+        leaked = contains_any(response.content, forbidden_texts)
+        if leaked:
+            problems.append(f"GET {url} ({route.label}) shows {leaked}")
+        if route in write_routes:
+            for method in WRITE_METHODS:
+                response = _write(client, route, url, method)
+                allowed = expect(route, method)
+                if response.status_code not in allowed:
+                    problems.append(
+                        f"{method.upper()} {url} ({route.label}) → "
+                        f"{response.status_code}, want {allowed}"
+                    )
+                leaked = contains_any(response.content, forbidden_texts)
+                if leaked:
+                    problems.append(f"{method.upper()} {url} ({route.label}) shows {leaked}")
+        after = _snapshot()
+        changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        if changed:
+            problems.append(f"requests to {url} ({route.label}) changed row counts: {changed}")
+    return visited, problems
+
+
+def _tenant_routes():
+    return [r for r in all_routes() if r.is_tenant]
+
+
+def _assert_covered_everything(visited: int, routes) -> None:
+    tenant_leaves = len({r.pattern for r in routes})
+    assert tenant_leaves >= 20, "the resolver walk found too few tenant routes to be real"
+    assert visited == len(routes), f"visited {visited} of {len(routes)} tenant routes"
+
+
+# --- The route list itself -------------------------------------------------------
+
+
+def test_route_walk_finds_every_pattern_and_names_the_core_routes():
+    routes = all_routes()
+    assert len({id(r.pattern) for r in routes}) == _leaf_count()
+    names = {r.name for r in routes}
+    for expected in [
+        "contract_detail",
+        "contract_edit",
+        "site_edit",
+        "milestone_edit",
+        "member_edit",
+        "service_type_edit",
+        "api-contract-detail",
+        "api-site-list",
+        "login",
+        "schema",
+    ]:
+        assert expected in names
+    # DRF's format-suffix variants are crawled too.
+    assert any(r.is_api and "format" in r.params for r in routes)
+
+
+def test_every_url_kwarg_is_known_to_the_crawl():
+    unknown = [
+        UNKNOWN_KWARG_HELP.format(route=r.label, kwarg=k)
+        for r in all_routes()
+        for k in r.unknown_kwargs
+    ]
+    assert not unknown, "\n".join(unknown)
+
+
+def test_every_route_resolves_back_to_its_view(world):
+    for route in all_routes():
+        _url(route, _values(route, world.a, world.a.p1, world.a.tenant.slug))
+
+
+# --- (a) outsider, other tenant's slug ----------------------------------------------
+
+
+def test_outsider_gets_404_for_every_route_of_another_tenant(world, client_for):
+    outsider = client_for(world.b.members["admin"])
+    a = world.a
+    routes = _tenant_routes()
+    visited, problems = _crawl(
+        outsider,
+        routes,
+        url_values=lambda r: _values(r, a, a.p1, a.tenant.slug),
+        expect=lambda r, m: {404},
+        forbidden_texts=a.texts,
+        write_routes=set(routes),
+    )
+    assert not problems, "\n".join(problems)
+    _assert_covered_everything(visited, routes)
+
+
+def test_every_role_of_another_tenant_gets_404(world, client_for):
+    """Same as (a), GET only, for each role the outsider might hold."""
+    a = world.a
+    routes = _tenant_routes()
+    for role in ["commissioner", "executive", "auditor", "provider"]:
+        visited, problems = _crawl(
+            client_for(world.b.members[role]),
+            routes,
+            url_values=lambda r: _values(r, a, a.p2, a.tenant.slug),
+            expect=lambda r, m: {404},
+            forbidden_texts=a.texts,
+            write_routes=set(),
+        )
+        assert not problems, f"as B's {role}:\n" + "\n".join(problems)
+        _assert_covered_everything(visited, routes)
+
+
+# --- (b) outsider, own slug, other tenant's ids ------------------------------------
+
+
+def test_own_slug_with_another_tenants_ids_is_404(world, client_for):
+    outsider = client_for(world.b.members["admin"])
+    a, b = world.a, world.b
+    routes = _tenant_routes()
+    object_routes = {r for r in routes if r.object_kwargs}
+    visited, problems = _crawl(
+        outsider,
+        routes,
+        url_values=lambda r: _values(r, a, a.p1, b.tenant.slug),
+        # Routes without an object answer B's own data (or 403/404/405 by role);
+        # routes naming an A object must answer 404.
+        expect=lambda r, m: {404, 405} if r.object_kwargs else {200, 403, 404, 405},
+        forbidden_texts=a.texts,
+        write_routes=object_routes,
+    )
+    assert not problems, "\n".join(problems)
+    _assert_covered_everything(visited, routes)
+    assert len(object_routes) >= 10
+
+
+# --- (c) provider P1 against provider P2 ----------------------------------------------
+
+
+def test_provider_member_cannot_reach_another_providers_objects(world, client_for):
+    a = world.a
+    provider_client = client_for(a.members["provider"])
+    routes = _tenant_routes()
+
+    def expect(route, method):
+        if route.provider_scoped:
+            return {404, 405}
+        if method == "get":
+            return {200, 403, 404}
+        return {403, 404, 405}
+
+    visited, problems = _crawl(
+        provider_client,
+        routes,
+        url_values=lambda r: _values(r, a, a.p2, a.tenant.slug),
+        expect=expect,
+        forbidden_texts=a.p2.texts,
+        write_routes={r for r in routes if r.object_kwargs},
+    )
+    assert not problems, "\n".join(problems)
+    _assert_covered_everything(visited, routes)
+
+
+def test_provider_member_reaches_own_objects(world, client_for):
+    """The crawl above is not passing only because providers see nothing: the
+    same member reads its own contract, site list and milestone list."""
+    a = world.a
+    c = client_for(a.members["provider"])
+    slug = a.tenant.slug
+    page = c.get(reverse("contract_detail", args=[slug, a.p1.contract.pk]))
+    assert page.status_code == 200
+    assert a.p1.contract.title in page.content.decode()
+    api = c.get(reverse("api-site-list", args=[slug]))
+    assert api.status_code == 200
+    assert [s["name"] for s in api.json()["results"]] == [a.p1.site.name]
+
+
+# --- Routes without a tenant --------------------------------------------------------
+
+
+def test_routes_without_a_tenant_show_the_outsider_nothing_of_another_tenant(world, client_for):
+    outsider = client_for(world.b.members["admin"])
+    routes = [r for r in all_routes() if not r.is_tenant]
+    assert {"home", "login", "tenant_switch", "schema", "api_docs"} <= {r.name for r in routes}
+    for route in routes:
+        url = _url(route, _values(route, world.b, world.b.p1, ""))
+        response = outsider.get(url, follow=True)
+        assert response.status_code < 500, url
+        leaked = contains_any(response.content, world.a.texts)
+        assert not leaked, f"GET {url} shows {leaked}"
+
+
+def test_tenant_switcher_lists_only_the_users_own_tenants(world, client_for):
+    response = client_for(world.b.members["admin"]).get(reverse("tenant_switch"))
+    body = response.content.decode()
+    assert world.b.tenant.name in body
+    assert world.a.tenant.name not in body
+
+
+# --- Signed out -------------------------------------------------------------------------
+
+
+def test_signed_out_pages_redirect_to_login_and_api_refuses(world, client):
+    a = world.a
+    login_url = reverse(settings.LOGIN_URL)
+    routes = _tenant_routes()
+    problems = []
+    for route in routes:
+        url = _url(route, _values(route, a, a.p1, a.tenant.slug))
+        for method in ["get", *WRITE_METHODS]:
+            response = _write(client, route, url, method) if method != "get" else client.get(url)
+            if route.is_api:
+                if response.status_code not in (401, 403):
+                    problems.append(f"{method.upper()} {url} → {response.status_code}")
+            elif response.status_code != 302 or not response["Location"].startswith(login_url):
+                problems.append(f"{method.upper()} {url} → {response.status_code}, not to login")
+            leaked = contains_any(response.content, a.texts)
+            if leaked:
+                problems.append(f"{method.upper()} {url} shows {leaked}")
+    assert not problems, "\n".join(problems)
+    assert len(routes) >= 20
