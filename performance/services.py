@@ -42,6 +42,14 @@ RETURN_TRANSITIONS: dict[str, set[str]] = {
 MAX_PRIORITY_KPIS = 5
 
 
+_RACE_PROBLEM = Problem(
+    "return",
+    "period",
+    "another submission for this period arrived at the same time; "
+    "reload and check before sending again",
+)
+
+
 class ImportRejected(Exception):
     """A submission with any problem: nothing was written."""
 
@@ -143,6 +151,14 @@ def returns_write(
     reason = reason or f"Return submitted ({ReturnSource(source).label.lower()})"
 
     drafts = [p.replaces_draft for p in outcome.returns if p.replaces_draft]
+    if drafts:
+        # Two submissions replacing one draft: the second waits here, then
+        # finds the draft already submitted.
+        still_drafts = Return.objects.select_for_update().filter(
+            pk__in=[d.pk for d in drafts], status=ReturnStatus.DRAFT
+        )
+        if len(still_drafts) != len(drafts):
+            raise ImportRejected([_RACE_PROBLEM])
     for draft in drafts:
         # A draft's values are replaced by the submission; deleting them one by
         # one keeps their history (drafts hold a handful of values).
@@ -187,16 +203,7 @@ def returns_write(
             with transaction.atomic():
                 bulk_create(Return, new_returns, user=user, reason=reason)
         except IntegrityError as error:
-            raise ImportRejected(
-                [
-                    Problem(
-                        "return",
-                        "period",
-                        "another submission for this period arrived at the same time; "
-                        "reload and check before sending again",
-                    )
-                ]
-            ) from error
+            raise ImportRejected([_RACE_PROBLEM]) from error
     values = [
         ReturnValue(
             tenant_id=membership.tenant_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db.models import Prefetch
 
@@ -207,6 +207,7 @@ def validate(
     ctx = _Context(membership, refs, today)
 
     prepared: dict[tuple[str, str], PreparedReturn] = {}
+    rejected: set[tuple[str, str]] = set()  # its header's problem covers its rows
     for header in headers:
         key = (header.contract_ref.strip(), header.period.strip())
         if key in prepared:
@@ -215,13 +216,15 @@ def validate(
         ret = _prepare_header(ctx, header, problems)
         if ret is not None:
             prepared[key] = ret
+        else:
+            rejected.add(key)
 
     seen: dict[tuple, str] = {}
     for row in rows:
         key = (row.contract_ref.strip(), row.period.strip())
         ret = prepared.get(key)
         if ret is None:
-            if not any(p.where == row.where for p in problems):
+            if key not in rejected:
                 _explain_orphan(ctx, row, prepared, problems)
             continue
         _check_value(ctx, ret, row, seen, problems)
@@ -388,6 +391,13 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
         )
         problems.append(Problem(where, bad, f"{getattr(row, bad)!r} is not a number"))
         return
+    # Stored with 4 decimal places; a number too large for that (or for the
+    # ratio arithmetic below) is reported, never left to overflow.
+    for name, number in (("value", value), ("numerator", numerator), ("denominator", denominator)):
+        if number is not None and number.adjusted() >= 10:
+            problems.append(Problem(where, name, "is far too large"))
+            return
+    value, numerator, denominator = (_round(n) for n in (value, numerator, denominator))
 
     if kpi.has_ratio:
         if numerator is None or denominator is None:
@@ -471,6 +481,15 @@ def _fmt(number: Decimal | None) -> str:
         return "—"
     text = f"{number:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _round(number: Decimal | None) -> Decimal | None:
+    """To the 4 places stored (keeping the number as typed when it fits, so
+    that messages quote it as the provider wrote it)."""
+    if number is None:
+        return None
+    rounded = number.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    return number if rounded == number else rounded
 
 
 def _parses(raw) -> bool:

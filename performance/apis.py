@@ -1,0 +1,293 @@
+"""KPIs, contract KPIs, the reporting calendar and returns through the API.
+
+Reads go through the performance selectors (a provider sees only its own
+contracts' rows). ``POST …/returns/`` is the API's way in for a return: the
+same ``validation.validate`` as the web form and the spreadsheets, written by
+``services.returns_write`` whole or not at all, and made safe to retry by the
+``Idempotency-Key`` header. Errors on the return routes are field-level:
+``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
+"""
+
+from datetime import date
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from contracts.filters import ContractChildFilter
+from oversight.api import TenantScopedViewSet
+from oversight.permissions import can
+
+from . import selectors
+from .imports import normalise_period
+from .models import (
+    ContractKpi,
+    Kpi,
+    ReportingPeriod,
+    Return,
+    ReturnSource,
+    ReturnStatus,
+    ReturnValue,
+)
+from .serializers import (
+    ContractKpiSerializer,
+    ErrorsSerializer,
+    KpiSerializer,
+    ReportingPeriodSerializer,
+    ReturnSerializer,
+    ReturnSubmitSerializer,
+    ReviewSerializer,
+    problems_from_drf,
+)
+from .services import ImportRejected, return_accept, return_query, returns_write
+from .validation import Problem, validate
+
+IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
+MAX_BODY_BYTES = 5 * 1024 * 1024  # the spreadsheet upload's limit
+
+
+def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"errors": [p.as_dict() for p in problems]}, status=status_code)
+
+
+class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    pass
+
+
+class KpiViewSet(ReadOnlyViewSet):
+    """The tenant's KPI library."""
+
+    queryset = Kpi.objects.all()
+    serializer_class = KpiSerializer
+    selector = staticmethod(selectors.kpis_visible)
+    lookup_url_kwarg = "kpi_pk"
+
+
+def _contract_kpis(*, membership):
+    return selectors.contract_kpis_visible(membership=membership).prefetch_related("phase_targets")
+
+
+class ContractKpiViewSet(ReadOnlyViewSet):
+    """The KPIs each contract reports, with targets, phase targets and benchmarks."""
+
+    queryset = ContractKpi.objects.all()
+    serializer_class = ContractKpiSerializer
+    selector = staticmethod(_contract_kpis)
+    lookup_url_kwarg = "contract_kpi_pk"
+    filterset_class = ContractChildFilter
+
+
+PERIOD_STATES = [
+    (selectors.DUE, "Due"),
+    (selectors.LATE, "Late"),
+    (selectors.MISSING, "Missing"),
+    (ReturnStatus.SUBMITTED.value, "Submitted"),
+    (ReturnStatus.ACCEPTED.value, "Accepted"),
+    (ReturnStatus.QUERIED.value, "Queried"),
+]
+
+
+class PeriodFilter(django_filters.FilterSet):
+    """By contract id (a plain number: another tenant's id reads as no rows)
+    and by state, worked out in the database like ``selectors.period_state``."""
+
+    contract = django_filters.NumberFilter(field_name="contract_id")
+    state = django_filters.ChoiceFilter(choices=PERIOD_STATES, method="filter_state")
+
+    def filter_state(self, queryset, name, value):
+        today = date.today()
+        received = Q(latest_status__isnull=False) & ~Q(latest_status=ReturnStatus.DRAFT)
+        if value == selectors.DUE:
+            return queryset.filter(~received, due_date__gte=today)
+        if value == selectors.LATE:
+            return queryset.filter(~received, due_date__lt=today, missing_after__gte=today)
+        if value == selectors.MISSING:
+            return queryset.filter(~received, missing_after__lt=today)
+        return queryset.filter(latest_status=value)
+
+
+class ReportingPeriodViewSet(ReadOnlyViewSet):
+    """Each contract's reporting calendar, with where each period stands
+    (due, late, missing, or the latest return's status)."""
+
+    queryset = ReportingPeriod.objects.all()
+    serializer_class = ReportingPeriodSerializer
+    selector = staticmethod(selectors.periods_with_state)
+    lookup_url_kwarg = "period_pk"
+    filterset_class = PeriodFilter
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "today": date.today()}
+
+
+def _returns(*, membership):
+    return selectors.returns_visible(membership=membership).prefetch_related(
+        Prefetch(
+            "values",
+            queryset=ReturnValue.objects.select_related("contract_kpi__kpi", "site").order_by(
+                "-contract_kpi__is_priority", "contract_kpi__kpi__code", "site__name"
+            ),
+        ),
+        Prefetch("period__returns", queryset=Return.objects.order_by("version")),
+    )
+
+
+class ReturnFilter(django_filters.FilterSet):
+    contract = django_filters.NumberFilter(field_name="contract_id")
+    period = django_filters.NumberFilter(field_name="period_id")
+    status = django_filters.ChoiceFilter(choices=ReturnStatus.choices)
+
+
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A new random value (a UUID) for each new return; the same value when retrying. "
+        "A replay answers 200 with the return first created and writes nothing."
+    ),
+)
+_ERRORS = OpenApiResponse(ErrorsSerializer, description="Field-level problems; nothing written.")
+
+
+class ReturnViewSet(ReadOnlyViewSet):
+    """Returns with their values and every version; submit, accept, query."""
+
+    queryset = Return.objects.all()
+    serializer_class = ReturnSerializer
+    selector = staticmethod(_returns)
+    lookup_url_kwarg = "return_pk"
+    filterset_class = ReturnFilter
+    write_action = "return.submit"
+    http_method_names = ["get", "post", "head", "options"]
+
+    def _body(self, ret: Return) -> dict:
+        return ReturnSerializer(self.get_queryset().get(pk=ret.pk)).data
+
+    def _replay(self, key: str, data) -> Response | None:
+        """The answer to a request whose key was already used, or None."""
+        original = self.get_queryset().filter(idempotency_key=key).first()
+        if original is None:
+            return None
+        asked = (
+            (str(data.get("contract", "")).strip(), normalise_period(data.get("period", "")))
+            if isinstance(data, dict)
+            else None
+        )
+        if asked != (original.contract.reference, original.period.label):
+            return _errors(
+                [
+                    Problem(
+                        "request",
+                        "Idempotency-Key",
+                        f"this key was already used for the return for "
+                        f"{original.contract.reference} {original.period.label}: "
+                        "use a new key for a new return",
+                    )
+                ],
+                status.HTTP_409_CONFLICT,
+            )
+        return Response(self._body(original), status=status.HTTP_200_OK)
+
+    @extend_schema(
+        request=ReturnSubmitSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={
+            201: ReturnSerializer,
+            200: OpenApiResponse(ReturnSerializer, description="A replay: the original return."),
+            400: _ERRORS,
+            409: OpenApiResponse(
+                ErrorsSerializer,
+                description="Another submission for the period won a race, or the key was "
+                "used for another return.",
+            ),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        """Submit a period's return for a contract, whole or not at all."""
+        self.check_write()
+        key = (request.headers.get("Idempotency-Key") or "").strip()
+        if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+            return _errors(
+                [
+                    Problem(
+                        "request",
+                        "Idempotency-Key",
+                        "send an Idempotency-Key header of at most "
+                        f"{IDEMPOTENCY_KEY_MAX} characters: a new random value (a UUID) for "
+                        "each new return, the same value when retrying",
+                    )
+                ]
+            )
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY_BYTES:
+            return _errors(
+                [Problem("request", "body", "the body is too large; the limit is 5 MB")],
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            data = request.data
+        except exceptions.ParseError as error:
+            return _errors([Problem("request", "body", f"the body is not valid JSON: {error}")])
+        except exceptions.UnsupportedMediaType as error:
+            return _errors([Problem("request", "body", str(error.detail))], 415)
+        replay = self._replay(key, data)
+        if replay is not None:
+            return replay
+
+        serializer = ReturnSubmitSerializer(data=data)
+        if not serializer.is_valid():
+            return _errors(problems_from_drf(serializer.errors))
+        header, rows = serializer.to_submission()
+        outcome = validate(membership=self.membership, headers=[header], rows=rows)
+        if not outcome.ok:
+            return _errors(outcome.problems)
+        try:
+            (ret,) = returns_write(
+                membership=self.membership,
+                outcome=outcome,
+                source=ReturnSource.API,
+                idempotency_key=key,
+            )
+        except ImportRejected as rejected:
+            # Lost a race: to the same request retried (answer as a replay) or
+            # to another submission for the period.
+            return self._replay(key, data) or _errors(rejected.problems, status.HTTP_409_CONFLICT)
+        return Response(self._body(ret), status=status.HTTP_201_CREATED)
+
+    def _review(self, request, service):
+        ret = self.get_object()
+        if not can(self.membership, "return.review"):
+            raise exceptions.PermissionDenied("Your role cannot review returns.")
+        serializer = ReviewSerializer(data=request.data)
+        if not serializer.is_valid():
+            return _errors(problems_from_drf(serializer.errors))
+        try:
+            ret = service(
+                membership=self.membership, ret=ret, comment=serializer.validated_data["comment"]
+            )
+        except DjangoValidationError as error:
+            detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+            return _errors(problems_from_drf(detail))
+        return Response(self._body(ret))
+
+    @extend_schema(request=ReviewSerializer, responses={200: ReturnSerializer, 400: _ERRORS})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        """Accept a submitted return (its values then feed the signals)."""
+        return self._review(request, return_accept)
+
+    @extend_schema(request=ReviewSerializer, responses={200: ReturnSerializer, 400: _ERRORS})
+    @action(detail=True, methods=["post"])
+    def query(self, request, *args, **kwargs):
+        """Query a submitted return; the comment (required) says what to correct."""
+        return self._review(request, return_query)
