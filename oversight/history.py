@@ -77,6 +77,10 @@ def _display(record, field_name: str, value) -> str:
     if value is None or value == "":
         return "—"
     field = record.instance_type._meta.get_field(field_name)
+    if field.is_relation and field.related_model is not None:
+        # A foreign key is stored as an id; a reader needs the name it had.
+        related = field.related_model._base_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value} (deleted)"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, list):
