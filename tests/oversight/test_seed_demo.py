@@ -169,3 +169,39 @@ def test_reset_records_the_deletions(seeded):
     seed("--reset")
     deleted = Contract.history.filter(id=old_contract.pk, history_type="-").get()
     assert deleted.history_change_reason == RESET_REASON
+
+
+def test_reset_removes_what_was_added_to_the_demo_and_nothing_else(seeded):
+    """Rows people add while trying the demo go on reset; other tenants stay."""
+    from tests.factories import DeliverySiteFactory, TenantFactory, member_user
+
+    demo = Tenant.objects.get(slug=US)
+    added = DeliverySiteFactory(tenant=demo)  # with its own contract, provider, manager
+    visitor = added.contract.contract_manager
+    elsewhere = DeliverySiteFactory(tenant=TenantFactory(slug="not-a-demo"))
+    member_user(elsewhere.tenant)
+    seed("--reset")
+
+    assert not Contract.objects.filter(pk=added.contract_id).exists()
+    assert not Membership.objects.filter(user=visitor, tenant__slug=US).exists()
+    assert User.objects.filter(pk=visitor.pk).exists()  # people are kept, not erased
+    assert DeliverySite.objects.filter(pk=elsewhere.pk).exists()
+    assert Membership.objects.filter(tenant__slug="not-a-demo").count() == 2
+
+
+def test_reset_deletes_referrers_before_what_they_refer_to():
+    """Every tenant-scoped model, later features' included, has a place in the
+    order, after each model that points at it (foreign keys are PROTECT)."""
+    from oversight.management.commands.seed_demo import (
+        _deletion_order,
+        _points_to,
+        _tenant_scoped_models,
+    )
+
+    models = _tenant_scoped_models()
+    assert {Membership, Provider, Contract, DeliverySite, Milestone} <= set(models)
+    order = _deletion_order(models)
+    assert sorted(order, key=str) == sorted(models, key=str)
+    for i, model in enumerate(order):
+        for later in order[i + 1 :]:
+            assert not _points_to(later, model), f"{later} points at {model}, deleted first"
