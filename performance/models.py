@@ -340,3 +340,108 @@ class ReturnValue(TenantOwned):
                 name="return_value_unique_site_level",
             ),
         ]
+
+
+class SignalKind(models.TextChoices):
+    SPC_CONCERN = "spc_concern", "Special-cause concern"
+    TARGET_MISSED = "target_missed", "Target missed repeatedly"
+    VOLATILITY = "volatility", "Volatility rising"
+    RECOVERY = "recovery", "Recovery"
+    STRESS = "stress", "Stress indicator moving against the contract"
+    RETURN_LATE = "return_late", "Returns late"
+    RETURN_MISSING = "return_missing", "Return missing"
+    RETURN_RESUBMITTED = "return_resubmitted", "Returns resubmitted"
+    VARIANCE_UNEXPLAINED = "variance_unexplained", "Variances thinly explained"
+    SILENCE = "silence", "Deterioration not raised by the provider"
+    EXPIRY = "expiry", "Renewal or expiry approaching"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Information"
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class SignalStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    CLOSED = "closed", "Closed"
+
+
+class Signal(TenantOwned):
+    """Something a commissioner should look at, with the data it rests on.
+
+    Opens when its condition appears, can be acknowledged with a note, and
+    closes by itself when the condition clears. ``key`` names the condition
+    (kind + subject), so recomputing finds the open signal instead of opening
+    a second one; the database refuses two live signals with one key.
+    """
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="signals"
+    )
+    contract_kpi = models.ForeignKey(
+        ContractKpi, null=True, blank=True, on_delete=models.CASCADE, related_name="signals"
+    )
+    kind = models.CharField(max_length=30, choices=SignalKind.choices)
+    key = models.CharField(max_length=120)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(
+        max_length=15, choices=SignalStatus.choices, default=SignalStatus.OPEN
+    )
+    period_start = models.DateField(null=True, blank=True, help_text="The period it concerns.")
+    message = models.TextField(help_text="The plain-language sentence a commissioner reads.")
+    evidence = models.JSONField(default=dict, blank=True, help_text="The data it rests on.")
+    opened_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledgement_note = models.TextField(blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "key"],
+                condition=~models.Q(status="closed"),
+                name="signal_one_live_per_condition",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "severity"])]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RiskBand(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class RiskScore(TenantOwned):
+    """A contract's risk on one day, 0–100, with the reasons that make it up."""
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="risk_scores"
+    )
+    day = models.DateField()
+    score = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=10, choices=RiskBand.choices)
+    reasons = models.JSONField(default=list, help_text="Plain-language reasons, largest first.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "day"], name="risk_score_one_per_day")
+        ]
