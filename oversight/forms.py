@@ -14,23 +14,43 @@ _WIDGET_CLASSES = {
 
 
 class USWDSMixin:
-    """Adds USWDS classes and error attributes to every widget."""
+    """Adds USWDS classes to every widget, and error attributes once the form
+    has been cleaned.
+
+    Errors are marked in ``full_clean``, not in ``__init__``: reading
+    ``self.errors`` in ``__init__`` would validate the form before a subclass
+    has set its choices (a tenant's providers), caching "not a valid choice"."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             css = next(
                 (c for klass, c in _WIDGET_CLASSES.items() if isinstance(widget, klass)),
                 "usa-input",
             )
             widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-            if self.is_bound and name in self.errors:
-                widget.attrs["class"] += " usa-input--error"
-                widget.attrs["aria-invalid"] = "true"
-                widget.attrs["aria-describedby"] = f"{name}-error"
             if isinstance(widget, forms.DateInput):
                 widget.input_type = "date"
+
+    def full_clean(self):
+        super().full_clean()
+        self._mark_errors()
+
+    def add_error(self, field, error):
+        # Also reached after cleaning, when a service's ValidationError is shown.
+        super().add_error(field, error)
+        self._mark_errors()
+
+    def _mark_errors(self) -> None:
+        for name in self._errors or {}:
+            if name not in self.fields:
+                continue
+            attrs = self.fields[name].widget.attrs
+            if "usa-input--error" not in attrs.get("class", ""):
+                attrs["class"] = (attrs.get("class", "") + " usa-input--error").strip()
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{name}-error"
 
 
 class ReasonMixin(forms.Form):
