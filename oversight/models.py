@@ -157,3 +157,39 @@ class TenantOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class NotificationKind(models.TextChoices):
+    RETURN_REMINDER = "return_reminder", "Return due soon"
+    RETURN_LATE = "return_late", "Return late"
+    RETURN_QUERIED = "return_queried", "Return queried"
+    GENERAL = "general", "General"
+
+
+class Notification(TenantOwned):
+    """Something a user should know about in one tenant, shown in the in-app
+    list (and usually emailed). ``dedupe_key`` makes sending idempotent: a
+    second attempt to send the same notice to the same user finds the row."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="notification_sent_once",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message

@@ -171,7 +171,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+# Every schedule in one place. Times are UTC: the calendar sync runs first, so
+# reminders see the periods created overnight.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE: dict = {
+    "sync-reporting-calendars": {
+        "task": "performance.tasks.sync_reporting_calendars",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "send-return-reminders": {
+        "task": "performance.tasks.send_return_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

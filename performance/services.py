@@ -351,3 +351,172 @@ def _round4(number: float):
     from decimal import Decimal
 
     return Decimal(str(round(number, 4)))
+
+
+# --- the KPI library and phase targets ----------------------------------------
+
+
+@transaction.atomic
+def kpi_save(*, membership: Membership, kpi, service_types=None, reason: str):
+    """Create or change a KPI of the library (admins only), with history."""
+    require(membership, "kpi.change")
+    if kpi.pk and kpi.tenant_id != membership.tenant_id:
+        raise ValidationError({"code": "No such KPI."})
+    kpi.tenant_id = membership.tenant_id
+    kpi.full_clean()
+    save_with_history(kpi, user=membership.user, reason=reason)
+    if service_types is not None:
+        if any(st.tenant_id != membership.tenant_id for st in service_types):
+            raise ValidationError({"service_types": "Choose service types of this organisation."})
+        kpi.service_types.set(service_types)
+    return kpi
+
+
+@transaction.atomic
+def phase_targets_set(
+    *, membership: Membership, contract_kpi: ContractKpi, phases: list[dict], reason: str
+) -> list:
+    """Make the contract KPI's phase targets exactly ``phases`` (dicts with
+    phase, from_month, to_month, target, amber_tolerance and, for an existing
+    one, its ``pk``): others are deleted, all with history. Phases may not overlap."""
+    from oversight.history import delete_with_history
+
+    from .models import PhaseTarget
+
+    require(membership, "contract_kpi.change")
+    if contract_kpi.tenant_id != membership.tenant_id:
+        raise ValidationError({"phase_targets": "No such contract KPI."})
+    spans = sorted(
+        (p["from_month"], p.get("to_month") or 10_000, p.get("phase", "")) for p in phases
+    )
+    for (_start, end, name), (next_start, _, next_name) in zip(spans, spans[1:], strict=False):
+        if next_start <= end:
+            raise ValidationError(
+                {"phase_targets": f"Phases {name!r} and {next_name!r} overlap: one target a month."}
+            )
+    for start, end, name in spans:
+        if end < start:
+            raise ValidationError({"phase_targets": f"Phase {name!r} ends before it starts."})
+    existing = {p.pk: p for p in contract_kpi.phase_targets.select_for_update()}
+    kept = set()
+    saved = []
+    for data in phases:
+        pk = data.get("pk")
+        phase = existing.get(pk) if pk else None
+        if phase is None:
+            phase = PhaseTarget(tenant_id=membership.tenant_id, contract_kpi=contract_kpi)
+        else:
+            kept.add(pk)
+        fields = ("phase", "from_month", "to_month", "target", "amber_tolerance")
+        changed = phase.pk is None or any(getattr(phase, f) != data.get(f) for f in fields)
+        for f in fields:
+            setattr(phase, f, data.get(f))
+        if changed:
+            phase.full_clean()
+            save_with_history(phase, user=membership.user, reason=reason)
+        saved.append(phase)
+    for pk, phase in existing.items():
+        if pk not in kept:
+            delete_with_history(phase, user=membership.user, reason=reason)
+    return saved
+
+
+# --- reminders ----------------------------------------------------------------
+
+
+def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
+    """Remind providers' users of returns falling due within the policy's
+    reminder window, and tell them when a return becomes late. Each is sent
+    once per period: the period records it (reminded_at / late_notified_at)
+    and each notification carries a dedupe key."""
+    from django.db.models import Exists, OuterRef, Q
+    from django.urls import reverse
+
+    from contracts.models import ContractStatus
+    from oversight.history import bulk_update
+    from oversight.models import NotificationKind, Role
+    from oversight.notifications import notify
+
+    policy = policy_for(tenant.id)
+    received = Return.objects.filter(
+        period=OuterRef("pk"),
+        status__in=[ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED, ReturnStatus.QUERIED],
+    )
+    soon = Q(reminded_at__isnull=True, due_date__gte=today) & Q(
+        due_date__lte=today + timezone.timedelta(days=policy.reminder_days_before)
+    )
+    late = Q(late_notified_at__isnull=True, due_date__lt=today, missing_after__gte=today)
+    sent = {"reminders": 0, "late": 0}
+    with transaction.atomic():
+        periods = list(
+            ReportingPeriod.objects.select_for_update()
+            .filter(soon | late, tenant_id=tenant.id)
+            .exclude(contract__status=ContractStatus.TERMINATED)
+            .exclude(Exists(received))
+            .order_by("due_date", "pk")
+        )
+        if not periods:
+            return sent
+        contracts = {
+            c.pk: c for c in Contract.objects.filter(pk__in={p.contract_id for p in periods})
+        }
+        recipients: dict[int, list] = {}
+        for member in Membership.objects.filter(
+            tenant_id=tenant.id,
+            role=Role.PROVIDER,
+            is_active=True,
+            provider_id__in={c.provider_id for c in contracts.values()},
+        ).select_related("user"):
+            recipients.setdefault(member.provider_id, []).append(member.user)
+        now = timezone.now()
+        reminded, notified_late = [], []
+        for period in periods:
+            contract = contracts[period.contract_id]
+            users = recipients.get(contract.provider_id, [])
+            url = reverse(
+                "period_return", kwargs={"tenant_slug": tenant.slug, "period_pk": period.pk}
+            )
+            what = f"{contract.reference} for {period}"
+            if period.due_date < today:
+                message = (
+                    f"The return for {what} is late: it was due on {period.due_date:%d %b %Y}."
+                )
+                notify(
+                    tenant=tenant,
+                    users=users,
+                    kind=NotificationKind.RETURN_LATE,
+                    message=message,
+                    url=url,
+                    dedupe_key=f"return-late:{period.pk}",
+                    email_subject=f"Return late: {contract.reference} {period.label}",
+                )
+                period.late_notified_at = now
+                notified_late.append(period)
+            else:
+                message = f"The return for {what} is due on {period.due_date:%d %b %Y}."
+                notify(
+                    tenant=tenant,
+                    users=users,
+                    kind=NotificationKind.RETURN_REMINDER,
+                    message=message,
+                    url=url,
+                    dedupe_key=f"return-reminder:{period.pk}",
+                    email_subject=f"Return due {period.due_date:%d %b}: "
+                    f"{contract.reference} {period.label}",
+                )
+                period.reminded_at = now
+                reminded.append(period)
+        if reminded:
+            bulk_update(
+                ReportingPeriod, reminded, ["reminded_at"], user=None, reason="Return reminder sent"
+            )
+        if notified_late:
+            bulk_update(
+                ReportingPeriod,
+                notified_late,
+                ["late_notified_at"],
+                user=None,
+                reason="Late return notice sent",
+            )
+    sent["reminders"], sent["late"] = len(reminded), len(notified_late)
+    return sent

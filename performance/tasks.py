@@ -1,6 +1,34 @@
-"""Thin Celery tasks: ids in, re-read, call a service."""
+"""Thin Celery tasks: ids in, re-read, call a service. The schedule is
+settings.CELERY_BEAT_SCHEDULE."""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from datetime import date
 
 from celery import shared_task
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+SYNC_BATCH = 500
+
+
+def _tenant_today(tenant) -> date:
+    """Due dates are the tenant's calendar days, not the server's."""
+    try:
+        zone = zoneinfo.ZoneInfo(tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localdate(timezone=zone)
+
+
+def _tenants(tenant_id: int | None):
+    from oversight.models import Tenant
+
+    tenants = Tenant.objects.order_by("pk")
+    return tenants.filter(pk=tenant_id) if tenant_id is not None else tenants
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
@@ -10,3 +38,43 @@ def contract_returns_accepted(contract_id: int) -> None:
     from .services import contract_expected_ranges_refresh
 
     contract_expected_ranges_refresh(contract_ids=[contract_id])
+
+
+@shared_task(acks_late=True)
+def send_return_reminders(tenant_id: int | None = None, today: str | None = None) -> dict:
+    """Daily: remind providers of returns falling due and tell them of late
+    ones, tenant by tenant. Safe to run twice: each is sent once per period."""
+    from .services import return_reminders_send
+
+    totals = {"reminders": 0, "late": 0}
+    for tenant in _tenants(tenant_id):
+        day = date.fromisoformat(today) if today else _tenant_today(tenant)
+        sent = return_reminders_send(tenant=tenant, today=day)
+        for key, count in sent.items():
+            totals[key] += count
+    logger.info("return reminders sent: %s", totals)
+    return totals
+
+
+@shared_task(acks_late=True)
+def sync_reporting_calendars(tenant_id: int | None = None, today: str | None = None) -> int:
+    """Nightly: create the reporting periods every active contract now owes
+    (monthly, or weekly under enhanced monitoring), in bulk."""
+    from contracts.models import Contract, ContractStatus
+
+    from .services import reporting_calendar_sync
+
+    created = 0
+    for tenant in _tenants(tenant_id):
+        day = date.fromisoformat(today) if today else _tenant_today(tenant)
+        contracts = list(
+            Contract.objects.filter(tenant=tenant, status=ContractStatus.ACTIVE).order_by("pk")
+        )
+        for start in range(0, len(contracts), SYNC_BATCH):
+            created += reporting_calendar_sync(
+                contracts=contracts[start : start + SYNC_BATCH],
+                today=day,
+                reason="Reporting calendar (nightly)",
+            )
+    logger.info("reporting periods created: %s", created)
+    return created

@@ -1,0 +1,178 @@
+"""In-app notifications and their emails.
+
+``notify`` is the one way a notification is sent: it writes one row per user
+(skipping users who already have a row with the same ``dedupe_key``, so a
+retried task never sends twice) and emails the new ones once the transaction
+commits. The page lists a member's notifications in the current tenant only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from .models import Membership, Notification, Tenant, User
+from .tenancy import tenant_view
+
+logger = logging.getLogger(__name__)
+
+
+# --- selectors ----------------------------------------------------------------
+
+
+def notifications_visible(*, membership: Membership | None) -> QuerySet[Notification]:
+    """A member's own notifications in the membership's tenant."""
+    if membership is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(tenant_id=membership.tenant_id, user_id=membership.user_id)
+
+
+def unread_count(*, membership: Membership | None) -> int:
+    return notifications_visible(membership=membership).filter(read_at__isnull=True).count()
+
+
+# --- services -----------------------------------------------------------------
+
+
+def notify(
+    *,
+    tenant: Tenant,
+    users: Iterable[User],
+    kind: str,
+    message: str,
+    url: str = "",
+    dedupe_key: str = "",
+    email_subject: str | None = None,
+    email_body: str | None = None,
+) -> list[Notification]:
+    """Notify each user once per ``dedupe_key``; email the new notifications
+    after commit. Returns the notifications created now."""
+    users = {u.pk: u for u in users if u.is_active}
+    if not users:
+        return []
+    if dedupe_key:
+        already = set(
+            Notification.objects.filter(
+                tenant=tenant, dedupe_key=dedupe_key, user_id__in=list(users)
+            ).values_list("user_id", flat=True)
+        )
+        users = {pk: u for pk, u in users.items() if pk not in already}
+    rows = [
+        Notification(
+            tenant=tenant,
+            user=user,
+            kind=kind,
+            message=message[:500],
+            url=url,
+            dedupe_key=dedupe_key,
+        )
+        for user in users.values()
+    ]
+    if not rows:
+        return []
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        # A concurrent run sent some of them first: send only what is left, one by one.
+        created = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:
+                continue
+            created.append(row)
+        rows = created
+    if email_subject and rows:
+        subject = email_subject
+        body = email_body or message
+        ids = [r.pk for r in rows if r.pk]
+        transaction.on_commit(lambda: _email(ids, subject, body))
+    return rows
+
+
+def _site_url() -> str:
+    """Where links in emails point: SITE_URL if set, else the first allowed host."""
+    from .tasks import _default_domain
+
+    configured = getattr(settings, "SITE_URL", "")
+    return (configured or f"http://{_default_domain()}").rstrip("/")
+
+
+def _email(notification_ids: list[int], subject: str, body: str) -> None:
+    """Email each notification's user; mark it emailed so a retry does not resend."""
+    pending = list(
+        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+        .select_related("user", "tenant")
+        .order_by("pk")
+    )
+    if not pending:
+        return
+    base = _site_url()
+    messages = []
+    for note in pending:
+        link = f"\n\n{base}{note.url}" if note.url else ""
+        messages.append(
+            EmailMessage(
+                subject=f"[{note.tenant.name}] {subject}",
+                body=f"{body}{link}\n",
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[note.user.email],
+            )
+        )
+    connection = get_connection()
+    sent = connection.send_messages(messages) or 0
+    if sent:
+        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(
+            emailed_at=timezone.now()
+        )
+    logger.info("notifications emailed: %s of %s", sent, len(messages))
+
+
+def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:
+    """Mark the member's notifications read: the ones given, or all."""
+    qs = notifications_visible(membership=membership).filter(read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+# --- page ---------------------------------------------------------------------
+
+
+@tenant_view
+def notification_list(request, *, membership):
+    notes = notifications_visible(membership=membership)
+    page = Paginator(notes, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "oversight/notifications.html",
+        {"page": page, "unread": unread_count(membership=membership)},
+    )
+
+
+@tenant_view
+@require_POST
+def notification_read(request, *, membership):
+    """Mark one notification (``notification`` in the form) or all of them read;
+    open the notification's page when asked to."""
+    raw = request.POST.get("notification")
+    if raw and raw.isdigit():
+        note = notifications_visible(membership=membership).filter(pk=int(raw)).first()
+        if note is not None:
+            notifications_mark_read(membership=membership, ids=[note.pk])
+            if request.POST.get("open") and note.url.startswith("/"):
+                return redirect(note.url)
+    elif request.POST.get("all"):
+        notifications_mark_read(membership=membership)
+    return redirect("notification_list", tenant_slug=membership.tenant.slug)

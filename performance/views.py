@@ -1,0 +1,859 @@
+"""Pages for KPIs, contract KPIs and returns: thin views that read through
+selectors and write through services.
+
+Providers fill in, save, submit, upload and correct returns; commissioners see
+what is due, late, missing and awaiting review across the tenant, accept or
+query returns, read every version, and see values against target and each
+provider's timeliness. List pages run a fixed number of queries whatever the
+number of periods (the state of a period is computed in SQL).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from contracts.models import ContractStatus
+from contracts.selectors import contract_get
+from oversight.forms import apply_service_errors
+from oversight.history import history_entries
+from oversight.models import Role
+from oversight.permissions import can, require
+from oversight.tenancy import tenant_view
+from oversight.views import tenant_url
+
+from . import charts, imports, services
+from .forms import (
+    ATTENTION,
+    ContractKpiForm,
+    KpiForm,
+    PhaseTargetFormSet,
+    ReturnFilterForm,
+    ReturnForm,
+    ReviewForm,
+    UploadForm,
+    plain,
+)
+from .models import ContractKpi, Kpi, PhaseTarget, Return, ReturnSource, ReturnStatus
+from .selectors import (
+    DUE,
+    LATE,
+    MISSING,
+    contract_kpi_get,
+    contract_kpis_visible,
+    kpi_get,
+    kpis_visible,
+    period_get,
+    periods_visible,
+    periods_with_state,
+    return_get,
+    return_values,
+    returns_visible,
+)
+from .validation import target_for, validate
+
+PAGE_SIZE = 25
+PERIODS_PER_PAGE = 12
+LIBRARY_READERS = {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR}
+RECEIVED = [ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED, ReturnStatus.QUERIED]
+NEEDS_ACTION = [DUE, LATE, MISSING, ReturnStatus.QUERIED]  # what a provider must do
+ATTENTION_STATES = [DUE, LATE, MISSING, ReturnStatus.SUBMITTED]  # what a commissioner watches
+STATE_LABELS = {
+    DUE: "Due",
+    LATE: "Late",
+    MISSING: "Missing",
+    ReturnStatus.DRAFT: "Draft",
+    ReturnStatus.SUBMITTED: "Submitted, awaiting review",
+    ReturnStatus.ACCEPTED: "Accepted",
+    ReturnStatus.QUERIED: "Queried",
+}
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def tenant_today(membership) -> date:
+    """Due dates are days of the tenant's calendar."""
+    try:
+        zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localdate(timezone=zone)
+
+
+def with_state(periods, today: date):
+    """Annotate ``periods_with_state`` rows with ``state`` (the same words as
+    ``selectors.period_state``) and the latest version's id, in SQL, so a list
+    can filter, count and paginate by state without a query per period."""
+    latest = Return.objects.filter(period=OuterRef("pk")).order_by("-version")
+    return periods.annotate(
+        latest_pk=Subquery(latest.values("pk")[:1]),
+        state=Case(
+            When(latest_status__in=RECEIVED, then=F("latest_status")),
+            When(missing_after__lt=today, then=Value(MISSING)),
+            When(due_date__lt=today, then=Value(LATE)),
+            default=Value(DUE),
+            output_field=CharField(),
+        ),
+    )
+
+
+def _not_provider(membership) -> None:
+    if membership.role == Role.PROVIDER:
+        raise PermissionDenied("This page is for the commissioning organisation.")
+
+
+def _library_reader(membership) -> None:
+    if membership.role not in LIBRARY_READERS:
+        raise PermissionDenied("The KPI library is read by admins, commissioners and auditors.")
+
+
+def _querystring(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _returns_crumbs(membership, *extra):
+    return [("Returns", tenant_url(membership, "returns_home")), *extra]
+
+
+def _contract_crumbs(membership, contract, *extra):
+    return [
+        ("Contracts", tenant_url(membership, "contract_list")),
+        (contract.reference, tenant_url(membership, "contract_detail", contract_pk=contract.pk)),
+        *extra,
+    ]
+
+
+# --- returns: home ----------------------------------------------------------------
+
+
+@tenant_view
+def returns_home(request, *, membership):
+    """Providers see what they owe; everyone else the tenant's overview."""
+    if membership.role == Role.PROVIDER:
+        return _provider_home(request, membership)
+    return _returns_overview(request, membership)
+
+
+def _provider_home(request, membership):
+    today = tenant_today(membership)
+    periods = with_state(periods_with_state(membership=membership), today)
+    ended = periods.filter(end__lt=today)
+    action = ended.filter(state__in=NEEDS_ACTION).order_by("due_date", "contract__reference")
+    page = Paginator(action, PAGE_SIZE).get_page(request.GET.get("page"))
+    recent = ended.filter(state__in=[ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED]).order_by(
+        "-due_date", "contract__reference"
+    )[:10]
+    current = periods.filter(end__gte=today).order_by("end", "contract__reference")[:10]
+    return render(
+        request,
+        "performance/returns_provider.html",
+        {
+            "page": page,
+            "recent": recent,
+            "current": current,
+            "state_labels": STATE_LABELS,
+            "today": today,
+        },
+    )
+
+
+def _returns_overview(request, membership):
+    today = tenant_today(membership)
+    form = ReturnFilterForm(request.GET or None, membership=membership)
+    chosen = form.values()
+    periods = with_state(periods_with_state(membership=membership), today).filter(end__lt=today)
+    if chosen.get("provider"):
+        periods = periods.filter(contract__provider=chosen["provider"])
+    if chosen.get("contract"):
+        periods = periods.filter(contract=chosen["contract"])
+    counts = dict(
+        periods.order_by().values("state").annotate(n=Count("pk")).values_list("state", "n")
+    )
+    state = chosen.get("state")
+    if state == ATTENTION:
+        periods = periods.filter(state__in=ATTENTION_STATES)
+    elif state:
+        periods = periods.filter(state=state)
+    periods = periods.order_by("-due_date", "contract__reference", "pk")
+    page = Paginator(periods, PAGE_SIZE).get_page(request.GET.get("page"))
+    summary = [
+        (key, STATE_LABELS[key], counts.get(key, 0))
+        for key in (DUE, LATE, MISSING, ReturnStatus.SUBMITTED, ReturnStatus.QUERIED)
+    ]
+    return render(
+        request,
+        "performance/returns_overview.html",
+        {
+            "filter_form": form,
+            "page": page,
+            "querystring": _querystring(request),
+            "summary": summary,
+            "state_labels": STATE_LABELS,
+            "can_bulk_upload": can(membership, "return.review"),
+            "today": today,
+        },
+    )
+
+
+@tenant_view
+def returns_timeliness(request, *, membership):
+    """Each provider's share of returns first submitted on or before the due
+    date, over its last 12 periods that have fallen due."""
+    _not_provider(membership)
+    today = tenant_today(membership)
+    first = (
+        Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    rows = (
+        periods_visible(membership=membership)
+        .filter(due_date__lt=today)
+        .annotate(
+            first_submitted=Subquery(first),
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("contract__provider_id")],
+                order_by=[F("due_date").desc(), F("pk").desc()],
+            ),
+        )
+        .filter(rank__lte=charts.TIMELINESS_PERIODS)
+        .values_list(
+            "contract__provider_id", "contract__provider__name", "due_date", "first_submitted"
+        )
+    )
+    zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
+    due = [
+        charts.DuePeriod(
+            provider_id=provider_id,
+            provider_name=name,
+            due_date=due_date,
+            first_submitted_on=timezone.localtime(first, zone).date() if first else None,
+        )
+        for provider_id, name, due_date, first in rows
+    ]
+    return render(
+        request,
+        "performance/timeliness.html",
+        {
+            "rows": charts.timeliness(due),
+            "last": charts.TIMELINESS_PERIODS,
+            "breadcrumbs": _returns_crumbs(membership),
+            "today": today,
+        },
+    )
+
+
+# --- a contract's returns and values ---------------------------------------------------
+
+
+@tenant_view
+def contract_returns(request, *, membership, contract_pk):
+    """Every period of the contract, newest first, with every version."""
+    contract = contract_get(membership=membership, pk=contract_pk)
+    today = tenant_today(membership)
+    if contract.status == ContractStatus.ACTIVE:
+        # A new contract has its periods as soon as anyone looks at them.
+        services.reporting_calendar_sync(
+            contracts=[contract],
+            today=today,
+            reason="Reporting calendar (contract's returns opened)",
+        )
+    periods = with_state(periods_with_state(membership=membership), today).filter(contract=contract)
+    page = Paginator(periods.order_by("-start"), PERIODS_PER_PAGE).get_page(request.GET.get("page"))
+    versions: dict[int, list[Return]] = {}
+    for ret in (
+        returns_visible(membership=membership)
+        .filter(period_id__in=[p.pk for p in page.object_list])
+        .order_by("version")
+    ):
+        versions.setdefault(ret.period_id, []).append(ret)
+    rows = [(p, versions.get(p.pk, [])) for p in page.object_list]
+    return render(
+        request,
+        "performance/contract_returns.html",
+        {
+            "contract": contract,
+            "rows": rows,
+            "page": page,
+            "state_labels": STATE_LABELS,
+            "can_submit": can(membership, "return.submit"),
+            "needs_action": NEEDS_ACTION,
+            "today": today,
+            "breadcrumbs": _contract_crumbs(membership, contract),
+        },
+    )
+
+
+@tenant_view
+def contract_values(request, *, membership, contract_pk):
+    """Values against the target in force, KPIs as rows and periods as columns
+    (12 a page, newest page first); each cell says met / amber / missed."""
+    contract = contract_get(membership=membership, pk=contract_pk)
+    cks = list(
+        contract_kpis_visible(membership=membership)
+        .filter(contract=contract)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
+    sites = list(contract.sites.order_by("name"))
+    page = Paginator(
+        periods_visible(membership=membership).filter(contract=contract).order_by("-start"),
+        PERIODS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    columns = list(reversed(page.object_list))
+    live = {
+        ret.period_id: ret
+        for ret in returns_visible(membership=membership)
+        .filter(
+            period__in=[p.pk for p in columns],
+            status__in=[ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED],
+        )
+        .prefetch_related("values")
+    }
+    values = {
+        (ret.period_id, v.contract_kpi_id, v.site_id): v
+        for ret in live.values()
+        for v in ret.values.all()
+    }
+    lines = []
+    for ck in cks:
+        for site in sites if ck.kpi.reporting_level == "site" else [None]:
+            cells = []
+            for period in columns:
+                ret = live.get(period.pk)
+                target, amber = target_for(ck, period.start)
+                value = values.get((period.pk, ck.pk, site.pk if site else None))
+                if ret is None:
+                    cells.append({"text": "—", "label": "No return", "css": ""})
+                elif ret.no_activity:
+                    cells.append({"text": "—", "label": "No activity", "css": ""})
+                elif value is None:
+                    cells.append({"text": "—", "label": "Not reported", "css": ""})
+                else:
+                    status = charts.rag(ck.kpi.direction, value.value, target, amber)
+                    cells.append(
+                        {
+                            "text": plain(value.value),
+                            "label": charts.RAG_LABELS[status],
+                            "css": charts.RAG_CLASSES[status],
+                            "target": plain(target),
+                            "provisional": ret.status == ReturnStatus.SUBMITTED,
+                            "explained": bool(value.variance_explanation),
+                        }
+                    )
+            lines.append({"ck": ck, "site": site, "cells": cells})
+    return render(
+        request,
+        "performance/contract_values.html",
+        {
+            "contract": contract,
+            "columns": columns,
+            "lines": lines,
+            "page": page,
+            "breadcrumbs": _contract_crumbs(membership, contract),
+        },
+    )
+
+
+# --- a period's return: the form, the upload, the template -------------------------------
+
+
+@tenant_view
+def period_return(request, *, membership, period_pk):
+    period = period_get(membership=membership, pk=period_pk)
+    require(membership, "return.submit")
+    today = tenant_today(membership)
+    contract = period.contract
+    versions = list(
+        returns_visible(membership=membership)
+        .filter(period=period)
+        .prefetch_related("values")
+        .order_by("version")
+    )
+    live = [r for r in versions if r.status != ReturnStatus.QUERIED]
+    if live and live[-1].status != ReturnStatus.DRAFT:
+        messages.info(
+            request,
+            f"The return for {period} is {live[-1].get_status_display().lower()}; "
+            "it can be corrected only after the commissioner queries it.",
+        )
+        return redirect(_return_url(membership, live[-1]))
+    draft = live[-1] if live else None
+    queried = versions[-1] if versions and versions[-1].status == ReturnStatus.QUERIED else None
+    context = {
+        "period": period,
+        "contract": contract,
+        "draft": draft,
+        "queried": queried,
+        "not_open": period.end >= today,
+        "breadcrumbs": _returns_crumbs(
+            membership,
+            (
+                contract.reference,
+                tenant_url(membership, "contract_returns", contract_pk=contract.pk),
+            ),
+        ),
+    }
+    if context["not_open"]:
+        return render(request, "performance/return_form.html", context)
+    cks = list(
+        contract_kpis_visible(membership=membership)
+        .filter(contract=contract)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
+    sites = list(contract.sites.order_by("name"))
+    form = ReturnForm(
+        request.POST or None,
+        period=period,
+        contract_kpis=cks,
+        sites=sites,
+        prefill=draft or queried,
+    )
+    if request.method == "POST" and form.is_valid():
+        header, rows = form.validation_input()
+        outcome = validate(membership=membership, headers=[header], rows=rows, today=today)
+        submit = request.POST.get("action") == "submit"
+        if outcome.ok:
+            try:
+                written = services.returns_write(
+                    membership=membership,
+                    outcome=outcome,
+                    source=ReturnSource.WEB,
+                    submit=submit,
+                    reason="Return submitted (web form)" if submit else "Draft saved (web form)",
+                )
+            except services.ImportRejected as rejected:
+                form.apply_problems(rejected.problems)
+            else:
+                ret = written[0]
+                messages.success(
+                    request,
+                    f"Return for {contract.reference} {period} "
+                    + ("submitted." if submit else "saved as a draft: submit it when ready."),
+                )
+                return redirect(_return_url(membership, ret))
+        else:
+            form.apply_problems(outcome.problems)
+    context["form"] = form
+    return render(
+        request,
+        "performance/return_form.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view
+def period_upload(request, *, membership, period_pk):
+    """A provider's spreadsheet for one period: whole or nothing."""
+    period = period_get(membership=membership, pk=period_pk)
+    require(membership, "return.submit")
+    contract = period.contract
+    return _upload_page(
+        request,
+        membership,
+        title=f"Upload the return for {contract.reference}, {period}",
+        source=ReturnSource.SPREADSHEET,
+        expected_contract=contract,
+        expected_period=period,
+        period=period,
+        breadcrumbs=_returns_crumbs(
+            membership,
+            (
+                contract.reference,
+                tenant_url(membership, "contract_returns", contract_pk=contract.pk),
+            ),
+        ),
+    )
+
+
+@tenant_view
+def bulk_upload(request, *, membership):
+    """The commissioner data team's spreadsheet: a period's returns for many contracts."""
+    _not_provider(membership)
+    require(membership, "return.review")
+    return _upload_page(
+        request,
+        membership,
+        title="Upload returns for many contracts",
+        source=ReturnSource.BULK,
+        expected_contract=None,
+        expected_period=None,
+        period=None,
+        breadcrumbs=_returns_crumbs(membership),
+    )
+
+
+def _upload_page(
+    request, membership, *, title, source, expected_contract, expected_period, period, breadcrumbs
+):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        result = imports.import_returns(
+            membership=membership,
+            file=upload,
+            filename=upload.name,
+            source=source,
+            expected_contract=expected_contract,
+            expected_period=expected_period,
+            today=tenant_today(membership),
+        )
+        if result.ok:
+            count = len(result.returns)
+            messages.success(
+                request,
+                f"{count} return{'s' if count != 1 else ''} submitted from {upload.name} "
+                f"({result.value_count} values).",
+            )
+            if count == 1:
+                return redirect(_return_url(membership, result.returns[0]))
+            return redirect(tenant_url(membership, "returns_home") + "?state=submitted")
+    return render(
+        request,
+        "performance/upload.html",
+        {
+            "form": form,
+            "title": title,
+            "result": result,
+            "period": period,
+            "bulk": source == ReturnSource.BULK,
+            "columns": imports.COLUMNS,
+            "breadcrumbs": breadcrumbs,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view
+def period_template(request, *, membership, period_pk):
+    """The spreadsheet template for a period, pre-filled with its KPIs and sites."""
+    period = period_get(membership=membership, pk=period_pk)
+    contract = period.contract
+    name = f"return-{contract.reference}-{period.label}"
+    if request.GET.get("as") == "csv":
+        body = imports.template_csv(contract=contract, period=period)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    body = imports.template_workbook(contract=contract, period=period)
+    response = HttpResponse(
+        body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+# --- one version of a return ---------------------------------------------------------------
+
+
+def _return_url(membership, ret) -> str:
+    return tenant_url(membership, "return_detail", return_pk=ret.pk)
+
+
+def _return_page(request, membership, ret, *, review_form=None, status=200):
+    values = list(
+        return_values(ret=ret)
+        .select_related("contract_kpi__contract")
+        .prefetch_related("contract_kpi__phase_targets")
+    )
+    rows = []
+    for v in values:
+        target, amber = target_for(v.contract_kpi, ret.period.start)
+        result = charts.rag(v.contract_kpi.kpi.direction, v.value, target, amber)
+        rows.append(
+            {
+                "value": v,
+                "text": plain(v.value),
+                "numerator": plain(v.numerator),
+                "denominator": plain(v.denominator),
+                "target": plain(target),
+                "label": charts.RAG_LABELS[result],
+                "css": charts.RAG_CLASSES[result],
+            }
+        )
+    versions = list(
+        returns_visible(membership=membership).filter(period_id=ret.period_id).order_by("version")
+    )
+    can_review = can(membership, "return.review") and ret.status == ReturnStatus.SUBMITTED
+    is_latest = versions[-1].pk == ret.pk
+    contract = ret.contract
+    return render(
+        request,
+        "performance/return_detail.html",
+        {
+            "ret": ret,
+            "period": ret.period,
+            "contract": contract,
+            "rows": rows,
+            "versions": versions,
+            "history": history_entries(ret),
+            "can_review": can_review,
+            "review_form": review_form or (ReviewForm() if can_review else None),
+            "can_submit_draft": can(membership, "return.submit")
+            and ret.status == ReturnStatus.DRAFT,
+            "can_correct": can(membership, "return.submit")
+            and ret.status == ReturnStatus.QUERIED
+            and is_latest,
+            "breadcrumbs": _returns_crumbs(
+                membership,
+                (
+                    contract.reference,
+                    tenant_url(membership, "contract_returns", contract_pk=contract.pk),
+                ),
+            ),
+        },
+        status=status,
+    )
+
+
+@tenant_view
+def return_detail(request, *, membership, return_pk):
+    ret = return_get(membership=membership, pk=return_pk)
+    return _return_page(request, membership, ret)
+
+
+@tenant_view
+@require_POST
+def return_submit(request, *, membership, return_pk):
+    ret = return_get(membership=membership, pk=return_pk)
+    require(membership, "return.submit")
+    try:
+        services.return_submit(membership=membership, ret=ret, reason="Draft submitted (web form)")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Return for {ret.contract.reference} {ret.period} submitted.")
+    return redirect(_return_url(membership, ret))
+
+
+@tenant_view
+@require_POST
+def return_review(request, *, membership, return_pk):
+    """Accept a submitted return, or query it with a comment."""
+    ret = return_get(membership=membership, pk=return_pk)
+    require(membership, "return.review")
+    form = ReviewForm(request.POST)
+    decision = request.POST.get("decision")
+    if form.is_valid() and decision in ("accept", "query"):
+        comment = form.cleaned_data["comment"]
+        try:
+            if decision == "accept":
+                services.return_accept(membership=membership, ret=ret, comment=comment)
+            else:
+                services.return_query(membership=membership, ret=ret, comment=comment)
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "status" in error.error_dict:
+                messages.error(request, " ".join(error.messages))
+                return redirect(_return_url(membership, ret))
+            apply_service_errors(form, error)
+        else:
+            done = "accepted" if decision == "accept" else "queried: the provider has been told"
+            messages.success(request, f"Return {ret.contract.reference} {ret.period} {done}.")
+            return redirect(_return_url(membership, ret))
+    elif decision not in ("accept", "query"):
+        form.add_error(None, "Choose to accept or to query the return.")
+    return _return_page(request, membership, ret, review_form=form, status=400)
+
+
+# --- the KPI library -----------------------------------------------------------------------
+
+
+@tenant_view
+def kpi_list(request, *, membership):
+    _library_reader(membership)
+    kpis = kpis_visible(membership=membership).annotate(contracts=Count("contract_kpis"))
+    return render(
+        request,
+        "performance/kpi_list.html",
+        {"kpis": kpis.order_by("category", "code"), "can_edit": can(membership, "kpi.change")},
+    )
+
+
+@tenant_view
+def kpi_detail(request, *, membership, kpi_pk):
+    _library_reader(membership)
+    kpi = kpi_get(membership=membership, pk=kpi_pk)
+    return render(
+        request,
+        "performance/kpi_detail.html",
+        {
+            "kpi": kpi,
+            "service_types": kpi.service_types.order_by("name"),
+            "contract_kpis": contract_kpis_visible(membership=membership)
+            .filter(kpi=kpi)
+            .select_related("contract__provider")
+            .order_by("contract__reference"),
+            "history": history_entries(kpi, limit=50),
+            "can_edit": can(membership, "kpi.change"),
+            "breadcrumbs": [("KPI library", tenant_url(membership, "kpi_list"))],
+        },
+    )
+
+
+def _kpi_form_page(request, membership, *, kpi: Kpi | None):
+    require(membership, "kpi.change")
+    form = KpiForm(request.POST or None, membership=membership, instance=kpi)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save(commit=False)
+        try:
+            services.kpi_save(
+                membership=membership,
+                kpi=obj,
+                service_types=list(form.cleaned_data["service_types"]),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"KPI {obj.code} saved.")
+            return redirect(tenant_url(membership, "kpi_detail", kpi_pk=obj.pk))
+    crumbs = [("KPI library", tenant_url(membership, "kpi_list"))]
+    if kpi:
+        crumbs.append((kpi.code, tenant_url(membership, "kpi_detail", kpi_pk=kpi.pk)))
+    return render(
+        request,
+        "includes/form_page.html",
+        {
+            "form": form,
+            "title": f"Edit KPI {kpi.code}" if kpi else "Add a KPI to the library",
+            "cancel_url": crumbs[-1][1],
+            "breadcrumbs": crumbs,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view
+def kpi_create(request, *, membership):
+    return _kpi_form_page(request, membership, kpi=None)
+
+
+@tenant_view
+def kpi_edit(request, *, membership, kpi_pk):
+    _library_reader(membership)
+    kpi = kpi_get(membership=membership, pk=kpi_pk)
+    return _kpi_form_page(request, membership, kpi=kpi)
+
+
+# --- a contract's KPIs ---------------------------------------------------------------------
+
+
+@tenant_view
+def contract_kpis(request, *, membership, contract_pk):
+    contract = contract_get(membership=membership, pk=contract_pk)
+    cks = (
+        contract_kpis_visible(membership=membership)
+        .filter(contract=contract)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
+    return render(
+        request,
+        "performance/contract_kpis.html",
+        {
+            "contract": contract,
+            "contract_kpis": cks,
+            "can_edit": can(membership, "contract_kpi.change"),
+            "max_priority": services.MAX_PRIORITY_KPIS,
+            "breadcrumbs": _contract_crumbs(membership, contract),
+        },
+    )
+
+
+def _phase_data(formset) -> list[dict]:
+    phases = []
+    for form in formset.forms:
+        if not form.has_changed() and not form.instance.pk:
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        data = {k: form.cleaned_data.get(k) for k in PhaseTargetFormSet.form._meta.fields}
+        if data.get("amber_tolerance") is None:
+            data["amber_tolerance"] = 0
+        data["pk"] = form.instance.pk
+        phases.append(data)
+    return phases
+
+
+def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
+    require(membership, "contract_kpi.change")
+    form = ContractKpiForm(
+        request.POST or None, membership=membership, contract=contract, instance=ck
+    )
+    phases = PhaseTargetFormSet(
+        request.POST or None,
+        queryset=ck.phase_targets.all() if ck else PhaseTarget.objects.none(),
+        prefix="phases",
+    )
+    phase_errors = []
+    if request.method == "POST" and form.is_valid() and phases.is_valid():
+        obj = form.save(commit=False)
+        obj.contract = contract
+        reason = form.cleaned_data["reason"]
+        try:
+            with transaction.atomic():
+                services.contract_kpi_save(membership=membership, contract_kpi=obj, reason=reason)
+                services.phase_targets_set(
+                    membership=membership,
+                    contract_kpi=obj,
+                    phases=_phase_data(phases),
+                    reason=reason,
+                )
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "phase_targets" in error.error_dict:
+                phase_errors = ValidationError(error.error_dict["phase_targets"]).messages
+            else:
+                apply_service_errors(form, error)
+        else:
+            messages.success(request, f"{obj.kpi.code} on {contract.reference} saved.")
+            return redirect(tenant_url(membership, "contract_kpis", contract_pk=contract.pk))
+    title = f"{ck.kpi.code} on {contract.reference}" if ck else f"Add a KPI to {contract.reference}"
+    return render(
+        request,
+        "performance/contract_kpi_form.html",
+        {
+            "form": form,
+            "phases": phases,
+            "phase_errors": phase_errors,
+            "contract": contract,
+            "ck": ck,
+            "title": title,
+            "cancel_url": tenant_url(membership, "contract_kpis", contract_pk=contract.pk),
+            "breadcrumbs": _contract_crumbs(
+                membership,
+                contract,
+                ("KPIs", tenant_url(membership, "contract_kpis", contract_pk=contract.pk)),
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view
+def contract_kpi_create(request, *, membership, contract_pk):
+    contract = contract_get(membership=membership, pk=contract_pk)
+    return _contract_kpi_page(request, membership, contract, None)
+
+
+@tenant_view
+def contract_kpi_edit(request, *, membership, contract_kpi_pk):
+    ck = contract_kpi_get(membership=membership, pk=contract_kpi_pk)
+    return _contract_kpi_page(request, membership, ck.contract, ck)
