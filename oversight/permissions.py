@@ -25,6 +25,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     # a period's returns for many contracts at once (the bulk upload).
     "return.submit": frozenset({Role.PROVIDER, Role.COMMISSIONER, Role.ADMIN}),
     "return.review": frozenset({Role.COMMISSIONER, Role.ADMIN}),
+    "signal.acknowledge": frozenset({Role.COMMISSIONER, Role.ADMIN}),
 }
 
 

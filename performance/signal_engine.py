@@ -1,0 +1,391 @@
+"""The ORM edge of the signals engine: load in bulk, evaluate, write in bulk.
+
+``recompute_signals`` reads every accepted value of the contracts in scope in
+one query (values cast to float in the database), evaluates the rules in
+``signal_rules`` (vectorised), then, in one transaction with the contracts
+locked, opens new signals, updates changed ones, closes those whose condition
+cleared, and stores today's risk score with its reasons. Running it twice
+changes nothing the second time; two workers on the same contracts queue on
+the row locks instead of duplicating signals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, FloatField, Min, OuterRef
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.models import Contract, ContractStatus
+from oversight.history import bulk_create, bulk_update
+
+from .models import (
+    ContractKpi,
+    PhaseTarget,
+    ReportingPeriod,
+    Return,
+    ReturnStatus,
+    ReturnValue,
+    RiskScore,
+    Signal,
+    SignalStatus,
+)
+from .signal_rules import SEVERITY_ORDER, SignalSpec, evaluate, risk_scores
+
+logger = logging.getLogger(__name__)
+
+LIVE = [SignalStatus.OPEN, SignalStatus.ACKNOWLEDGED]
+NOTIFY_SEVERITIES = {"high", "critical"}
+MONITORED = [ContractStatus.ACTIVE, ContractStatus.SUSPENDED]
+
+
+@dataclass
+class RecomputeResult:
+    contracts: int
+    values: int
+    opened: int
+    updated: int
+    closed: int
+    scores: int
+
+
+def _fetch(queryset) -> list[tuple]:
+    """Run a queryset's SQL and fetch plain tuples: no model or dict per row."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def contracts_in_scope(*, tenant_id: int | None = None, contract_ids=None):
+    qs = Contract.objects.filter(status__in=MONITORED)
+    if tenant_id is not None:
+        qs = qs.filter(tenant_id=tenant_id)
+    if contract_ids is not None:
+        qs = qs.filter(id__in=list(contract_ids))
+    return qs
+
+
+def accepted_values_query(contract_ids):
+    """Accepted values as (contract KPI, period start, value as float, site)."""
+    return (
+        ReturnValue.objects.filter(
+            return_obj__contract_id__in=contract_ids, return_obj__status=ReturnStatus.ACCEPTED
+        )
+        .annotate(fvalue=Cast("value", FloatField()), pstart=F("return_obj__period__start"))
+        .values_list("contract_kpi_id", "pstart", "fvalue", "site_id")
+        .order_by()
+    )
+
+
+def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
+    contracts = pd.DataFrame(
+        list(
+            contract_qs.values_list(
+                "id", "tenant_id", "reference", "start_date", "end_date", "annual_value"
+            )
+        ),
+        columns=["id", "tenant", "reference", "start_date", "end_date", "annual_value"],
+    ).set_index("id")
+    contracts["annual_value"] = contracts["annual_value"].astype(float)
+    ids = contract_qs.values("id")
+
+    kpis = pd.DataFrame(
+        list(
+            ContractKpi.objects.filter(contract_id__in=ids).values_list(
+                "id",
+                "contract_id",
+                "kpi__code",
+                "kpi__name",
+                "kpi__unit",
+                "kpi__direction",
+                "kpi__is_stress_indicator",
+                "is_priority",
+                "kpi__is_fidelity",
+                "weight",
+                "target",
+            )
+        ),
+        columns=[
+            "ck",
+            "contract",
+            "code",
+            "name",
+            "unit",
+            "direction",
+            "is_stress",
+            "is_priority",
+            "is_fidelity",
+            "weight",
+            "target",
+        ],  # fmt: skip
+    ).set_index("ck")
+    kpis["weight"] = kpis["weight"].astype(float)
+    kpis["target"] = pd.to_numeric(kpis["target"], errors="coerce").astype(float)
+
+    phases = pd.DataFrame(
+        list(
+            PhaseTarget.objects.filter(contract_kpi__contract_id__in=ids).values_list(
+                "contract_kpi_id", "from_month", "to_month", "target"
+            )
+        ),
+        columns=["ck", "from_month", "to_month", "target"],
+    )
+    phases["target"] = phases["target"].astype(float)
+    phases["to_month"] = phases["to_month"].astype(float)
+
+    values = pd.DataFrame(
+        _fetch(accepted_values_query(ids)), columns=["ck", "period_start", "value", "site"]
+    )
+    values["period_start"] = pd.to_datetime(values["period_start"])
+    if values["site"].notna().any():
+        values = _roll_up_sites(values, kpis)
+    values = values.drop(columns="site")
+
+    received = Return.objects.filter(period=OuterRef("pk")).exclude(status=ReturnStatus.DRAFT)
+    periods = pd.DataFrame(
+        list(
+            ReportingPeriod.objects.filter(contract_id__in=ids)
+            .annotate(
+                first_submitted=Min("returns__submitted_at"),
+                versions=Count("returns"),
+                received=Exists(received),
+            )
+            .values_list(
+                "contract_id",
+                "start",
+                "due_date",
+                "missing_after",
+                "first_submitted",
+                "received",
+                "versions",
+            )  # fmt: skip
+        ),
+        columns=[
+            "contract",
+            "period_start",
+            "due_date",
+            "missing_after",
+            "first_submitted",
+            "received",
+            "versions",
+        ],  # fmt: skip
+    )
+    for column in ("period_start", "due_date", "missing_after"):
+        periods[column] = pd.to_datetime(periods[column])
+    periods["first_submitted"] = (
+        pd.to_datetime(periods["first_submitted"], utc=True).dt.tz_localize(None).dt.normalize()
+    )
+    periods["received"] = periods["received"].astype(bool)
+
+    recent_text = pd.DataFrame(
+        list(
+            ReturnValue.objects.filter(
+                return_obj__contract_id__in=ids,
+                return_obj__status=ReturnStatus.ACCEPTED,
+                return_obj__period__start__gte=today - timedelta(days=100),
+            ).values_list(
+                "return_obj__contract_id",
+                "contract_kpi_id",
+                "return_obj__period__start",
+                "variance_explanation",
+                "return_obj__narrative",
+            )
+        ),
+        columns=["contract", "ck", "period_start", "explanation", "narrative"],
+    )
+    return {
+        "contracts": contracts,
+        "kpis": kpis,
+        "phases": phases,
+        "values": values,
+        "periods": periods,
+        "recent_text": recent_text,
+    }
+
+
+def _roll_up_sites(values: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Site-level values become one contract value per period: counts add up,
+    other units average."""
+    counts = values["ck"].map(kpis["unit"]).eq("count")
+    summed = values[counts].groupby(["ck", "period_start"], as_index=False)["value"].sum()
+    averaged = values[~counts].groupby(["ck", "period_start"], as_index=False)["value"].mean()
+    return pd.concat([summed, averaged], ignore_index=True).assign(site=None)
+
+
+def recompute_signals(
+    *,
+    tenant_id: int | None = None,
+    contract_ids=None,
+    today: date | None = None,
+    user=None,
+) -> RecomputeResult:
+    today = today or timezone.localdate()
+    scope = contracts_in_scope(tenant_id=tenant_id, contract_ids=contract_ids)
+    frames = load_frames(scope, today=today)
+    specs, _chart = evaluate(today=today, **frames)
+    scores = risk_scores(specs, frames["kpis"], frames["contracts"])
+    ids = [int(c) for c in frames["contracts"].index]
+    opened, updated, closed, stored = _write(
+        ids=ids, specs=specs, scores=scores, today=today, user=user, tenants=frames["contracts"]
+    )
+    result = RecomputeResult(len(ids), len(frames["values"]), opened, updated, closed, stored)
+    logger.info("signals recomputed: %s", result)
+    return result
+
+
+@transaction.atomic
+def _write(*, ids, specs: list[SignalSpec], scores, today, user, tenants):
+    now = timezone.now()
+    # Lock the contracts: a second worker on the same contracts waits here and
+    # then finds the signals this one opened, so nothing is duplicated.
+    list(Contract.objects.select_for_update().filter(id__in=ids).values_list("id", flat=True))
+    live = {
+        (s.contract_id, s.key): s
+        for s in Signal.objects.filter(contract_id__in=ids, status__in=LIVE)
+    }
+    wanted = {(spec.contract, spec.key): spec for spec in specs}
+
+    new, changed = [], []
+    for key, spec in wanted.items():
+        signal = live.get(key)
+        if signal is None:
+            new.append(
+                Signal(
+                    tenant_id=int(tenants.loc[spec.contract, "tenant"]),
+                    contract_id=spec.contract,
+                    contract_kpi_id=spec.ck,
+                    kind=spec.kind,
+                    key=spec.key,
+                    severity=spec.severity,
+                    period_start=spec.period_start,
+                    message=spec.message,
+                    evidence=spec.evidence,
+                    opened_at=now,
+                    last_seen_at=now,
+                )
+            )
+            continue
+        fields = (spec.severity, spec.message, spec.evidence, spec.period_start)
+        if fields == (signal.severity, signal.message, signal.evidence, signal.period_start):
+            continue
+        rose = SEVERITY_ORDER.index(spec.severity) > SEVERITY_ORDER.index(signal.severity)
+        if rose and signal.status == SignalStatus.ACKNOWLEDGED:
+            signal.status = SignalStatus.OPEN  # worse than when acknowledged: look again
+        signal.severity, signal.message, signal.evidence, signal.period_start = fields
+        signal.last_seen_at = now
+        changed.append(signal)
+    to_close = [s for key, s in live.items() if key not in wanted]
+    for signal in to_close:
+        signal.status = SignalStatus.CLOSED
+        signal.closed_at = now
+
+    if new:
+        bulk_create(Signal, new, user=user, reason="Signal opened: condition appeared")
+    if changed:
+        bulk_update(
+            Signal,
+            changed,
+            ["severity", "message", "evidence", "period_start", "status", "last_seen_at"],
+            user=user,
+            reason="Signal updated on recompute",
+        )
+    if to_close:
+        bulk_update(
+            Signal, to_close, ["status", "closed_at"], user=user, reason="Condition cleared"
+        )
+    stored = _store_scores(ids=ids, scores=scores, today=today, user=user, tenants=tenants)
+    alerts = [s for s in new if s.severity in NOTIFY_SEVERITIES]
+    if alerts:
+        _notify_managers(alerts)
+    return len(new), len(changed), len(to_close), stored
+
+
+def _store_scores(*, ids, scores, today, user, tenants) -> int:
+    existing = {r.contract_id: r for r in RiskScore.objects.filter(contract_id__in=ids, day=today)}
+    new, changed = [], []
+    for contract_id, (score, band, reasons) in scores.items():
+        row = existing.get(contract_id)
+        if row is None:
+            new.append(
+                RiskScore(
+                    tenant_id=int(tenants.loc[contract_id, "tenant"]),
+                    contract_id=contract_id,
+                    day=today,
+                    score=score,
+                    band=band,
+                    reasons=reasons,
+                )
+            )
+        elif (row.score, row.band, row.reasons) != (score, band, reasons):
+            row.score, row.band, row.reasons = score, band, reasons
+            changed.append(row)
+    if new:
+        bulk_create(RiskScore, new, user=user, reason="Risk score computed")
+    if changed:
+        bulk_update(
+            RiskScore, changed, ["score", "band", "reasons"], user=user, reason="Risk recomputed"
+        )
+    return len(new) + len(changed)
+
+
+def _notify_managers(signals: list[Signal]) -> None:
+    """A new high or critical signal notifies the contract's manager (in-app
+    and email), once per signal."""
+    from oversight.notifications import notify
+
+    contracts = {
+        c.id: c
+        for c in Contract.objects.filter(id__in={s.contract_id for s in signals}).select_related(
+            "tenant", "contract_manager"
+        )
+    }
+    for signal in signals:
+        contract = contracts[signal.contract_id]
+        url = reverse(
+            "contract_detail",
+            kwargs={"tenant_slug": contract.tenant.slug, "contract_pk": contract.pk},
+        )
+        text = f"{contract.reference}: {signal.get_severity_display()} signal — {signal.message}"
+        notify(
+            tenant=contract.tenant,
+            users=[contract.contract_manager],
+            kind="signal",
+            message=text,
+            url=url,
+            dedupe_key=f"signal:{signal.pk}",
+            email_subject=f"{contract.reference}: new {signal.severity} signal",
+            email_body=text,
+        )
+
+
+# --- acknowledgement ------------------------------------------------------------
+
+
+def signal_acknowledge(*, membership, signal: Signal, note: str) -> Signal:
+    from django.core.exceptions import ValidationError
+
+    from oversight.history import save_with_history
+    from oversight.permissions import require
+
+    require(membership, "signal.acknowledge")
+    if not note.strip():
+        raise ValidationError({"note": "Say what you have done or decided about this signal."})
+    with transaction.atomic():
+        signal = Signal.objects.select_for_update().get(pk=signal.pk)
+        if signal.status != SignalStatus.OPEN:
+            raise ValidationError(
+                {"note": f"This signal is {signal.get_status_display().lower()} already."}
+            )
+        signal.status = SignalStatus.ACKNOWLEDGED
+        signal.acknowledged_by = membership.user
+        signal.acknowledged_at = timezone.now()
+        signal.acknowledgement_note = note.strip()
+        save_with_history(signal, user=membership.user, reason=f"Acknowledged: {note.strip()}")
+    return signal

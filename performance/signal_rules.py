@@ -1,0 +1,488 @@
+"""The signal rules and the risk score, as pure computation over DataFrames.
+
+No ORM here: ``performance/signal_engine.py`` loads the data in bulk and
+writes the results in bulk. Every rule works on whole columns (pandas/NumPy);
+Python loops run only over the few series or contracts that raised a signal,
+to write their sentences.
+
+Inputs (see ``signal_engine.load_frames`` for how they are built):
+
+- ``values``: one row per accepted value: ``ck`` (contract KPI id), ``period_start``
+  (datetime64), ``value`` (float). Site-level KPIs are already rolled up to the
+  contract (sum for counts, mean otherwise).
+- ``kpis``: indexed by ``ck``: ``contract``, ``code``, ``name``, ``unit``, ``direction``
+  (higher / lower / none), ``is_stress``, ``is_priority``, ``is_fidelity``,
+  ``weight``, ``target`` (mature target, NaN if none).
+- ``phases``: ``ck``, ``from_month``, ``to_month`` (NaN = open), ``target``.
+- ``contracts``: indexed by contract id: ``tenant``, ``reference``, ``start_date``,
+  ``end_date``, ``annual_value``.
+- ``periods``: one row per reporting period: ``contract``, ``period_start``,
+  ``due_date``, ``missing_after``, ``first_submitted`` (date or NaT), ``received``
+  (a non-draft return exists), ``versions`` (number of versions).
+- ``recent_text``: for the last three accepted periods of each contract:
+  ``contract``, ``ck``, ``period_start``, ``explanation``, ``narrative``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .spc import xmr_batch
+
+# Severities in rising order, with the points each adds to the risk score.
+SEVERITY_POINTS = {"info": 0, "low": 4, "medium": 10, "high": 20, "critical": 35}
+SEVERITY_ORDER = list(SEVERITY_POINTS)
+BANDS = [(75, "critical"), (50, "high"), (25, "medium"), (0, "low")]
+
+TARGET_MISSED_MIN = 3  # consecutive periods
+VOLATILITY_RECENT = 6  # periods compared with the rest of the series
+VOLATILITY_RATIO = 1.75
+RECOVERY_LOOKBACK = 12
+STRESS_RECENT = 3
+LATE_WINDOW = 6
+MISSING_WINDOW = 12
+THIN_EXPLANATION = 25  # characters: "see above" is not an explanation
+EXPIRY_SOON, EXPIRY_NEAR = 180, 90
+
+_IMPROVEMENT = {"higher": "increase", "lower": "decrease", "none": "neutral"}
+_RULE_WORDS = {
+    "outside_limits": "outside its process limits",
+    "trend": "in a run of {n} periods each {worse} than the last",
+    "two_of_three": "two of the last three periods close to the process limit",
+    "run": "{n} periods {side} the mean",
+}
+
+
+@dataclass
+class SignalSpec:
+    contract: int
+    kind: str
+    key: str
+    severity: str
+    message: str
+    ck: int | None = None
+    period_start: date | None = None
+    evidence: dict = field(default_factory=dict)
+
+
+def bump(severity: str, steps: int = 1) -> str:
+    index = min(SEVERITY_ORDER.index(severity) + steps, len(SEVERITY_ORDER) - 1)
+    return SEVERITY_ORDER[index]
+
+
+def _fmt(value: float, unit: str) -> str:
+    if pd.isna(value):
+        return "—"
+    text = f"{value:,.1f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text}%" if unit == "percentage" else text
+
+
+def _trailing_run(frame: pd.DataFrame, flag: pd.Series) -> pd.Series:
+    """Per series (``ck``), how many of its last rows in a row have ``flag`` true."""
+    flag = flag.astype(bool)
+    previous = flag.groupby(frame["ck"]).shift()
+    starts = (flag != previous) | previous.isna()
+    block = starts.cumsum()
+    size = flag.groupby(block).transform("size")
+    last = ~frame["ck"].duplicated(keep="last")
+    run = pd.Series(np.where(flag, size, 0), index=frame.index)
+    return run[last].set_axis(frame.loc[last, "ck"].to_numpy())
+
+
+def _targets_in_force(values: pd.DataFrame, kpis: pd.DataFrame, phases: pd.DataFrame, contracts):
+    """The target for each value: a phase target covering its contract month,
+    otherwise the contract KPI's mature target."""
+    target = values["ck"].map(kpis["target"]).astype(float)
+    if phases is None or phases.empty:
+        return target
+    start = values["ck"].map(kpis["contract"]).map(contracts["start_date"])
+    start = pd.to_datetime(start)
+    month = (
+        (values["period_start"].dt.year - start.dt.year) * 12
+        + (values["period_start"].dt.month - start.dt.month)
+        + 1
+    )
+    rows = pd.DataFrame({"ck": values["ck"], "month": month, "row": np.arange(len(values))})
+    joined = rows.merge(phases, on="ck")
+    covers = (joined["month"] >= joined["from_month"]) & (
+        joined["to_month"].isna() | (joined["month"] <= joined["to_month"])
+    )
+    joined = joined[covers].drop_duplicates("row")
+    result = target.to_numpy().copy()
+    result[joined["row"].to_numpy()] = joined["target"].to_numpy(dtype=float)
+    return pd.Series(result, index=values.index)
+
+
+def evaluate(
+    *,
+    values: pd.DataFrame,
+    kpis: pd.DataFrame,
+    phases: pd.DataFrame,
+    contracts: pd.DataFrame,
+    periods: pd.DataFrame,
+    recent_text: pd.DataFrame,
+    today: date,
+) -> tuple[list[SignalSpec], pd.DataFrame]:
+    """Every signal whose condition holds today, and the SPC chart rows."""
+    specs: list[SignalSpec] = []
+    chart = pd.DataFrame()
+    if not values.empty:
+        chart, kpi_specs = _kpi_signals(values, kpis, phases, contracts, recent_text)
+        specs += kpi_specs
+    specs += _return_signals(periods, contracts, today)
+    specs += _expiry_signals(contracts, today)
+    return specs, chart
+
+
+def _kpi_signals(values, kpis, phases, contracts, recent_text):
+    values = values.sort_values(["ck", "period_start"], kind="stable").reset_index(drop=True)
+    values["improvement"] = values["ck"].map(kpis["direction"]).map(_IMPROVEMENT)
+    values["target"] = _targets_in_force(values, kpis, phases, contracts)
+    chart = xmr_batch(
+        values, series="ck", value="value", improvement="improvement", target="target"
+    )
+    frame = pd.concat([values, chart], axis=1)
+    grouped = frame.groupby("ck", sort=False)
+    last = frame[~frame["ck"].duplicated(keep="last")].set_index("ck")
+    position_from_end = grouped.cumcount(ascending=False)
+    direction = frame["ck"].map(kpis["direction"])
+
+    # Rule: special-cause concern at the latest point.
+    side = np.sign(frame["value"] - frame["mean"])
+    run_same_side = _trailing_run(frame, side == side.groupby(frame["ck"]).transform("last"))
+    step = np.sign(grouped["value"].diff())
+    run_trend = _trailing_run(frame, step == step.groupby(frame["ck"]).transform("last")) + 1
+
+    # Rule: target missed in consecutive periods.
+    miss = ((direction == "higher") & (frame["value"] < frame["target"])) | (
+        (direction == "lower") & (frame["value"] > frame["target"])
+    )
+    miss_run = _trailing_run(frame, miss)
+
+    # Rule: volatility, the recent moving range against the rest of the series.
+    moving_range = grouped["value"].diff().abs()
+    recent = position_from_end < VOLATILITY_RECENT
+    mr_recent = moving_range[recent].groupby(frame.loc[recent, "ck"]).mean()
+    mr_before = moving_range[~recent].groupby(frame.loc[~recent, "ck"]).mean()
+    counts = grouped.size()
+
+    # Rule: recovery, an improvement now after a concern within the lookback.
+    concern = frame["point_type"] == "special_cause_concern"
+    lookback = (position_from_end >= 1) & (position_from_end <= RECOVERY_LOOKBACK)
+    concern_before = set(frame.loc[concern & lookback, "ck"])
+
+    # Rule: stress indicators, the recent mean against the mean before it.
+    stress_recent = position_from_end < STRESS_RECENT
+    mean_recent = frame["value"][stress_recent].groupby(frame.loc[stress_recent, "ck"]).mean()
+    mean_before = frame["value"][~stress_recent].groupby(frame.loc[~stress_recent, "ck"]).mean()
+
+    # One row per series with every rule's inputs, then flags as whole columns;
+    # the loop below visits only the series that raised something.
+    last = last.join(kpis.rename(columns={"target": "mature_target"}))
+    last["run_side"] = run_same_side
+    last["run_trend"] = run_trend
+    last["miss_run"] = miss_run.reindex(last.index).fillna(0).astype(int)
+    last["mr_recent"] = mr_recent
+    last["mr_before"] = mr_before
+    last["n"] = counts
+    last["mean_recent"] = mean_recent
+    last["mean_before"] = mean_before
+    sigma = (last["upl"] - last["mean"]) / 2.66 / 1.128  # σ ≈ MR̄ / 1.128
+    sign = np.where(last["direction"] == "lower", 1.0, -1.0)
+    ratio = last["mr_recent"] / last["mr_before"].where(last["mr_before"] > 0)
+    flags = pd.DataFrame(
+        {
+            "concern": last["point_type"] == "special_cause_concern",
+            "missed": last["miss_run"] >= TARGET_MISSED_MIN,
+            "volatile": (last["n"] >= 3 * VOLATILITY_RECENT) & (ratio >= VOLATILITY_RATIO),
+            "recovery": (last["point_type"] == "special_cause_improvement")
+            & last.index.isin(list(concern_before)),
+            "stress": last["is_stress"].astype(bool)
+            & (last["direction"] != "none")
+            & (last["n"] > 2 * STRESS_RECENT)
+            & (sigma > 0)
+            & ((last["mean_recent"] - last["mean_before"]) * sign > sigma),
+        },
+        index=last.index,
+    )
+    last["ratio"] = ratio
+    specs: list[SignalSpec] = []
+    for ck, row in last[flags.any(axis=1)].iterrows():
+        flag = flags.loc[ck]
+        contract = int(row["contract"])
+        unit = row["unit"]
+        period = row["period_start"].date()
+        important = bool(row["is_priority"] or row["is_stress"] or row["is_fidelity"])
+        worse = "higher" if row["direction"] == "lower" else "lower"
+        evidence = {
+            "kpi": row["code"],
+            "latest": _num(row["value"]),
+            "mean": _num(row["mean"]),
+            "lower_limit": _num(row["lpl"]),
+            "upper_limit": _num(row["upl"]),
+            "target": _num(row["target"]),
+            "point_type": row["point_type"],
+        }
+        if flag["concern"]:
+            words = _RULE_WORDS[row["rule"]].format(
+                n=int(row["run_trend"] if row["rule"] == "trend" else row["run_side"]),
+                worse="worse",
+                side="above" if row["value"] > row["mean"] else "below",
+            )
+            specs.append(
+                SignalSpec(
+                    contract,
+                    "spc_concern",
+                    f"spc_concern:{ck}",
+                    "high" if important else "medium",
+                    f"{row['name']}: {words} (concern); latest {_fmt(row['value'], unit)} "
+                    f"against a mean of {_fmt(row['mean'], unit)}.",
+                    ck,
+                    period,
+                    {**evidence, "rule": row["rule"]},
+                )
+            )
+        if flag["missed"]:
+            streak = int(row["miss_run"])
+            severity = "high" if streak >= 6 else "medium"
+            if row["is_priority"]:
+                severity = bump(severity)
+            specs.append(
+                SignalSpec(
+                    contract,
+                    "target_missed",
+                    f"target_missed:{ck}",
+                    severity,
+                    f"{row['name']}: target of {_fmt(row['target'], unit)} missed for "
+                    f"{streak} periods in a row (latest {_fmt(row['value'], unit)}).",
+                    ck,
+                    period,
+                    {**evidence, "periods": streak},
+                )
+            )
+        if flag["volatile"]:
+            specs.append(
+                SignalSpec(
+                    contract,
+                    "volatility",
+                    f"volatility:{ck}",
+                    "medium" if row["ratio"] >= 2.5 else "low",
+                    f"{row['name']}: period-to-period swings have widened to "
+                    f"{row['ratio']:.1f} times their earlier size.",
+                    ck,
+                    period,
+                    {
+                        **evidence,
+                        "recent_moving_range": _num(row["mr_recent"]),
+                        "earlier_moving_range": _num(row["mr_before"]),
+                    },
+                )
+            )
+        if flag["recovery"]:
+            specs.append(
+                SignalSpec(
+                    contract,
+                    "recovery",
+                    f"recovery:{ck}",
+                    "info",
+                    f"{row['name']}: recovering — now a special-cause improvement after a "
+                    f"concern in the last {RECOVERY_LOOKBACK} periods.",
+                    ck,
+                    period,
+                    evidence,
+                )
+            )
+        if flag["stress"]:
+            specs.append(
+                SignalSpec(
+                    contract,
+                    "stress",
+                    f"stress:{ck}",
+                    "high" if flag["concern"] else "medium",
+                    f"{row['name']} is moving against the contract: last {STRESS_RECENT} "
+                    f"periods averaged {_fmt(row['mean_recent'], unit)} against "
+                    f"{_fmt(row['mean_before'], unit)} before ({worse} is worse).",
+                    ck,
+                    period,
+                    {
+                        **evidence,
+                        "recent_mean": _num(row["mean_recent"]),
+                        "earlier_mean": _num(row["mean_before"]),
+                    },
+                )
+            )
+    specs += _text_signals(specs, kpis, recent_text)
+    return frame, specs
+
+
+def _num(value) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
+
+
+def _text_signals(specs, kpis, recent_text) -> list[SignalSpec]:
+    """Silence and thin explanations, read from the latest returns' words."""
+    out: list[SignalSpec] = []
+    if recent_text is None or recent_text.empty:
+        return out
+    text = recent_text.assign(
+        explanation=recent_text["explanation"].fillna(""),
+        narrative=recent_text["narrative"].fillna(""),
+    )
+    by_ck = {ck: rows for ck, rows in text.groupby("ck")}
+    narratives = text.drop_duplicates(["contract", "period_start"]).groupby("contract")["narrative"]
+    narrative_text = narratives.apply(lambda s: " ".join(s).lower())
+    deteriorating = [s for s in specs if s.kind in {"spc_concern", "stress", "target_missed"}]
+    raised: dict[int, list[str]] = {}
+    for spec in deteriorating:
+        kpi = kpis.loc[spec.ck]
+        rows = by_ck.get(spec.ck)
+        explained = rows is not None and (rows["explanation"].str.len() >= 40).any()
+        words = narrative_text.get(spec.contract, "")
+        mentioned = kpi["name"].lower() in words or kpi["code"].lower() in words
+        if not explained and not mentioned:
+            raised.setdefault(spec.contract, [])
+            if kpi["name"] not in raised[spec.contract]:
+                raised[spec.contract].append(kpi["name"])
+    for contract, names in raised.items():
+        out.append(
+            SignalSpec(
+                contract,
+                "silence",
+                "silence",
+                "high",
+                "Deterioration the provider has not raised: "
+                + ", ".join(names)
+                + " worsened and the last returns neither explain nor mention it.",
+                evidence={"kpis": names},
+            )
+        )
+    thin = text[(text["explanation"] != "") & (text["explanation"].str.len() < THIN_EXPLANATION)]
+    for contract, rows in thin.groupby("contract"):
+        if len(rows) >= 2:
+            out.append(
+                SignalSpec(
+                    int(contract),
+                    "variance_unexplained",
+                    "variance_unexplained",
+                    "medium" if len(rows) >= 4 else "low",
+                    f"{len(rows)} variances in the last returns are explained in a few words "
+                    f"(e.g. “{rows['explanation'].iloc[0]}”).",
+                    evidence={"count": int(len(rows))},
+                )
+            )
+    return out
+
+
+def _return_signals(periods: pd.DataFrame, contracts: pd.DataFrame, today: date):
+    out: list[SignalSpec] = []
+    if periods is None or periods.empty:
+        return out
+    today_ts = pd.Timestamp(today)
+    frame = periods[periods["due_date"] < today_ts].sort_values(["contract", "period_start"])
+    frame = frame.assign(rank=frame.groupby("contract").cumcount(ascending=False))
+    late = frame["first_submitted"].isna() | (frame["first_submitted"] > frame["due_date"])
+    window = frame[(frame["rank"] < LATE_WINDOW) & late]
+    missing = frame[
+        (frame["rank"] < MISSING_WINDOW) & ~frame["received"] & (frame["missing_after"] < today_ts)
+    ]
+    resubmitted = frame[(frame["rank"] < LATE_WINDOW) & (frame["versions"] > 1)]
+    for contract, rows in window.groupby("contract"):
+        if len(rows) >= 2:
+            out.append(
+                SignalSpec(
+                    int(contract),
+                    "return_late",
+                    "return_late",
+                    "medium" if len(rows) >= 3 else "low",
+                    f"{len(rows)} returns late in the last {LATE_WINDOW}.",
+                    period_start=rows["period_start"].iloc[-1].date(),
+                    evidence={"periods": [p.strftime("%Y-%m-%d") for p in rows["period_start"]]},
+                )
+            )
+    for contract, rows in missing.groupby("contract"):
+        n = len(rows)
+        labels = ", ".join(p.strftime("%b %Y") for p in rows["period_start"])
+        out.append(
+            SignalSpec(
+                int(contract),
+                "return_missing",
+                "return_missing",
+                "critical" if n >= 4 else "high" if n >= 2 else "medium",
+                f"{n} return{'s' if n > 1 else ''} never received: {labels}.",
+                period_start=rows["period_start"].iloc[-1].date(),
+                evidence={"periods": [p.strftime("%Y-%m-%d") for p in rows["period_start"]]},
+            )
+        )
+    for contract, rows in resubmitted.groupby("contract"):
+        if len(rows) >= 2:
+            out.append(
+                SignalSpec(
+                    int(contract),
+                    "return_resubmitted",
+                    "return_resubmitted",
+                    "low",
+                    f"{len(rows)} of the last {LATE_WINDOW} returns had to be corrected "
+                    "and resubmitted.",
+                    evidence={"periods": [p.strftime("%Y-%m-%d") for p in rows["period_start"]]},
+                )
+            )
+    return out
+
+
+def _expiry_signals(contracts: pd.DataFrame, today: date) -> list[SignalSpec]:
+    out: list[SignalSpec] = []
+    if contracts.empty:
+        return out
+    days = (pd.to_datetime(contracts["end_date"]) - pd.Timestamp(today)).dt.days
+    for contract, left in days[(days >= 0) & (days <= EXPIRY_SOON)].items():
+        near = left <= EXPIRY_NEAR
+        out.append(
+            SignalSpec(
+                int(contract),
+                "expiry",
+                f"expiry:{EXPIRY_NEAR if near else EXPIRY_SOON}",
+                "medium" if near else "low",
+                f"Contract ends in {left} days ({contracts.loc[contract, 'end_date']:%d %b %Y}): "
+                "decide on renewal, extension or re-procurement.",
+                evidence={"days_left": int(left)},
+            )
+        )
+    return out
+
+
+def risk_scores(
+    specs: list[SignalSpec], kpis: pd.DataFrame, contracts: pd.DataFrame
+) -> dict[int, tuple[int, str, list[str]]]:
+    """0–100 per contract with its band and reasons, largest contribution first.
+
+    Each open signal adds its severity's points; a KPI signal is scaled by the
+    KPI's weight against the contract's average weight (0.5–2×, priority
+    measures ×1.25), and the total by the contract's value within its tenant
+    (0.85× for the smallest to 1.15× for the largest)."""
+    if contracts.empty:
+        return {}
+    mean_weight = kpis.groupby("contract")["weight"].mean() if not kpis.empty else pd.Series()
+    value_rank = contracts.groupby("tenant")["annual_value"].rank(pct=True).fillna(0.5)
+    value_factor = 0.85 + 0.3 * value_rank
+    contributions: dict[int, list[tuple[float, str]]] = {int(c): [] for c in contracts.index}
+    for spec in specs:
+        points = float(SEVERITY_POINTS[spec.severity])
+        if spec.ck is not None and spec.ck in kpis.index:
+            kpi = kpis.loc[spec.ck]
+            average = mean_weight.get(spec.contract, 1.0) or 1.0
+            points *= float(np.clip(kpi["weight"] / average, 0.5, 2.0))
+            if kpi["is_priority"]:
+                points *= 1.25
+        if points > 0 and spec.contract in contributions:
+            contributions[spec.contract].append((points, spec.message))
+    result = {}
+    for contract, parts in contributions.items():
+        parts.sort(key=lambda p: -p[0])
+        score = int(min(100, round(sum(p for p, _ in parts) * float(value_factor[contract]))))
+        band = next(name for floor, name in BANDS if score >= floor)
+        result[contract] = (score, band, [message for _, message in parts])
+    return result

@@ -1,0 +1,235 @@
+"""The signal rules on constructed data: each rule fires when its condition
+holds, stays quiet when it does not, and says why in words."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from performance.signal_rules import evaluate, risk_scores
+
+TODAY = date(2026, 11, 20)
+
+
+def _kpis(**overrides):
+    row = {
+        "ck": 1,
+        "contract": 10,
+        "code": "missed_visits",
+        "name": "Missed visits",
+        "unit": "percentage",
+        "direction": "lower",
+        "is_stress": False,
+        "is_priority": False,
+        "is_fidelity": False,
+        "weight": 1.0,
+        "target": np.nan,
+    }
+    row.update(overrides)
+    return pd.DataFrame([row]).set_index("ck")
+
+
+def _contracts(end=date(2028, 1, 1), value=100000.0):
+    return pd.DataFrame(
+        [
+            {
+                "id": 10,
+                "tenant": 1,
+                "reference": "C-10",
+                "start_date": date(2023, 1, 1),
+                "end_date": end,
+                "annual_value": value,
+            }
+        ]
+    ).set_index("id")
+
+
+def _values(series, ck=1):
+    starts = pd.date_range("2023-01-01", periods=len(series), freq="MS")
+    return pd.DataFrame({"ck": ck, "period_start": starts, "value": np.asarray(series, float)})
+
+
+EMPTY_PHASES = pd.DataFrame(columns=["ck", "from_month", "to_month", "target"])
+EMPTY_PERIODS = pd.DataFrame(
+    columns=[
+        "contract",
+        "period_start",
+        "due_date",
+        "missing_after",
+        "first_submitted",
+        "received",
+        "versions",
+    ]  # fmt: skip
+)
+EMPTY_TEXT = pd.DataFrame(columns=["contract", "ck", "period_start", "explanation", "narrative"])
+
+
+def run(values, kpis=None, contracts=None, periods=EMPTY_PERIODS, text=EMPTY_TEXT, phases=None):
+    specs, _ = evaluate(
+        values=values,
+        kpis=kpis if kpis is not None else _kpis(),
+        phases=phases if phases is not None else EMPTY_PHASES,
+        contracts=contracts if contracts is not None else _contracts(),
+        periods=periods,
+        recent_text=text,
+        today=TODAY,
+    )
+    return specs
+
+
+def kinds(specs):
+    return sorted(s.kind for s in specs)
+
+
+# A stable series alternating around 5 (mean 5, moving range 1): nothing special.
+STABLE = [5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6]
+
+
+def test_stable_series_raises_nothing():
+    assert run(_values(STABLE)) == []
+
+
+def test_run_above_mean_on_lower_is_better_kpi_is_a_concern_with_its_length():
+    series = STABLE[:17] + [6, 6.5, 6, 6.5, 6, 6.5, 6]  # 7 points above the mean of ~5.4
+    specs = run(_values(series))
+    concern = [s for s in specs if s.kind == "spc_concern"]
+    assert len(concern) == 1
+    assert concern[0].severity == "medium"
+    assert "7 periods above the mean (concern)" in concern[0].message
+    assert concern[0].evidence["rule"] == "run"
+
+
+def test_the_same_run_on_higher_is_better_kpi_is_not_a_concern():
+    series = STABLE[:17] + [6, 6.5, 6, 6.5, 6, 6.5, 6]
+    specs = run(_values(series), kpis=_kpis(direction="higher"))
+    assert "spc_concern" not in kinds(specs)
+
+
+def test_priority_or_stress_kpi_makes_a_concern_high():
+    series = STABLE[:23] + [20]  # far outside the limits
+    specs = run(_values(series), kpis=_kpis(is_priority=True))
+    concern = next(s for s in specs if s.kind == "spc_concern")
+    assert concern.severity == "high"
+    assert "outside its process limits" in concern.message
+
+
+def test_target_missed_counts_consecutive_misses_only():
+    # lower is better, target 5.5: the last four exceed it, one before them did not.
+    series = STABLE[:19] + [5, 6, 6, 6, 6]
+    specs = run(_values(series), kpis=_kpis(target=5.5))
+    missed = next(s for s in specs if s.kind == "target_missed")
+    assert missed.evidence["periods"] == 4
+    assert "missed for 4 periods in a row" in missed.message
+    assert missed.severity == "medium"
+
+
+def test_target_missed_needs_three_periods():
+    series = STABLE[:22] + [6, 6]
+    assert "target_missed" not in kinds(run(_values(series), kpis=_kpis(target=5.5)))
+
+
+def test_phase_target_is_used_in_its_months():
+    # Contract starts 2023-01: a lenient implementation target for months 1-36
+    # covers every point, so the strict mature target is never applied.
+    series = [6] * 24
+    phases = pd.DataFrame([{"ck": 1, "from_month": 1, "to_month": 36.0, "target": 7.0}])
+    assert "target_missed" not in kinds(run(_values(series), kpis=_kpis(target=5.0), phases=phases))
+    assert "target_missed" in kinds(run(_values(series), kpis=_kpis(target=5.0)))
+
+
+def test_volatility_when_recent_swings_widen():
+    series = STABLE[:18] + [2, 9, 1, 10, 2, 9]
+    specs = run(_values(series))
+    vol = next(s for s in specs if s.kind == "volatility")
+    assert vol.evidence["recent_moving_range"] > 1.75 * vol.evidence["earlier_moving_range"]
+
+
+def test_recovery_after_concern():
+    # Higher is better: a concern (a low point) six periods ago, then a high one now.
+    series = STABLE[:17] + [0, 5, 4, 5, 6, 5, 12]
+    specs = run(_values(series), kpis=_kpis(direction="higher"))
+    assert "recovery" in kinds(specs)
+    assert next(s for s in specs if s.kind == "recovery").severity == "info"
+
+
+def test_stress_indicator_moving_against_contract():
+    series = STABLE[:21] + [7, 7.5, 8]  # turnover (lower is better) rising
+    specs = run(_values(series), kpis=_kpis(is_stress=True, name="Staff turnover"))
+    stress = next(s for s in specs if s.kind == "stress")
+    assert "Staff turnover is moving against the contract" in stress.message
+    assert stress.evidence["recent_mean"] == pytest.approx(7.5)
+
+
+def test_silence_when_deterioration_is_neither_explained_nor_mentioned():
+    series = STABLE[:23] + [20]
+    text = pd.DataFrame(
+        [
+            {
+                "contract": 10,
+                "ck": 1,
+                "period_start": pd.Timestamp("2024-12-01"),
+                "explanation": "",
+                "narrative": "All fine this month.",
+            }
+        ]
+    )
+    specs = run(_values(series), text=text)
+    assert "silence" in kinds(specs)
+    mentioned = text.assign(narrative="Missed visits rose because two carers left.")
+    assert "silence" not in kinds(run(_values(series), text=mentioned))
+
+
+def _periods(rows):
+    frame = pd.DataFrame(
+        rows, columns=["period_start", "due_date", "first_submitted", "received", "versions"]
+    )
+    frame["contract"] = 10
+    frame["missing_after"] = pd.to_datetime(frame["due_date"]) + pd.Timedelta(days=30)
+    for column in ("period_start", "due_date", "first_submitted"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def test_late_missing_and_resubmitted_returns():
+    periods = _periods(
+        [
+            ("2026-04-01", "2026-05-15", "2026-05-10", True, 1),
+            ("2026-05-01", "2026-06-15", "2026-06-20", True, 2),  # late, resubmitted
+            ("2026-06-01", "2026-07-15", "2026-07-30", True, 2),  # late, resubmitted
+            ("2026-07-01", "2026-08-15", None, False, 0),  # missing
+            ("2026-08-01", "2026-09-15", "2026-09-14", True, 1),
+            ("2026-09-01", "2026-10-15", "2026-10-20", True, 1),  # late
+        ]
+    )
+    specs = run(_values([]).iloc[0:0], periods=periods)
+    by_kind = {s.kind: s for s in specs}
+    assert by_kind["return_late"].message.startswith("4 returns late")  # 3 late + 1 never sent
+    assert by_kind["return_missing"].message == "1 return never received: Jul 2026."
+    assert by_kind["return_resubmitted"].severity == "low"
+
+
+def test_expiry_within_180_and_90_days():
+    assert [s.key for s in run(_values(STABLE), contracts=_contracts(end=date(2027, 4, 1)))] == [
+        "expiry:180"
+    ]
+    near = run(_values(STABLE), contracts=_contracts(end=date(2027, 1, 10)))
+    assert [(s.key, s.severity) for s in near] == [("expiry:90", "medium")]
+
+
+def test_risk_score_adds_weighted_points_with_reasons_in_order():
+    series = STABLE[:23] + [20]
+    kpis = _kpis(target=5.5, is_priority=True)
+    specs = run(_values(series), kpis=kpis)
+    scores = risk_scores(specs, kpis, _contracts())
+    score, band, reasons = scores[10]
+    # concern (high, 20 × 1.25 priority) + target missed … the reasons list them all,
+    # the largest first, and the score is their sum within 0–100.
+    assert 0 < score <= 100
+    assert reasons[0].startswith("Missed visits: outside its process limits")
+    assert band in {"medium", "high", "critical"}
+
+
+def test_risk_score_of_a_quiet_contract_is_zero_and_low():
+    scores = risk_scores([], _kpis(), _contracts())
+    assert scores[10] == (0, "low", [])
