@@ -336,32 +336,35 @@ def _store_scores(*, ids, scores, today, user, tenants) -> int:
 
 
 def _notify_managers(signals: list[Signal]) -> None:
-    """A new high or critical signal notifies the contract's manager (in-app
-    and email), once per signal."""
+    """New high or critical signals notify the contract's manager (in-app and
+    email): one notice per contract per recompute, naming each new signal."""
     from oversight.notifications import notify
 
-    contracts = {
-        c.id: c
-        for c in Contract.objects.filter(id__in={s.contract_id for s in signals}).select_related(
-            "tenant", "contract_manager"
-        )
-    }
+    by_contract: dict[int, list[Signal]] = {}
     for signal in signals:
-        contract = contracts[signal.contract_id]
+        by_contract.setdefault(signal.contract_id, []).append(signal)
+    contracts = Contract.objects.filter(id__in=list(by_contract)).select_related(
+        "tenant", "contract_manager"
+    )
+    for contract in contracts:
+        new = by_contract[contract.id]
         url = reverse(
             "contract_detail",
             kwargs={"tenant_slug": contract.tenant.slug, "contract_pk": contract.pk},
         )
-        text = f"{contract.reference}: {signal.get_severity_display()} signal — {signal.message}"
+        lines = [f"{s.get_severity_display()}: {s.message}" for s in new]
+        heading = (
+            f"{contract.reference}: {len(new)} new high-risk signal{'s' if len(new) > 1 else ''}"
+        )
         notify(
             tenant=contract.tenant,
             users=[contract.contract_manager],
             kind="signal",
-            message=text,
+            message=f"{heading} — " + " ".join(lines),
             url=url,
-            dedupe_key=f"signal:{signal.pk}",
-            email_subject=f"{contract.reference}: new {signal.severity} signal",
-            email_body=text,
+            dedupe_key="signals:" + ",".join(str(s.pk) for s in sorted(new, key=lambda s: s.pk)),
+            email_subject=heading,
+            email_body=heading + "\n\n" + "\n".join(f"- {line}" for line in lines),
         )
 
 
