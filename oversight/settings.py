@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "performance.tasks.send_return_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # After the calendar sync, so that newly late or missing returns count.
+    "recompute-portfolio-signals": {
+        "task": "performance.tasks.recompute_portfolio_signals",
+        "schedule": crontab(hour=2, minute=0),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -31,13 +31,37 @@ def _tenants(tenant_id: int | None):
     return tenants.filter(pk=tenant_id) if tenant_id is not None else tenants
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+# Signal work is idempotent (one transaction, reconciled against the live
+# signals under row locks), so a task killed halfway is simply run again:
+# acks_late + reject_on_worker_lost (settings) redeliver it, and retries back off.
+RETRYING = dict(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+
+
+@shared_task(**RETRYING)
 def contract_returns_accepted(contract_id: int) -> None:
-    """A return was accepted: refresh the contract's expected ranges (and,
-    once the signals engine exists, its signals)."""
+    """A return was accepted: refresh the contract's expected ranges, then its
+    signals and risk score."""
     from .services import contract_expected_ranges_refresh
+    from .signal_engine import recompute_signals
 
     contract_expected_ranges_refresh(contract_ids=[contract_id])
+    recompute_signals(contract_ids=[contract_id])
+
+
+@shared_task(**RETRYING)
+def recompute_portfolio_signals(tenant_id: int | None = None) -> dict:
+    """Nightly: every monitored contract's signals and risk score, tenant by
+    tenant (each tenant in one transaction, on its own calendar day)."""
+    from .signal_engine import recompute_signals
+
+    totals = {"contracts": 0, "opened": 0, "closed": 0}
+    for tenant in _tenants(tenant_id):
+        result = recompute_signals(tenant_id=tenant.id, today=_tenant_today(tenant))
+        totals["contracts"] += result.contracts
+        totals["opened"] += result.opened
+        totals["closed"] += result.closed
+    logger.info("portfolio signals recomputed: %s", totals)
+    return totals
 
 
 @shared_task(acks_late=True)

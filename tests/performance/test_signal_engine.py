@@ -176,3 +176,36 @@ def test_compute_signals_command(capsys):
     call_command("compute_signals", "--tenant", tenant.slug, "--contract", contract.reference)
     assert "signals opened" in capsys.readouterr().out
     assert live(contract).exists()
+
+
+def test_accepting_a_return_recomputes_that_contracts_signals(
+    django_capture_on_commit_callbacks,
+):
+    from performance.services import return_accept
+    from performance.tasks import recompute_portfolio_signals
+
+    tenant, contract, ck, manager, periods = build(STABLE[:-1])
+    last = periods[len(STABLE) - 1]
+    ret = Return.objects.create(
+        tenant=tenant,
+        contract=contract,
+        period=last,
+        status=ReturnStatus.SUBMITTED,
+        source="api",
+        created_by=manager,
+        submitted_at=datetime.combine(last.due_date, time(9), tzinfo=UTC),
+    )
+    ReturnValue.objects.create(tenant=tenant, return_obj=ret, contract_kpi=ck, value=Decimal(20))
+    assert not live(contract).exists()
+
+    membership = manager.memberships.get(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        return_accept(membership=membership, ret=ret, comment="")
+    assert live(contract).filter(kind="spc_concern").exists()
+    ck.refresh_from_db()
+    assert ck.expected_high is not None  # the expected range was refreshed too
+
+    # The nightly task over the whole portfolio finds nothing new to open.
+    totals = recompute_portfolio_signals(tenant_id=tenant.id)
+    assert totals["opened"] == 0
+    assert totals["contracts"] == 1
