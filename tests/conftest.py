@@ -101,3 +101,16 @@ def as_role(world, client_for):
         return client_for(getattr(world, tenant).members[role])
 
     return _as_role
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process():
+    """Tasks run in-process in tests even when REDIS_URL is set (as in CI), so a
+    test sees the effect of the work it triggers. The worker integration tests
+    switch this off for themselves to send tasks to a real worker."""
+    from oversight.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
