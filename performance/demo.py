@@ -1129,8 +1129,8 @@ def _timing(plan: _Plan, p: _Period, rng: np.random.Generator) -> None:
         # Often after the due date; now and then never sent at all.
         p.missing = p.months_ago > 2 and rng.random() < 0.12
         p.submit_lag = (
-            due + float(rng.uniform(-9, 24))
-            if rng.random() < 0.7
+            due + float(rng.uniform(-5, 30))
+            if rng.random() < 0.8
             else float(rng.uniform(5, due - 1))
         )
     elif plan.story == DETERIORATING and p.months_ago <= 9:
