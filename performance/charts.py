@@ -2,8 +2,10 @@
 
 ``rag`` says whether a value met its target, fell within the amber tolerance
 or missed; ``timeliness`` turns each provider's recent due periods into the
-share of returns sent on time. Both take plain values so they are tested
-without a database.
+share of returns sent on time. ``kpi_chart`` / ``control_chart`` draw a
+KPI's XmR control chart the "Making Data Count" way (from ``spc.xmr``) and
+``risk_history_chart`` a contract's risk score over time, as Plotly figures
+(plain dicts). All take plain values so they are tested without a database.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from .spc import xmr
 
 TIMELINESS_PERIODS = 12  # a provider's timeliness is judged on its last 12 due periods
 
@@ -107,3 +111,515 @@ def timeliness(periods: list[DuePeriod], *, last: int = TIMELINESS_PERIODS) -> l
             )
         )
     return sorted(results, key=lambda t: t.provider_name.lower())
+
+
+# --- control charts (NHS England "Making Data Count") ---------------------------------
+#
+# ``kpi_chart`` runs ``spc.xmr`` once and returns everything a dashboard panel
+# needs: the Plotly figure (a plain dict, rendered by Plotly.js from a JSON
+# script tag), the points as table rows (the chart's text alternative) and the
+# variation and assurance icons as words. ``control_chart`` is the figure alone.
+
+IMPROVEMENT = {"higher": "increase", "lower": "decrease", "none": "neutral"}
+
+# MDC colours. Orange and blue are light on white, so markers carry a darker
+# outline of the same hue (at least 3:1 against white, WCAG 1.4.11) and a shape
+# per point type, so that colour is never the only cue.
+POINT_COLOURS = {
+    "common_cause": "#757575",
+    "special_cause_improvement": "#289DE0",
+    "special_cause_concern": "#ED8B00",
+    "special_cause_neutral_high": "#361475",
+    "special_cause_neutral_low": "#361475",
+}
+POINT_OUTLINES = {
+    "common_cause": "#757575",
+    "special_cause_improvement": "#00629B",
+    "special_cause_concern": "#9B4D00",
+    "special_cause_neutral_high": "#361475",
+    "special_cause_neutral_low": "#361475",
+}
+POINT_SYMBOLS = {
+    "common_cause": "circle",
+    "special_cause_improvement": "diamond",
+    "special_cause_concern": "square",
+    "special_cause_neutral_high": "triangle-up",
+    "special_cause_neutral_low": "triangle-down",
+}
+POINT_LABELS = {
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause improvement",
+    "special_cause_concern": "Special cause concern",
+    "special_cause_neutral_high": "Special cause, high",
+    "special_cause_neutral_low": "Special cause, low",
+}
+RULE_LABELS = {
+    "outside_limits": "outside the process limits",
+    "trend": "in a run of 7 rising or falling",
+    "two_of_three": "two of three close to a limit",
+    "run": "in a run of 7 on one side of the mean",
+}
+# Text badges: white text on USWDS shades of the MDC hues (all at least 4.5:1).
+VARIATION_CLASSES = {
+    "common_cause": "bg-base-dark",
+    "special_cause_improvement": "bg-primary",
+    "special_cause_concern": "bg-accent-warm-dark",
+    "special_cause_neutral_high": "bg-violet",
+    "special_cause_neutral_low": "bg-violet",
+}
+ASSURANCE_LABELS = {
+    "consistent_pass": "Consistently passing the target",
+    "consistent_fail": "Consistently failing the target",
+    "inconsistent": "Hit and miss: the target lies within the process limits",
+}
+ASSURANCE_CLASSES = {
+    "consistent_pass": "bg-primary",
+    "consistent_fail": "bg-accent-warm-dark",
+    "inconsistent": "bg-base-dark",
+    None: "bg-base-dark",
+}
+UNIT_TITLES = {
+    "percentage": "Per cent",
+    "count": "Count",
+    "rate_per_1000": "Rate per 1,000",
+    "days": "Days",
+    "currency": "Amount",
+}
+
+INK = "#1b1b1b"
+TARGET_COLOUR = "#B50909"
+FONT = "Source Sans Pro Web, Helvetica Neue, Helvetica, Roboto, Arial, sans-serif"
+
+
+def variation_label(variation: str, improvement: str) -> str:
+    """The MDC variation icon in words, e.g. "Special cause concern — high"."""
+    if variation == "common_cause":
+        return "Common cause variation — no significant change"
+    if variation == "special_cause_neutral_high":
+        return "Special cause variation — high"
+    if variation == "special_cause_neutral_low":
+        return "Special cause variation — low"
+    improving = variation == "special_cause_improvement"
+    # Higher is better: an improvement is high and a concern low; and the reverse.
+    high = improving == (improvement == "increase")
+    kind = "improvement" if improving else "concern"
+    return f"Special cause {kind} — {'high' if high else 'low'}"
+
+
+def assurance_label(assurance: str | None, *, improvement: str, target: float | None) -> str:
+    if assurance is not None:
+        return ASSURANCE_LABELS[assurance]
+    if improvement == "neutral":
+        return "No assurance: the measure has no direction of improvement"
+    return "No assurance: no target is set"
+
+
+def format_value(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if abs(value) >= 1000:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+        text = "0" if text in ("-0", "") else text
+    return f"{text}%" if unit == "percentage" else text
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One point of a control chart, as its data table shows it."""
+
+    period: str
+    value: str
+    mean: str
+    lower_limit: str
+    upper_limit: str
+    target: str
+    point_type: str
+    label: str  # "Special cause concern (outside the process limits)"
+
+
+@dataclass(frozen=True)
+class KpiChart:
+    title: str
+    figure: dict
+    rows: list[ChartRow]
+    variation: str
+    variation_label: str
+    variation_class: str
+    assurance: str | None
+    assurance_label: str
+    assurance_class: str
+    warnings: list[str]
+    summary: str  # one sentence: the chart's short text alternative
+
+
+def _targets(target, n: int) -> list[float | None]:
+    """A target per point: one number for all, or one per period (phase targets)."""
+    if target is None or isinstance(target, int | float | Decimal):
+        value = None if target is None else float(target)
+        return [value] * n
+    targets = [None if t is None else float(t) for t in target]
+    if len(targets) != n:
+        raise ValueError(f"{len(targets)} targets for {n} periods")
+    return targets
+
+
+def _step(name: str, x: list[str], y: list, line: dict, *, legend: bool = True) -> dict:
+    # "hvh" steps half way between points, where a re-base line is drawn.
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": name,
+        "x": x,
+        "y": y,
+        "line": {**line, "shape": "hvh"},
+        "hoverinfo": "skip",
+        "showlegend": legend,
+    }
+
+
+def kpi_chart(
+    *,
+    title: str,
+    periods: list,
+    values: list,
+    improvement: str,
+    target=None,
+    rebase_at=(),
+    unit: str = "",
+) -> KpiChart:
+    """An XmR control chart of one KPI series, with its data table and icons.
+
+    ``periods`` are the x labels (strings or dates), ``values`` the series in
+    time order, ``target`` a number, a list with one target per period (the
+    one in force then) or None; assurance is judged against the latest
+    target. ``rebase_at`` holds positions where the limits were re-based."""
+    if len(periods) != len(values):
+        raise ValueError(f"{len(periods)} periods for {len(values)} values")
+    targets = _targets(target, len(values))
+    latest_target = next((t for t in reversed(targets) if t is not None), None)
+    result = xmr(
+        [None if v is None else float(v) for v in values],
+        improvement=improvement,
+        target=latest_target,
+        rebase_at=rebase_at,
+    )
+    x = [p if isinstance(p, str) else period_label(p) for p in periods]
+    points = result.points
+    hover = [
+        f"<b>{x[i]}</b>: {format_value(p.value, unit)}<br>"
+        f"Mean {format_value(p.mean, unit)}; limits {format_value(p.lpl, unit)} to "
+        f"{format_value(p.upl, unit)}"
+        + (f"; target {format_value(targets[i], unit)}" if targets[i] is not None else "")
+        + f"<br>{_point_words(p)}"
+        for i, p in enumerate(points)
+    ]
+
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "Values",
+            "x": x,
+            "y": [p.value for p in points],
+            "line": {"color": POINT_COLOURS["common_cause"], "width": 1.5},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    ]
+    for point_type in POINT_COLOURS:
+        index = [
+            i for i, p in enumerate(points) if p.point_type == point_type and p.value is not None
+        ]
+        if not index:
+            continue
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": POINT_LABELS[point_type],
+                "meta": point_type,
+                "x": [x[i] for i in index],
+                "y": [points[i].value for i in index],
+                "text": [hover[i] for i in index],
+                "hovertemplate": "%{text}<extra></extra>",
+                "marker": {
+                    "color": POINT_COLOURS[point_type],
+                    "symbol": POINT_SYMBOLS[point_type],
+                    "size": 9 if point_type == "common_cause" else 11,
+                    "line": {"color": POINT_OUTLINES[point_type], "width": 1.5},
+                },
+            }
+        )
+    data.append(_step("Mean", x, [p.mean for p in points], {"color": INK, "width": 1.5}))
+    limit_line = {"color": "#565c65", "width": 1.5, "dash": "dash"}
+    data.append(_step("Upper process limit", x, [p.upl for p in points], limit_line))
+    data.append(_step("Lower process limit", x, [p.lpl for p in points], limit_line))
+    if latest_target is not None:
+        data.append(
+            _step("Target", x, targets, {"color": TARGET_COLOUR, "width": 2, "dash": "dot"})
+        )
+
+    shapes, annotations = [], []
+    for group in result.groups[1:]:
+        position = group.start - 0.5  # between the last point before and the first after
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": position,
+                "x1": position,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": INK, "width": 1, "dash": "dashdot"},
+            }
+        )
+        annotations.append(
+            {
+                "xref": "x",
+                "yref": "paper",
+                "x": position,
+                "y": 1,
+                "yanchor": "bottom",
+                "text": f"Re-based from {x[group.start]}",
+                "showarrow": False,
+                "font": {"size": 11, "color": INK},
+            }
+        )
+
+    v_label = variation_label(result.variation, result.improvement)
+    a_label = assurance_label(
+        result.assurance, improvement=result.improvement, target=latest_target
+    )
+    for xpos, anchor, prefix, label, colour in (
+        (0, "left", "Variation", v_label, POINT_OUTLINES[result.variation]),
+        (1, "right", "Assurance", a_label, _assurance_colour(result.assurance)),
+    ):
+        annotations.append(
+            {
+                "xref": "paper",
+                "yref": "paper",
+                "x": xpos,
+                "xanchor": anchor,
+                "y": 1.08,
+                "yanchor": "bottom",
+                "text": f"{prefix}: {label}",
+                "showarrow": False,
+                "font": {"size": 12, "color": INK},
+                "bgcolor": "#ffffff",
+                "bordercolor": colour,
+                "borderwidth": 2,
+                "borderpad": 3,
+            }
+        )
+
+    figure = {
+        "data": data,
+        "layout": {
+            "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+            "xaxis": {"type": "category", "title": {"text": "Period"}, "automargin": True},
+            "yaxis": {
+                "title": {"text": UNIT_TITLES.get(unit, "")},
+                "ticksuffix": "%" if unit == "percentage" else "",
+                "automargin": True,
+                "zeroline": False,
+            },
+            "shapes": shapes,
+            "annotations": annotations,
+            "legend": {"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+            "margin": {"t": 96, "r": 16, "b": 16, "l": 16},
+            "height": 420,
+            "hovermode": "closest",
+            "font": {"family": FONT, "color": INK},
+            "paper_bgcolor": "#ffffff",
+            "plot_bgcolor": "#ffffff",
+            "meta": {
+                "variation": result.variation,
+                "variation_label": v_label,
+                "assurance": result.assurance,
+                "assurance_label": a_label,
+            },
+        },
+    }
+
+    rows = [
+        ChartRow(
+            period=x[i],
+            value=format_value(p.value, unit),
+            mean=format_value(p.mean, unit),
+            lower_limit=format_value(p.lpl, unit),
+            upper_limit=format_value(p.upl, unit),
+            target=format_value(targets[i], unit),
+            point_type=p.point_type,
+            label=_point_words(p),
+        )
+        for i, p in enumerate(points)
+    ]
+    last = points[-1]
+    summary = (
+        f"{title}: {len(points)} period{'s' if len(points) != 1 else ''} from {x[0]} to {x[-1]}. "
+        f"Latest {format_value(last.value, unit)} against a mean of "
+        f"{format_value(last.mean, unit)} (process limits {format_value(last.lpl, unit)} to "
+        f"{format_value(last.upl, unit)})"
+        + (f", target {format_value(latest_target, unit)}" if latest_target is not None else "")
+        + f". Variation: {v_label}. Assurance: {a_label}."
+    )
+    return KpiChart(
+        title=title,
+        figure=figure,
+        rows=rows,
+        variation=result.variation,
+        variation_label=v_label,
+        variation_class=VARIATION_CLASSES[result.variation],
+        assurance=result.assurance,
+        assurance_label=a_label,
+        assurance_class=ASSURANCE_CLASSES[result.assurance],
+        warnings=list(result.warnings),
+        summary=summary,
+    )
+
+
+def control_chart(
+    *,
+    title: str,
+    periods: list,
+    values: list,
+    improvement: str,
+    target=None,
+    rebase_at=(),
+    unit: str = "",
+) -> dict:
+    """The Plotly figure (a dict) of an XmR control chart; see ``kpi_chart``."""
+    return kpi_chart(
+        title=title,
+        periods=periods,
+        values=values,
+        improvement=improvement,
+        target=target,
+        rebase_at=rebase_at,
+        unit=unit,
+    ).figure
+
+
+def period_label(value) -> str:
+    return value.strftime("%b %Y") if isinstance(value, date) else str(value)
+
+
+def _point_words(point) -> str:
+    words = POINT_LABELS[point.point_type]
+    if point.value is None:
+        return "No value"
+    if point.rule:
+        words += f" ({RULE_LABELS[point.rule]})"
+    return words
+
+
+def _assurance_colour(assurance: str | None) -> str:
+    return {
+        "consistent_pass": POINT_OUTLINES["special_cause_improvement"],
+        "consistent_fail": POINT_OUTLINES["special_cause_concern"],
+    }.get(assurance or "", POINT_OUTLINES["common_cause"])
+
+
+# --- risk score history -------------------------------------------------------------
+
+# (floor, band, background): the bands of ``signal_rules.BANDS``, shaded lightly
+# so that the line and its labels keep AA contrast on top of them.
+RISK_BANDS = [
+    (0, 25, "Low", "#ecf3ec"),
+    (25, 50, "Medium", "#faf3d1"),
+    (50, 75, "High", "#f2e4d4"),
+    (75, 100, "Critical", "#f4e3db"),
+]
+RISK_CLASSES = {
+    "low": "bg-base-dark",
+    "medium": "bg-warning-darker",
+    "high": "bg-accent-warm-dark",
+    "critical": "bg-error-dark",
+}
+SEVERITY_CLASSES = {
+    "info": "bg-primary",
+    "low": "bg-base-dark",
+    "medium": "bg-warning-darker",
+    "high": "bg-accent-warm-dark",
+    "critical": "bg-error-dark",
+}
+
+
+def risk_band(score: float) -> str:
+    for low, _high, name, _colour in reversed(RISK_BANDS):
+        if score >= low:
+            return name
+    return RISK_BANDS[0][2]
+
+
+def risk_history_chart(days: list[date], scores: list[int], *, title: str = "Risk score") -> dict:
+    """A contract's daily risk score (0–100) over the band it fell in."""
+    if len(days) != len(scores):
+        raise ValueError(f"{len(days)} days for {len(scores)} scores")
+    x = [d.isoformat() if isinstance(d, date) else str(d) for d in days]
+    text = [
+        f"<b>{d:%d %b %Y}</b>: {s} ({risk_band(s)})"
+        if isinstance(d, date)
+        else f"<b>{d}</b>: {s} ({risk_band(s)})"
+        for d, s in zip(days, scores, strict=True)
+    ]
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "yref": "y",
+            "x0": 0,
+            "x1": 1,
+            "y0": low,
+            "y1": high,
+            "fillcolor": colour,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for low, high, _, colour in RISK_BANDS
+    ]
+    annotations = [
+        {
+            "xref": "paper",
+            "yref": "y",
+            "x": 1,
+            "xanchor": "right",
+            "y": (low + high) / 2,
+            "text": name,
+            "showarrow": False,
+            "font": {"size": 11, "color": INK},
+        }
+        for low, high, name, _ in RISK_BANDS
+    ]
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "Risk score",
+                "x": x,
+                "y": list(scores),
+                "text": text,
+                "hovertemplate": "%{text}<extra></extra>",
+                "line": {"color": "#1a4480", "width": 2},
+                "marker": {"color": "#1a4480", "size": 6},
+            }
+        ],
+        "layout": {
+            "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+            "xaxis": {"type": "date", "title": {"text": "Day"}, "automargin": True},
+            "yaxis": {"range": [0, 100], "title": {"text": "Score (0–100)"}, "automargin": True},
+            "shapes": shapes,
+            "annotations": annotations,
+            "showlegend": False,
+            "margin": {"t": 48, "r": 16, "b": 16, "l": 16},
+            "height": 300,
+            "hovermode": "closest",
+            "font": {"family": FONT, "color": INK},
+            "paper_bgcolor": "#ffffff",
+            "plot_bgcolor": "#ffffff",
+        },
+    }

@@ -1,5 +1,6 @@
-"""What a membership may read of KPIs, calendars and returns. Everything hangs
-off ``contracts_visible``, so a provider sees only its own contracts' data."""
+"""What a membership may read of KPIs, calendars, returns, signals and risk
+scores. Everything hangs off ``contracts_visible``, so a provider sees only its
+own contracts' data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from django.shortcuts import get_object_or_404
 from contracts.selectors import contracts_visible
 from oversight.models import Membership
 
-from .models import ContractKpi, Kpi, ReportingPeriod, Return, ReturnStatus, ReturnValue
+from .models import (
+    ContractKpi,
+    Kpi,
+    ReportingPeriod,
+    Return,
+    ReturnStatus,
+    ReturnValue,
+    RiskScore,
+    Signal,
+    Unit,
+)
 
 
 def kpis_visible(*, membership: Membership | None) -> QuerySet[Kpi]:
@@ -101,3 +112,60 @@ def periods_with_state(*, membership: Membership | None) -> QuerySet[ReportingPe
             latest_submitted_at=Subquery(latest.values("submitted_at")[:1]),
         )
     )
+
+
+# --- signals, risk scores and KPI series -----------------------------------------------
+
+
+def signals_visible(*, membership: Membership | None) -> QuerySet[Signal]:
+    if membership is None:
+        return Signal.objects.none()
+    return Signal.objects.filter(
+        tenant_id=membership.tenant_id, contract__in=contracts_visible(membership=membership)
+    ).select_related("contract", "contract_kpi__kpi", "acknowledged_by")
+
+
+def signal_get(*, membership: Membership | None, pk) -> Signal:
+    return get_object_or_404(signals_visible(membership=membership), pk=pk)
+
+
+def risk_scores_visible(*, membership: Membership | None) -> QuerySet[RiskScore]:
+    if membership is None:
+        return RiskScore.objects.none()
+    return RiskScore.objects.filter(
+        tenant_id=membership.tenant_id, contract__in=contracts_visible(membership=membership)
+    ).select_related("contract")
+
+
+def kpi_series(
+    *, membership: Membership | None, contract_id: int
+) -> dict[int, list[tuple[date, float]]]:
+    """Each contract KPI's accepted values in period order, in one query.
+
+    Site-level values become one value per period as the signals engine
+    rolls them up (counts add up, other units average), so the charts show
+    the series the signals were computed on."""
+    rows = (
+        ReturnValue.objects.filter(
+            tenant_id=membership.tenant_id if membership else None,
+            return_obj__contract__in=contracts_visible(membership=membership),
+            return_obj__contract_id=contract_id,
+            return_obj__status=ReturnStatus.ACCEPTED,
+        )
+        .order_by("return_obj__period__start")
+        .values_list(
+            "contract_kpi_id", "return_obj__period__start", "value", "contract_kpi__kpi__unit"
+        )
+    )
+    by_period: dict[int, dict[date, list[float]]] = {}
+    units: dict[int, str] = {}
+    for ck, start, value, unit in rows:
+        by_period.setdefault(ck, {}).setdefault(start, []).append(float(value))
+        units[ck] = unit
+    return {
+        ck: [
+            (start, sum(values) if units[ck] == Unit.COUNT else sum(values) / len(values))
+            for start, values in periods.items()
+        ]
+        for ck, periods in by_period.items()
+    }

@@ -5,7 +5,7 @@ from django.urls import path
 
 from oversight import notifications
 
-from . import views
+from . import dashboard, views
 
 urlpatterns = [
     # Returns
@@ -35,6 +35,18 @@ urlpatterns = [
         "contract-kpis/<int:contract_kpi_pk>/edit/",
         views.contract_kpi_edit,
         name="contract_kpi_edit",
+    ),
+    # The contract dashboard and signals
+    path(
+        "contracts/<int:contract_pk>/dashboard/",
+        dashboard.contract_dashboard,
+        name="contract_dashboard",
+    ),
+    path("signals/<int:signal_pk>/", dashboard.signal_detail, name="signal_detail"),
+    path(
+        "signals/<int:signal_pk>/acknowledge/",
+        dashboard.signal_acknowledge_view,
+        name="signal_acknowledge",
     ),
     # In-app notifications (oversight's, routed here until oversight's tenant
     # URLs take them: the reminders are their first and only sender).

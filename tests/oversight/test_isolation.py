@@ -45,6 +45,7 @@ OBJECT_KWARGS = {
     "milestone_pk": (True, lambda tw, pw: pw.milestone),
     "membership_pk": (True, lambda tw, pw: pw.member),
     "service_type_pk": (False, lambda tw, pw: tw.service_type),
+    "signal_pk": (True, lambda tw, pw: _signal_of(pw.contract)),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -52,6 +53,29 @@ PLAIN_KWARGS = {
     "uidb64": "MQ",
     "token": "not-a-real-token",
 }
+
+
+def _signal_of(contract):
+    """An open signal on the contract (the world has none of its own)."""
+    from django.utils import timezone
+
+    from performance.models import Signal
+
+    now = timezone.now()
+    signal, _ = Signal.objects.get_or_create(
+        contract=contract,
+        key="isolation",
+        defaults={
+            "tenant": contract.tenant,
+            "kind": "target_missed",
+            "severity": "high",
+            "message": f"Target missed on {contract.reference}",
+            "opened_at": now,
+            "last_seen_at": now,
+        },
+    )
+    return signal
+
 
 UNKNOWN_KWARG_HELP = (
     "Route {route!r} has URL kwarg {kwarg!r}, which tests/oversight/test_isolation.py "

@@ -1,0 +1,218 @@
+"""The contract dashboard and the signal pages.
+
+The dashboard shows, for one contract, a Making Data Count control chart per
+KPI (priority measures first), the live signals with their reasons and an
+"Acknowledge" form for the roles that may, the risk score with its reasons and
+history, the latest accepted return's narrative and explanations, and the next
+return due. It runs a fixed number of queries whatever the number of KPIs and
+points: values are read in one query and grouped in Python, and the charts are
+built by the pure functions in ``charts``.
+
+Kept apart from ``views.py`` (the returns and KPI pages) because it is a
+different screen with its own data; the URLs live in ``urls.py`` as usual.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from contracts.selectors import contract_get
+from oversight.forms import USWDSMixin, apply_service_errors
+from oversight.history import history_entries
+from oversight.permissions import can, require
+from oversight.tenancy import tenant_view
+from oversight.views import tenant_url
+
+from . import charts
+from .models import ReturnStatus, Signal, SignalStatus
+from .selectors import (
+    contract_kpis_visible,
+    kpi_series,
+    periods_visible,
+    return_values,
+    returns_visible,
+    risk_scores_visible,
+    signal_get,
+    signals_visible,
+)
+from .signal_engine import signal_acknowledge
+from .signal_rules import SEVERITY_ORDER
+from .validation import target_for
+from .views import tenant_today
+
+RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores
+CLOSED_SHOWN = 10  # recently closed signals listed under the live ones
+
+
+class AcknowledgeForm(USWDSMixin, forms.Form):
+    note = forms.CharField(
+        label="Note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What you have done or decided about this signal (it is kept in its history).",
+        error_messages={"required": "Write a note: say what you have done or decided."},
+    )
+
+
+def _contract_crumbs(membership, contract, *extra):
+    return [
+        ("Contracts", tenant_url(membership, "contract_list")),
+        (contract.reference, tenant_url(membership, "contract_detail", contract_pk=contract.pk)),
+        *extra,
+    ]
+
+
+def _by_severity(signals: list[Signal]) -> list[Signal]:
+    """Most severe first, then the newest."""
+    return sorted(
+        signals,
+        key=lambda s: (-SEVERITY_ORDER.index(s.severity), -s.opened_at.timestamp()),
+    )
+
+
+def _kpi_panels(membership, contract) -> list[dict]:
+    contract_kpis = list(
+        contract_kpis_visible(membership=membership)
+        .filter(contract=contract)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
+    series = kpi_series(membership=membership, contract_id=contract.pk)
+    panels = []
+    for ck in contract_kpis:
+        points = series.get(ck.pk, [])
+        chart = None
+        if points:
+            chart = charts.kpi_chart(
+                title=f"{ck.kpi.name} ({ck.kpi.code})",
+                periods=[charts.period_label(start) for start, _ in points],
+                values=[value for _, value in points],
+                improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
+                target=[target_for(ck, start)[0] for start, _ in points],
+                unit=ck.kpi.unit,
+            )
+        panels.append({"ck": ck, "chart": chart, "dom_id": f"kpi-{ck.pk}"})
+    return panels
+
+
+@tenant_view
+def contract_dashboard(request, *, membership, contract_pk):
+    contract = contract_get(membership=membership, pk=contract_pk)
+    today = tenant_today(membership)
+    signals = signals_visible(membership=membership).filter(contract=contract)
+    live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
+    closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])
+    for signal in (*live, *closed):
+        signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
+
+    scores = list(
+        risk_scores_visible(membership=membership)
+        .filter(contract=contract)
+        .order_by("-day")[:RISK_HISTORY_DAYS]
+    )[::-1]
+    risk = scores[-1] if scores else None
+    risk_chart = (
+        charts.risk_history_chart(
+            [s.day for s in scores], [s.score for s in scores], title="Risk score, daily"
+        )
+        if len(scores) > 1
+        else None
+    )
+
+    latest_return = (
+        returns_visible(membership=membership)
+        .filter(contract=contract, status=ReturnStatus.ACCEPTED)
+        .order_by("-period__start", "-version")
+        .first()
+    )
+    explanations = (
+        list(return_values(ret=latest_return).exclude(variance_explanation=""))
+        if latest_return
+        else []
+    )
+    next_period = (
+        periods_visible(membership=membership)
+        .filter(contract=contract, due_date__gte=today)
+        .order_by("due_date")
+        .first()
+    )
+    return render(
+        request,
+        "performance/contract_dashboard.html",
+        {
+            "contract": contract,
+            "panels": _kpi_panels(membership, contract),
+            "live_signals": live,
+            "closed_signals": closed,
+            "risk": risk,
+            "risk_scores": scores,
+            "risk_chart": risk_chart,
+            "risk_class": charts.RISK_CLASSES.get(risk.band) if risk else "",
+            "latest_return": latest_return,
+            "explanations": explanations,
+            "next_period": next_period,
+            "can_acknowledge": can(membership, "signal.acknowledge"),
+            "breadcrumbs": _contract_crumbs(membership, contract),
+        },
+    )
+
+
+def _signal_page(request, membership, signal, *, form=None, status=200):
+    may = can(membership, "signal.acknowledge") and signal.status == SignalStatus.OPEN
+    contract = signal.contract
+    return render(
+        request,
+        "performance/signal_detail.html",
+        {
+            "signal": signal,
+            "contract": contract,
+            "severity_class": charts.SEVERITY_CLASSES[signal.severity],
+            "evidence": [
+                (key.replace("_", " ").capitalize(), value)
+                for key, value in (signal.evidence or {}).items()
+            ],
+            "history": history_entries(signal),
+            "form": form or (AcknowledgeForm() if may else None),
+            "breadcrumbs": _contract_crumbs(
+                membership,
+                contract,
+                (
+                    "Dashboard",
+                    tenant_url(membership, "contract_dashboard", contract_pk=contract.pk),
+                ),
+            ),
+        },
+        status=status,
+    )
+
+
+@tenant_view
+def signal_detail(request, *, membership, signal_pk):
+    signal = signal_get(membership=membership, pk=signal_pk)
+    return _signal_page(request, membership, signal)
+
+
+@tenant_view
+@require_POST
+def signal_acknowledge_view(request, *, membership, signal_pk):
+    """Acknowledge an open signal with a note; back to the dashboard (or the
+    signal's page) on success, the signal's page with the errors otherwise."""
+    signal = signal_get(membership=membership, pk=signal_pk)
+    require(membership, "signal.acknowledge")
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            signal_acknowledge(membership=membership, signal=signal, note=form.cleaned_data["note"])
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            signal = signal_get(membership=membership, pk=signal_pk)  # as it stands now
+        else:
+            messages.success(request, f"Signal acknowledged: {signal.message}")
+            if request.POST.get("next") == "dashboard":
+                url = tenant_url(membership, "contract_dashboard", contract_pk=signal.contract_id)
+                return redirect(f"{url}#signals")
+            return redirect(tenant_url(membership, "signal_detail", signal_pk=signal.pk))
+    return _signal_page(request, membership, signal, form=form, status=400)
