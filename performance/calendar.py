@@ -84,12 +84,16 @@ def periods_between(
         raise ValueError(f"Unknown reporting frequency {frequency!r}")
     while cursor <= last:
         period_end = step(cursor)
+        # Clipped at both ends: a contract starting mid-month reports from its
+        # start, and after a change of frequency the first new period starts
+        # the day after the last old one ended (no day is reported twice).
+        clipped_start = max(cursor, first)
         clipped_end = min(period_end, contract_end)
         due = clipped_end + timedelta(days=due_days)
         periods.append(
             Period(
                 frequency=frequency,
-                start=cursor,
+                start=clipped_start,
                 end=clipped_end,
                 due_date=due,
                 missing_after=due + timedelta(days=missing_after_days),
