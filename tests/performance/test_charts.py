@@ -1,0 +1,271 @@
+"""The control chart and risk history figures, built from plain data.
+
+The numbers on a chart must be the numbers ``spc.xmr`` computes (mean, process
+limits, point types), the colours and shapes must say what each point is, and
+target, limits and re-base lines must be drawn where they belong. Figures are
+checked against Plotly's own schema and must be valid JSON (no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import plotly.graph_objects as go
+import pytest
+
+from performance import charts
+from performance.spc import xmr
+
+STEADY = [5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6, 5, 4, 5, 6]
+PERIODS = [f"P{i:02d}" for i in range(1, 40)]
+
+
+def chart(values, **kwargs):
+    kwargs.setdefault("improvement", "increase")
+    kwargs.setdefault("unit", "count")
+    return charts.kpi_chart(
+        title="Visits completed", periods=PERIODS[: len(values)], values=values, **kwargs
+    )
+
+
+def traces(figure) -> dict[str, dict]:
+    return {trace["name"]: trace for trace in figure["data"]}
+
+
+def markers(figure) -> dict[str, dict]:
+    """The marker traces, by the point type they draw."""
+    return {t["meta"]: t for t in figure["data"] if t.get("mode") == "markers"}
+
+
+def test_mean_and_limits_are_the_xmr_numbers():
+    values = [*STEADY, 9]
+    expected = xmr(values, improvement="increase")
+    figure = chart(values).figure
+    lines = traces(figure)
+    assert lines["Mean"]["y"] == pytest.approx([p.mean for p in expected.points])
+    assert lines["Upper process limit"]["y"] == pytest.approx([p.upl for p in expected.points])
+    assert lines["Lower process limit"]["y"] == pytest.approx([p.lpl for p in expected.points])
+    assert lines["Values"]["y"] == values
+    assert lines["Values"]["x"] == PERIODS[: len(values)]
+    # limits are dashed, the mean solid
+    assert lines["Upper process limit"]["line"]["dash"] == "dash"
+    assert "dash" not in lines["Mean"]["line"]
+
+
+def test_mean_and_limits_hand_checked():
+    # mean 5; moving ranges 2, 2, 2 → MR̄ 2; limits 5 ± 2.66 × 2
+    figure = chart([4, 6, 4, 6]).figure
+    lines = traces(figure)
+    assert lines["Mean"]["y"] == pytest.approx([5.0] * 4)
+    assert lines["Upper process limit"]["y"] == pytest.approx([10.32] * 4)
+    assert lines["Lower process limit"]["y"] == pytest.approx([-0.32] * 4)
+
+
+def test_points_are_coloured_and_shaped_by_point_type():
+    # higher is better: a high spike is an improvement
+    up = chart([*STEADY, 12]).figure
+    improvement = markers(up)["special_cause_improvement"]
+    assert improvement["y"] == [12]
+    assert improvement["x"] == [PERIODS[len(STEADY)]]
+    assert improvement["marker"]["color"] == "#289DE0"
+    assert improvement["marker"]["symbol"] == "diamond"
+    common = markers(up)["common_cause"]
+    assert common["y"] == STEADY
+    assert common["marker"]["color"] == "#757575"
+
+    # higher is better: a low drop is a concern
+    down = chart([*STEADY, -2]).figure
+    concern = markers(down)["special_cause_concern"]
+    assert concern["y"] == [-2]
+    assert concern["marker"]["color"] == "#ED8B00"
+    assert concern["marker"]["symbol"] == "square"
+    assert "special_cause_improvement" not in markers(down)
+
+    # no direction: neutral purple, triangles up and down
+    neutral = chart([*STEADY, 12], improvement="neutral").figure
+    high = markers(neutral)["special_cause_neutral_high"]
+    assert high["marker"]["color"] == "#361475"
+    assert high["marker"]["symbol"] == "triangle-up"
+
+
+def test_every_point_has_the_type_xmr_gives_it():
+    values = [1, 2, 3, 4, 5, 6, 7, 8, 3, 4, 2, 9, 1, 3]
+    expected = xmr(values, improvement="decrease")
+    figure = chart(values, improvement="decrease").figure
+    drawn = {}
+    for point_type, trace in markers(figure).items():
+        for x in trace["x"]:
+            drawn[x] = point_type
+    assert drawn == {PERIODS[p.index]: p.point_type for p in expected.points}
+    assert "special_cause_concern" in drawn.values()  # a rising trend, lower is better
+
+
+def test_light_marker_colours_have_outlines_with_3_to_1_contrast():
+    def luminance(hex_colour):
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    def contrast(colour):
+        return 1.05 / (luminance(colour) + 0.05)
+
+    for point_type, outline in charts.POINT_OUTLINES.items():
+        assert contrast(outline) >= 3, point_type
+    assert contrast(charts.TARGET_COLOUR) >= 3
+    assert contrast(charts.INK) >= 4.5
+
+
+def test_target_line_and_assurance():
+    # higher is better, target far above the upper limit: consistently failing
+    result = chart(STEADY, target=20)
+    target = traces(result.figure)["Target"]
+    assert target["y"] == [20.0] * len(STEADY)
+    assert result.assurance == "consistent_fail"
+    assert result.assurance_label == "Consistently failing the target"
+    assert "Assurance: Consistently failing the target" in _annotations(result.figure)
+
+    passing = chart(STEADY, target=0)
+    assert passing.assurance_label == "Consistently passing the target"
+    hit_and_miss = chart(STEADY, target=5)
+    assert hit_and_miss.assurance == "inconsistent"
+
+    no_target = chart(STEADY)
+    assert "Target" not in traces(no_target.figure)
+    assert no_target.assurance is None
+    assert no_target.assurance_label == "No assurance: no target is set"
+    neutral = chart(STEADY, target=5, improvement="neutral")
+    assert neutral.assurance_label.startswith("No assurance: the measure has no direction")
+
+
+def test_a_target_per_period_steps_and_assurance_uses_the_latest():
+    targets = [10] * 8 + [0] * 8  # a phase target, then the mature one
+    result = chart(STEADY, target=targets)
+    assert traces(result.figure)["Target"]["y"] == [10.0] * 8 + [0.0] * 8
+    assert result.assurance == "consistent_pass"
+    assert [row.target for row in result.rows] == ["10"] * 8 + ["0"] * 8
+
+
+def test_variation_labels_name_the_side():
+    assert chart([*STEADY, -20]).variation_label == "Special cause concern — low"
+    assert (
+        chart([*STEADY, 30], improvement="decrease").variation_label
+        == "Special cause concern — high"
+    )
+    assert chart([*STEADY, 30]).variation_label == "Special cause improvement — high"
+    assert (
+        chart([*STEADY, -20], improvement="decrease").variation_label
+        == "Special cause improvement — low"
+    )
+    assert chart([*STEADY, -20], improvement="neutral").variation_label == (
+        "Special cause variation — low"
+    )
+    assert chart(STEADY).variation_label.startswith("Common cause")
+    assert "Variation: Special cause concern — low" in _annotations(chart([*STEADY, -20]).figure)
+
+
+def test_rebase_lines_and_new_limits_after_a_rebase():
+    values = STEADY + [v + 20 for v in STEADY]
+    rebase = len(STEADY)
+    expected = xmr(values, improvement="increase", rebase_at=[rebase])
+    result = chart(values, rebase_at=[rebase])
+    lines = traces(result.figure)
+    assert lines["Mean"]["y"] == pytest.approx([p.mean for p in expected.points])
+    assert lines["Mean"]["y"][0] == pytest.approx(5.0)
+    assert lines["Mean"]["y"][-1] == pytest.approx(25.0)
+    assert lines["Mean"]["line"]["shape"] == "hvh"  # steps half way, on the re-base line
+    (shape,) = result.figure["layout"]["shapes"]
+    assert shape["x0"] == shape["x1"] == rebase - 0.5
+    assert (shape["yref"], shape["y0"], shape["y1"]) == ("paper", 0, 1)
+    assert f"Re-based from {PERIODS[rebase]}" in _annotations(result.figure)
+    # without the re-base, the jump is special cause
+    assert chart(values).variation != "common_cause"
+    assert chart(values).figure["layout"]["shapes"] == []
+
+
+def test_hover_text_and_table_rows_carry_value_limits_and_type():
+    values = [*STEADY, -20]
+    expected = xmr(values, improvement="increase").points[-1]
+    result = chart(values, unit="percentage", target=5)
+    concern = markers(result.figure)["special_cause_concern"]
+    (hover,) = concern["text"]
+    assert "-20%" in hover
+    assert f"limits {charts.format_value(expected.lpl, 'percentage')}" in hover
+    assert "Special cause concern (outside the process limits)" in hover
+    assert len(result.rows) == len(values)
+    last = result.rows[-1]
+    assert (last.period, last.value, last.target) == (PERIODS[len(STEADY)], "-20%", "5%")
+    assert last.upper_limit == charts.format_value(expected.upl, "percentage")
+    assert last.label == "Special cause concern (outside the process limits)"
+    assert result.figure["layout"]["yaxis"]["ticksuffix"] == "%"
+    assert "Latest -20%" in result.summary and "Special cause concern — low" in result.summary
+
+
+def test_missing_values_and_short_series():
+    result = chart([5, None, 6, 4])
+    assert traces(result.figure)["Values"]["y"] == [5, None, 6, 4]
+    assert result.rows[1].value == "—" and result.rows[1].label == "No value"
+    assert result.warnings  # fewer than 13 points: trial limits
+    single = chart([7])  # one point: no moving range, no limits
+    assert single.rows[0].upper_limit == "—"
+    json.dumps(single.figure, allow_nan=False)
+
+
+def test_figures_are_valid_plotly_and_json():
+    for result in (
+        chart([*STEADY, -20], target=[4] * 17, rebase_at=[8], unit="percentage"),
+        chart([3, 3, 3, 3]),  # limits undefined (every moving range screened out)
+    ):
+        go.Figure(result.figure)  # raises on a property Plotly does not know
+        json.dumps(result.figure, allow_nan=False)
+    control = charts.control_chart(
+        title="Visits completed",
+        periods=PERIODS[:16],
+        values=STEADY,
+        improvement="increase",
+        target=5,
+        unit="count",
+    )
+    assert control == chart(STEADY, target=5).figure
+
+
+def test_mismatched_lengths_are_refused():
+    with pytest.raises(ValueError):
+        charts.kpi_chart(title="x", periods=["a"], values=[1, 2], improvement="increase")
+    with pytest.raises(ValueError):
+        chart(STEADY, target=[1, 2])
+    with pytest.raises(ValueError):
+        charts.risk_history_chart([date(2026, 1, 1)], [1, 2])
+
+
+def test_dates_are_labelled_by_month():
+    result = charts.kpi_chart(
+        title="x",
+        periods=[date(2026, 1, 1), date(2026, 2, 1)],
+        values=[1, 2],
+        improvement="increase",
+    )
+    assert traces(result.figure)["Values"]["x"] == ["Jan 2026", "Feb 2026"]
+
+
+def test_risk_history_chart():
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(4)]
+    figure = charts.risk_history_chart(days, [10, 30, 55, 80])
+    (line,) = figure["data"]
+    assert line["x"] == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    assert line["y"] == [10, 30, 55, 80]
+    assert [t.split(" (")[-1] for t in line["text"]] == [
+        "Low)",
+        "Medium)",
+        "High)",
+        "Critical)",
+    ]
+    assert figure["layout"]["yaxis"]["range"] == [0, 100]
+    bands = [(s["y0"], s["y1"]) for s in figure["layout"]["shapes"]]
+    assert bands == [(0, 25), (25, 50), (50, 75), (75, 100)]
+    go.Figure(figure)
+    json.dumps(figure, allow_nan=False)
+
+
+def _annotations(figure) -> list[str]:
+    return [a["text"] for a in figure["layout"]["annotations"]]
