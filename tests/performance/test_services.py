@@ -1,0 +1,152 @@
+"""Services behind the KPI pages and the return review: permissions, the
+rules they enforce, and history with a reason for every write."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from performance.models import ContractKpi, Kpi, PhaseTarget, Return, ReturnStatus
+from performance.services import (
+    MAX_PRIORITY_KPIS,
+    contract_kpi_save,
+    kpi_save,
+    phase_targets_set,
+    return_accept,
+    return_query,
+    return_submit,
+)
+from tests.factories import ServiceTypeFactory
+from tests.performance.test_validation import build_returns_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rw(world):
+    return build_returns_world(world)
+
+
+def _kpi(**kwargs) -> Kpi:
+    fields = dict(
+        code="complaints", name="Complaints", definition="Formal complaints received.",
+        unit="count", direction="lower", category="quality",
+    )  # fmt: skip
+    return Kpi(**(fields | kwargs))
+
+
+def test_kpi_save_is_for_admins_and_keeps_history(world):
+    admin, commissioner = world.a.members["admin"], world.a.members["commissioner"]
+    with pytest.raises(PermissionDenied):
+        kpi_save(membership=commissioner, kpi=_kpi(), reason="try")
+    kpi = kpi_save(
+        membership=admin,
+        kpi=_kpi(),
+        service_types=[world.a.service_type],
+        reason="Agreed at the KPI board",
+    )
+    assert kpi.tenant == world.a.tenant
+    assert list(kpi.service_types.all()) == [world.a.service_type]
+    assert kpi.history.first().history_change_reason == "Agreed at the KPI board"
+    with pytest.raises(ValidationError) as error:
+        kpi_save(membership=admin, kpi=_kpi(), reason="again")
+    assert "already exists" in str(error.value)
+
+
+def test_kpi_save_refuses_another_tenants_service_type(world):
+    other = ServiceTypeFactory(tenant=world.b.tenant)
+    with pytest.raises(ValidationError, match="service types of this organisation"):
+        kpi_save(membership=world.a.members["admin"], kpi=_kpi(), service_types=[other], reason="x")
+    assert not Kpi.objects.filter(code="complaints").exists()
+
+
+def test_at_most_five_priority_measures(rw):
+    commissioner = rw.commissioner
+    added = []
+    for n in range(MAX_PRIORITY_KPIS):  # one is already a priority; the fifth add fails
+        kpi = Kpi.objects.create(
+            tenant=rw.contract.tenant, code=f"k{n}", name=f"k{n}", definition="d",
+            unit="count", direction="lower", category="quality",
+        )  # fmt: skip
+        ck = ContractKpi(contract=rw.contract, kpi=kpi, is_priority=True, target=Decimal(1))
+        if n < MAX_PRIORITY_KPIS - 1:
+            added.append(contract_kpi_save(membership=commissioner, contract_kpi=ck, reason="r"))
+        else:
+            with pytest.raises(ValidationError) as error:
+                contract_kpi_save(membership=commissioner, contract_kpi=ck, reason="r")
+            assert "at most 5 priority measures" in str(error.value)
+    assert ContractKpi.objects.filter(contract=rw.contract, is_priority=True).count() == 5
+    # Re-saving one of the five is not counted against itself.
+    added[0].target = Decimal(2)
+    contract_kpi_save(membership=commissioner, contract_kpi=added[0], reason="new target")
+
+
+def test_phase_targets_are_replaced_with_history_and_may_not_overlap(rw):
+    ck = ContractKpi.objects.get(contract=rw.contract, kpi__code="days_to_first_contact")
+    member = rw.commissioner
+    phase = dict(phase="Implementation", from_month=1, to_month=6, target=Decimal(12))
+    phase["amber_tolerance"] = Decimal(2)
+    saved = phase_targets_set(membership=member, contract_kpi=ck, phases=[phase], reason="Go-live")
+    first = saved[0]
+    assert PhaseTarget.objects.get().history.first().history_change_reason == "Go-live"
+
+    mature = dict(phase="Bedding in", from_month=7, to_month=None, target=Decimal(9))
+    mature["amber_tolerance"] = Decimal(1)
+    phase_targets_set(
+        membership=member,
+        contract_kpi=ck,
+        phases=[{**phase, "pk": first.pk, "target": Decimal(11)}, mature],
+        reason="Eased",
+    )
+    assert sorted(ck.phase_targets.values_list("phase", "target")) == [
+        ("Bedding in", Decimal(9)),
+        ("Implementation", Decimal(11)),
+    ]
+    for bad, message in [
+        ([phase, {**mature, "from_month": 6}], "overlap"),
+        ([{**phase, "from_month": 8}], "ends before it starts"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            phase_targets_set(membership=member, contract_kpi=ck, phases=bad, reason="x")
+    # Removing every phase deletes them, with a history record of the deletion.
+    phase_targets_set(membership=member, contract_kpi=ck, phases=[], reason="Mature now")
+    assert not ck.phase_targets.exists()
+    deleted = PhaseTarget.history.filter(history_type="-")
+    assert {h.history_change_reason for h in deleted} == {"Mature now"}
+    with pytest.raises(PermissionDenied):
+        phase_targets_set(
+            membership=rw.provider, contract_kpi=ck, phases=[phase], reason="provider"
+        )
+
+
+def _return(rw, status) -> Return:
+    return Return.objects.create(
+        tenant=rw.contract.tenant,
+        contract=rw.contract,
+        period=rw.period,
+        status=status,
+        source="web",
+        created_by=rw.provider.user,
+    )
+
+
+def test_return_review_follows_the_declared_workflow(rw):
+    draft = _return(rw, ReturnStatus.DRAFT)
+    with pytest.raises(ValidationError, match="A draft return cannot become accepted"):
+        return_accept(membership=rw.commissioner, ret=draft)
+    with pytest.raises(PermissionDenied):
+        return_submit(membership=rw.world.a.members["auditor"], ret=draft)
+    submitted = return_submit(membership=rw.provider, ret=draft)
+    with pytest.raises(PermissionDenied):
+        return_accept(membership=rw.provider, ret=submitted)
+    with pytest.raises(ValidationError, match="Say what the provider must correct"):
+        return_query(membership=rw.commissioner, ret=submitted, comment="  ")
+    queried = return_query(membership=rw.commissioner, ret=submitted, comment="Check turnover")
+    assert (queried.status, queried.review_comment) == ("queried", "Check turnover")
+    assert queried.reviewed_by == rw.commissioner.user
+    with pytest.raises(ValidationError, match="A queried return cannot become accepted"):
+        return_accept(membership=rw.commissioner, ret=queried)
+    reasons = [h.history_change_reason for h in queried.history.order_by("history_date")]
+    assert reasons[-2:] == ["Return submitted", "Check turnover"]
