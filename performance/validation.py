@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from contracts.models import Contract, DeliverySite
 from contracts.selectors import contracts_visible
 from oversight.models import Membership
 
-from .calendar import contract_month, parse_period_label
+from .calendar import WEEKLY, contract_month, parse_period_label
 from .models import ContractKpi, Direction, ReportingPeriod, Return, ReturnStatus, Unit
 
 MAX_VALUE = Decimal("1e10")
@@ -178,9 +178,14 @@ class _Context:
         )
         self.contracts = {c.reference: c for c in contracts}
         ids = [c.id for c in self.contracts.values()]
-        starts = {_period_start(label) for label in labels} - {None}
+        # A period named "2026-03" may start after the 1st (clipped to the
+        # contract's start, or to the end of the previous period after a change
+        # of frequency): load the periods starting within each span named.
+        spans = Q()
+        for span in {_period_span(label) for label in labels} - {None}:
+            spans |= Q(start__range=span)
         self.periods: dict[tuple[int, str], ReportingPeriod] = {}
-        for period in ReportingPeriod.objects.filter(contract_id__in=ids, start__in=starts):
+        for period in ReportingPeriod.objects.filter(spans, contract_id__in=ids) if spans else ():
             self.periods[(period.contract_id, period.label)] = period
         period_ids = [p.id for p in self.periods.values()]
         self.kpis = {
@@ -196,11 +201,15 @@ class _Context:
             self.returns[ret.period_id].append(ret)
 
 
-def _period_start(label: str) -> date | None:
+def _period_span(label: str) -> tuple[date, date] | None:
+    """The days a period label covers: a calendar month or an ISO week."""
     try:
-        return parse_period_label(label)[1]
+        frequency, start = parse_period_label(label)
     except ValueError:
         return None  # reported for its header
+    if frequency == WEEKLY:
+        return start, start + timedelta(days=6)
+    return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def validate(
