@@ -173,9 +173,12 @@ def test_the_signals_with_their_reasons_and_an_acknowledge_form(world, dash, cli
     html = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a)).content
     html = html.decode()
     concern = Signal.objects.get(contract=dash.contract, kind="spc_concern")
-    assert concern.message in html
-    assert "High" in html and "Special-cause concern" in html
-    assert f'id="signal-{concern.pk}"' in html
+    row = html.split(f'id="signal-{concern.pk}"')[1].split("</tr>")[0]
+    # severity (not a priority measure: medium), kind, reason, period, status
+    assert ">Medium</span>" in row
+    assert "Special-cause concern" in row and concern.message in row
+    assert concern.period_start.strftime("%b %Y") in row
+    assert "Open" in row
     acknowledge = reverse("signal_acknowledge", args=[world.a.tenant.slug, concern.pk])
     assert f'action="{acknowledge}"' in html
     assert f'id="ack-note-{concern.pk}"' in html
