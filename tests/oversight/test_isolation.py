@@ -19,12 +19,15 @@ none of the other side's identifying text; write attempts must change nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.views import APIView
 
@@ -36,8 +39,10 @@ WRITE_METHODS = ["post", "put", "patch", "delete"]
 
 # URL kwarg naming an object -> (belongs to one provider?, how to find it in a
 # tenant world for a given provider world). Provider-owned objects are the ones
-# P1's member must not reach through P2's ids; tenant-wide ones (service types)
-# every member of the tenant may read.
+# P1's member must not reach through P2's ids; tenant-wide ones (service types,
+# the KPI library) every member of the tenant may read. A new app's objects are
+# built for both providers of both tenants in a fixture below, so its list
+# pages have another provider's rows that they could leak.
 OBJECT_KWARGS = {
     "contract_pk": (True, lambda tw, pw: pw.contract),
     "provider_pk": (True, lambda tw, pw: pw.provider),
@@ -45,7 +50,12 @@ OBJECT_KWARGS = {
     "milestone_pk": (True, lambda tw, pw: pw.milestone),
     "membership_pk": (True, lambda tw, pw: pw.member),
     "service_type_pk": (False, lambda tw, pw: tw.service_type),
-    "signal_pk": (True, lambda tw, pw: _signal_of(pw.contract)),
+    # performance (built by _add_performance below)
+    "kpi_pk": (False, lambda tw, pw: tw.extra["kpi"]),
+    "contract_kpi_pk": (True, lambda tw, pw: pw.extra["contract_kpi"]),
+    "period_pk": (True, lambda tw, pw: pw.extra["period"]),
+    "return_pk": (True, lambda tw, pw: pw.extra["return"]),
+    "signal_pk": (True, lambda tw, pw: pw.extra["signal"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -53,28 +63,6 @@ PLAIN_KWARGS = {
     "uidb64": "MQ",
     "token": "not-a-real-token",
 }
-
-
-def _signal_of(contract):
-    """An open signal on the contract (the world has none of its own)."""
-    from django.utils import timezone
-
-    from performance.models import Signal
-
-    now = timezone.now()
-    signal, _ = Signal.objects.get_or_create(
-        contract=contract,
-        key="isolation",
-        defaults={
-            "tenant": contract.tenant,
-            "kind": "target_missed",
-            "severity": "high",
-            "message": f"Target missed on {contract.reference}",
-            "opened_at": now,
-            "last_seen_at": now,
-        },
-    )
-    return signal
 
 
 UNKNOWN_KWARG_HELP = (
@@ -252,6 +240,98 @@ def _assert_covered_everything(visited: int, routes) -> None:
     assert visited == len(routes), f"visited {visited} of {len(routes)} tenant routes"
 
 
+# --- Data beyond the register, so every route has an object and every list has
+# another provider's rows it could leak ----------------------------------------------
+
+
+def _add_performance(tw: TenantWorld) -> None:
+    from performance.models import (
+        ContractKpi,
+        Kpi,
+        ReportingPeriod,
+        Return,
+        ReturnValue,
+        RiskScore,
+        Signal,
+    )
+
+    now = timezone.now()
+    kpi = Kpi.objects.create(
+        tenant=tw.tenant,
+        code=f"first-contact-{tw.mark.lower()}",
+        name=f"Days to first contact {tw.mark}",
+        definition="Days from referral to first face-to-face contact.",
+        unit="days",
+        direction="lower",
+        category="timeliness",
+    )
+    tw.extra = {"kpi": kpi}
+    for pw in (tw.p1, tw.p2):
+        contract_kpi = ContractKpi.objects.create(
+            tenant=tw.tenant, contract=pw.contract, kpi=kpi, target=Decimal("5")
+        )
+        period = ReportingPeriod.objects.create(
+            tenant=tw.tenant,
+            contract=pw.contract,
+            frequency="monthly",
+            start=dt.date(2025, 3, 1),
+            end=dt.date(2025, 3, 31),
+            due_date=dt.date(2025, 4, 15),
+            missing_after=dt.date(2025, 5, 15),
+        )
+        ret = Return.objects.create(
+            tenant=tw.tenant,
+            contract=pw.contract,
+            period=period,
+            status="submitted",
+            source="web",
+            narrative=f"Staffing recovered in March {pw.mark}",
+            created_by=pw.member.user,
+            submitted_by=pw.member.user,
+            submitted_at=now,
+        )
+        ReturnValue.objects.create(
+            tenant=tw.tenant,
+            return_obj=ret,
+            contract_kpi=contract_kpi,
+            value=Decimal("7"),
+            variance_explanation=f"Two vacancies {pw.mark}",
+        )
+        signal = Signal.objects.create(
+            tenant=tw.tenant,
+            contract=pw.contract,
+            contract_kpi=contract_kpi,
+            kind="target_missed",
+            key=f"target_missed:{contract_kpi.pk}",
+            severity="medium",
+            message=f"Days to first contact missed target {pw.mark}",
+            opened_at=now,
+            last_seen_at=now,
+        )
+        RiskScore.objects.create(
+            tenant=tw.tenant,
+            contract=pw.contract,
+            day=dt.date(2025, 4, 1),
+            score=40,
+            band="medium",
+            reasons=[f"Target missed {pw.mark}"],
+        )
+        pw.extra = {
+            "contract_kpi": contract_kpi,
+            "period": period,
+            "return": ret,
+            "signal": signal,
+        }
+
+
+@pytest.fixture
+def world(world):
+    """The shared world, plus every app's objects for both tenants."""
+    for tw in (world.a, world.b):
+        _add_performance(tw)
+    return world
+
+
 # --- The route list itself -------------------------------------------------------
 
 
@@ -360,9 +440,9 @@ def test_provider_member_cannot_reach_another_providers_objects(world, client_fo
     def expect(route, method):
         if route.provider_scoped:
             return {404, 405}
-        if method == "get":
-            return {200, 403, 404}
-        return {403, 404, 405}
+        # tenant-wide objects and lists: any answer but a leak (checked below);
+        # 405 for a route that only takes POST
+        return {200, 403, 404, 405} if method == "get" else {403, 404, 405}
 
     visited, problems = _crawl(
         provider_client,
