@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .models import Membership, Notification, Tenant, User
@@ -171,7 +172,9 @@ def notification_read(request, *, membership):
         note = notifications_visible(membership=membership).filter(pk=int(raw)).first()
         if note is not None:
             notifications_mark_read(membership=membership, ids=[note.pk])
-            if request.POST.get("open") and note.url.startswith("/"):
+            if request.POST.get("open") and url_has_allowed_host_and_scheme(
+                note.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
                 return redirect(note.url)
     elif request.POST.get("all"):
         notifications_mark_read(membership=membership)

@@ -268,7 +268,38 @@ def return_query(*, membership: Membership, ret: Return, comment: str) -> Return
     ret.reviewed_at = timezone.now()
     ret.review_comment = comment.strip()
     save_with_history(ret, user=membership.user, reason=comment.strip())
+    _tell_provider_of_query(ret)
     return ret
+
+
+def _tell_provider_of_query(ret: Return) -> None:
+    """The provider's users of the contract learn of the query (in-app and email)."""
+    from django.urls import reverse
+
+    from oversight.models import NotificationKind, Role
+    from oversight.notifications import notify
+
+    users = [
+        m.user
+        for m in Membership.objects.filter(
+            tenant_id=ret.tenant_id,
+            role=Role.PROVIDER,
+            provider_id=ret.contract.provider_id,
+            is_active=True,
+        ).select_related("user")
+    ]
+    what = f"{ret.contract.reference} for {ret.period}"
+    notify(
+        tenant=ret.contract.tenant,
+        users=users,
+        kind=NotificationKind.RETURN_QUERIED,
+        message=f"The return for {what} (version {ret.version}) was queried: {ret.review_comment}",
+        url=reverse(
+            "return_detail", kwargs={"tenant_slug": ret.contract.tenant.slug, "return_pk": ret.pk}
+        ),
+        dedupe_key=f"return-queried:{ret.pk}",
+        email_subject=f"Return queried: {ret.contract.reference} {ret.period.label}",
+    )
 
 
 # --- contract KPIs ----------------------------------------------------------

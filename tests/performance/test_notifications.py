@@ -223,3 +223,25 @@ def test_both_tasks_are_on_the_beat_schedule():
         "performance.tasks.send_return_reminders",
         "performance.tasks.sync_reporting_calendars",
     } <= tasks
+
+
+def test_a_queried_return_is_notified_to_the_providers_users(world, capture):
+    from performance.services import return_query
+
+    a = world.a
+    period = _period(a.p1.contract, due=TODAY - timedelta(days=1))
+    ret = Return.objects.create(
+        tenant=a.tenant,
+        contract=a.p1.contract,
+        period=period,
+        status="submitted",
+        source=ReturnSource.WEB,
+        created_by=a.members["provider"].user,
+    )
+    with capture(execute=True):
+        return_query(membership=a.members["commissioner"], ret=ret, comment="Turnover is blank")
+    note = Notification.objects.get()
+    assert (note.user, note.kind) == (a.members["provider"].user, NotificationKind.RETURN_QUERIED)
+    assert "was queried: Turnover is blank" in note.message
+    assert note.url.endswith(f"/returns/{ret.pk}/")
+    assert [m.to for m in mail.outbox] == [[a.members["provider"].user.email]]
