@@ -555,6 +555,25 @@ def risk_band(score: float) -> str:
     return RISK_BANDS[0][2]
 
 
+DAY_MS = 86_400_000
+
+
+def _day_axis(days: list) -> dict:
+    """A date axis labelled in days: Plotly would tick every 12 hours over a
+    short span, so up to a fortnight ticks once a day."""
+    axis = {
+        "type": "date",
+        "title": {"text": "Day"},
+        "tickformat": "%-d %b %Y",
+        "hoverformat": "%-d %b %Y",
+        "automargin": True,
+    }
+    dated = [d for d in days if isinstance(d, date)]
+    if dated and (max(dated) - min(dated)).days <= 14:
+        axis["dtick"] = DAY_MS
+    return axis
+
+
 def risk_history_chart(days: list[date], scores: list[int], *, title: str = "Risk score") -> dict:
     """A contract's daily risk score (0–100) over the band it fell in."""
     if len(days) != len(scores):
@@ -610,7 +629,7 @@ def risk_history_chart(days: list[date], scores: list[int], *, title: str = "Ris
         ],
         "layout": {
             "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-            "xaxis": {"type": "date", "title": {"text": "Day"}, "automargin": True},
+            "xaxis": _day_axis(days),
             "yaxis": {"range": [0, 100], "title": {"text": "Score (0–100)"}, "automargin": True},
             "shapes": shapes,
             "annotations": annotations,

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from oversight.models import Role
 from tests.factories import MembershipFactory
+from tests.performance.test_dashboard import build_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,11 +73,33 @@ def _swagger_operation_opened(page) -> None:
     page.locator(".opblock-body").first.wait_for()
 
 
+def _charts_drawn(page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-chart]')]"
+        ".every(chart => chart.dataset.rendered === 'true')"
+    )
+    assert page.locator("[data-chart] .main-svg").count() > 0, "no chart was drawn"
+
+
+def _acknowledge_opened(page) -> None:
+    _charts_drawn(page)
+    page.locator("#signals summary").first.click()
+    page.locator("#signals textarea").first.wait_for()
+
+
+def _acknowledge_without_a_note(page) -> None:
+    page.get_by_role("button", name="Acknowledge").click()
+    page.wait_for_load_state("load")
+    assert page.locator(".usa-error-message").count() > 0, "the empty note showed no error"
+
+
 def test_commissioner_pages_have_no_accessibility_violations(
     page, world, sign_in, assert_accessible
 ):
     a = world.a
     commissioner = a.members[Role.COMMISSIONER]
+    dashboard = build_dashboard(a)
+    signal = dashboard.contract.signals.filter(status="open").first()
     # A second organisation, so that the switcher lists more than one.
     MembershipFactory(tenant=world.b.tenant, user=commissioner.user, role=Role.AUDITOR)
     slug = a.tenant.slug
@@ -116,6 +139,27 @@ def test_commissioner_pages_have_no_accessibility_violations(
                 "a contract's history",
                 _url("contract_history", tenant_slug=slug, contract_pk=contract.pk),
                 None,
+            ),
+            (
+                "a contract's dashboard",
+                _url("contract_dashboard", tenant_slug=slug, contract_pk=contract.pk),
+                _charts_drawn,
+            ),
+            (
+                "a contract's dashboard with an acknowledge form open",
+                _url("contract_dashboard", tenant_slug=slug, contract_pk=contract.pk),
+                _acknowledge_opened,
+            ),
+            (
+                "an empty dashboard",
+                _url("contract_dashboard", tenant_slug=slug, contract_pk=a.p2.contract.pk),
+                None,
+            ),
+            ("a signal", _url("signal_detail", tenant_slug=slug, signal_pk=signal.pk), None),
+            (
+                "a signal acknowledged without a note",
+                _url("signal_detail", tenant_slug=slug, signal_pk=signal.pk),
+                _acknowledge_without_a_note,
             ),
             ("the API docs", _url("api_docs"), _swagger_rendered),
             ("the API docs with an operation open", _url("api_docs"), _swagger_operation_opened),

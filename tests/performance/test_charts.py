@@ -261,6 +261,9 @@ def test_risk_history_chart():
         "Critical)",
     ]
     assert figure["layout"]["yaxis"]["range"] == [0, 100]
+    assert figure["layout"]["xaxis"]["dtick"] == 86_400_000  # a short span ticks daily
+    year = [date(2025, 1, 1) + timedelta(days=n) for n in range(365)]
+    assert "dtick" not in charts.risk_history_chart(year, [40] * 365)["layout"]["xaxis"]
     bands = [(s["y0"], s["y1"]) for s in figure["layout"]["shapes"]]
     assert bands == [(0, 25), (25, 50), (50, 75), (75, 100)]
     go.Figure(figure)
