@@ -60,10 +60,10 @@ def chromium_executable() -> str:
 
 
 @pytest.fixture
-def browser(chromium_executable, _allow_orm_beside_playwright, live_server):
-    """Chromium for one test. Started after the live server and the test database
-    and stopped before them: while Playwright's sync API runs, this thread has an
-    event loop, so Django's async-safety check must be relaxed for exactly that time."""
+def browser(chromium_executable, _allow_orm_beside_playwright, transactional_db, live_server):
+    """Chromium for one test, started after the live server and the test database
+    and stopped before them. While Playwright's sync API runs, this thread has an
+    event loop, so Django's async-safety check is relaxed for these tests."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
