@@ -22,7 +22,15 @@ from contracts.selectors import contracts_visible
 from oversight.models import Membership
 
 from .calendar import WEEKLY, contract_month, parse_period_label
-from .models import ContractKpi, Direction, ReportingPeriod, Return, ReturnStatus, Unit
+from .models import (
+    ContractKpi,
+    Direction,
+    PhaseTarget,
+    ReportingPeriod,
+    Return,
+    ReturnStatus,
+    Unit,
+)
 
 MAX_VALUE = Decimal("1e10")
 RATIO_TOLERANCE = Decimal("0.05")  # absolute, in the KPI's unit, after rounding
@@ -129,11 +137,16 @@ def unit_range_problem(unit: str, value: Decimal) -> str | None:
     return None
 
 
-def target_for(contract_kpi: ContractKpi, period_start: date) -> tuple[Decimal | None, Decimal]:
+def target_for(
+    contract_kpi: ContractKpi, period_start: date, phases=None
+) -> tuple[Decimal | None, Decimal]:
     """The target and amber tolerance in force for a period: a phase target
-    when one covers the contract month, otherwise the mature target."""
+    when one covers the contract month, otherwise the mature target.
+    ``phases``: the contract KPI's phase targets when already loaded in bulk."""
     month = contract_month(contract_kpi.contract.start_date, period_start)
-    for phase in contract_kpi.phase_targets.all():
+    if phases is None:
+        phases = contract_kpi.phase_targets.all()
+    for phase in phases:
         if phase.from_month <= month and (phase.to_month is None or month <= phase.to_month):
             return phase.target, phase.amber_tolerance
     return contract_kpi.target, contract_kpi.amber_tolerance
@@ -165,19 +178,23 @@ class _Context:
         self.today = today
         # The KPIs are prefetched, not joined: a bulk upload names 20 KPIs on
         # 10,000 contract KPIs; the prefetch also sets each one's contract.
+        # Phase targets are read in one query by contract (a prefetch would
+        # build a queryset per contract KPI).
         contracts = (
             contracts_visible(membership=membership)
             .filter(reference__in=refs)
             .prefetch_related(
-                Prefetch(
-                    "contract_kpis",
-                    queryset=ContractKpi.objects.prefetch_related("kpi", "phase_targets"),
-                ),
+                Prefetch("contract_kpis", queryset=ContractKpi.objects.prefetch_related("kpi")),
                 "sites",
             )
         )
         self.contracts = {c.reference: c for c in contracts}
         ids = [c.id for c in self.contracts.values()]
+        self.phases: dict[int, list[PhaseTarget]] = defaultdict(list)
+        for phase in PhaseTarget.objects.filter(contract_kpi__contract_id__in=ids).order_by(
+            "from_month"
+        ):
+            self.phases[phase.contract_kpi_id].append(phase)
         # A period named "2026-03" may start after the 1st (clipped to the
         # contract's start, or to the end of the previous period after a change
         # of frequency): load the periods starting within each span named.
@@ -461,7 +478,7 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
 
     explanation = (row.variance_explanation or "").strip()
     if not explanation:
-        target, _amber = target_for(ck, ret.period.start)
+        target, _amber = target_for(ck, ret.period.start, ctx.phases.get(ck.id, ()))
         if misses_target(kpi.direction, value, target):
             problems.append(
                 Problem(

@@ -523,3 +523,27 @@ def test_a_value_too_large_after_rounding_is_reported_not_crashed(rw):
     assert {"where": "values[4]", "field": "value", "message": "is far too large"} in (
         answer.problems
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("way", ["csv", "api"])
+def test_an_early_site_is_judged_against_its_phase_target(rw, way):
+    """Months 1-6 (the implementation phase) have a target of 80, then 90."""
+    from performance.models import PhaseTarget
+
+    ck = rw.contract.contract_kpis.get(kpi__code="visits_on_time")
+    PhaseTarget.objects.create(
+        tenant=rw.contract.tenant, contract_kpi=ck, phase="Implementation",
+        from_month=1, to_month=6, target=Decimal("80"),
+    )  # fmt: skip
+    values = _set(I_RATIO, value="85", numerator="85", denominator="100")(valid_values(rw.contract))
+    assert submit(way, rw, values).ok  # June 2025 is month 6: 85 meets 80
+    if way == "api":  # July is month 7: the mature target of 90 applies
+        answer = submit(way, rw, values, period="2025-07")
+        assert answer.problems == [
+            {
+                "where": "values[0]",
+                "field": "variance_explanation",
+                "message": "visits_on_time 85 misses its target of 90: explain the variance",
+            }
+        ]
