@@ -17,10 +17,12 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from contracts.models import Contract, DeliverySite, Milestone, Provider, ServiceType
 from oversight.models import Membership, Role
@@ -37,7 +39,6 @@ _tags = itertools.count(1)
 class Scenario:
     """How to perform one write action as a user would (pages and API)."""
 
-    model: type
     target: Callable[[TenantWorld], object]  # the object the edit routes change
     find_created: Callable[[TenantWorld, str], object | None]
     is_edited: Callable[[object, str], bool]
@@ -90,7 +91,6 @@ def _contract_json(tw, tag):
 
 SCENARIOS: dict[str, Scenario] = {
     "provider.change": Scenario(
-        model=Provider,
         target=lambda tw: tw.p1.provider,
         find_created=lambda tw, tag: Provider.objects.filter(
             tenant=tw.tenant, name=f"New provider {tag}"
@@ -107,7 +107,6 @@ SCENARIOS: dict[str, Scenario] = {
         edit_json=lambda tw, tag: {"name": f"Renamed provider {tag}"},
     ),
     "service_type.change": Scenario(
-        model=ServiceType,
         target=lambda tw: tw.service_type,
         find_created=lambda tw, tag: ServiceType.objects.filter(
             tenant=tw.tenant, name=f"Respite {tag}"
@@ -124,7 +123,6 @@ SCENARIOS: dict[str, Scenario] = {
         edit_json=lambda tw, tag: {"name": f"Renamed service {tag}"},
     ),
     "contract.change": Scenario(
-        model=Contract,
         target=lambda tw: tw.p1.contract,
         find_created=lambda tw, tag: Contract.objects.filter(
             tenant=tw.tenant, reference=f"ROLE-{tag}"
@@ -141,7 +139,6 @@ SCENARIOS: dict[str, Scenario] = {
         edit_json=lambda tw, tag: {"title": f"Retitled {tag}"},
     ),
     "site.change": Scenario(
-        model=DeliverySite,
         target=lambda tw: tw.p1.site,
         find_created=lambda tw, tag: DeliverySite.objects.filter(
             tenant=tw.tenant, contract=tw.p1.contract, name=f"New site {tag}"
@@ -163,7 +160,6 @@ SCENARIOS: dict[str, Scenario] = {
         edit_json=lambda tw, tag: {"name": f"Renamed site {tag}"},
     ),
     "milestone.change": Scenario(
-        model=Milestone,
         target=lambda tw: tw.p1.milestone,
         find_created=lambda tw, tag: Milestone.objects.filter(
             tenant=tw.tenant, contract=tw.p1.contract, title=f"Staff in post {tag}"
@@ -194,7 +190,6 @@ SCENARIOS: dict[str, Scenario] = {
         edit_json=lambda tw, tag: {"title": f"Renamed milestone {tag}"},
     ),
     "membership.change": Scenario(
-        model=Membership,
         # the auditor's membership: changed to executive by the edit form
         target=lambda tw: tw.members["auditor"],
         find_created=lambda tw, tag: Membership.objects.filter(
@@ -213,7 +208,84 @@ SCENARIOS: dict[str, Scenario] = {
         # only the admin and auditors see the member list
         target_hidden_from={Role.COMMISSIONER, Role.EXECUTIVE, Role.PROVIDER},
     ),
+    "kpi.change": Scenario(
+        target=lambda tw: _perf_kpi(tw),
+        find_created=lambda tw, tag: (
+            _model("performance.Kpi").objects.filter(tenant=tw.tenant, code=f"kpi-{tag}").first()
+        ),
+        is_edited=lambda obj, tag: obj.name == f"Renamed KPI {tag}",
+        create_page="kpi_create",
+        create_form=lambda tw, tag: {
+            "code": f"kpi-{tag}",
+            "name": f"Missed visits {tag}",
+            "definition": "Visits planned but not delivered.",
+            "unit": "count",
+            "direction": "lower",
+            "category": "quality",
+            "reporting_level": "contract",
+        },
+        edit_page="kpi_edit",
+        edit_page_kwarg="kpi_pk",
+        edit_form=lambda tw, obj, tag: {
+            "code": obj.code,
+            "name": f"Renamed KPI {tag}",
+            "definition": obj.definition,
+            "unit": obj.unit,
+            "direction": obj.direction,
+            "category": obj.category,
+            "reporting_level": obj.reporting_level,
+        },
+    ),
+    "contract_kpi.change": Scenario(
+        target=lambda tw: _perf_contract_kpi(tw),
+        find_created=lambda tw, tag: (
+            _model("performance.ContractKpi")
+            .objects.filter(contract=tw.p1.contract, kpi__code=f"ck-{tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: obj.target == Decimal(tag[1:]),
+        create_page="contract_kpi_create",
+        create_page_kwargs=lambda tw: {"contract_pk": tw.p1.contract.pk},
+        create_form=lambda tw, tag: {
+            "kpi": _library_kpi(tw, f"ck-{tag}").pk,
+            "target": "90",
+            "amber_tolerance": "5",
+            "weight": "1",
+            **_NO_PHASES,
+        },
+        edit_page="contract_kpi_edit",
+        edit_page_kwarg="contract_kpi_pk",
+        edit_form=lambda tw, obj, tag: {
+            "target": tag[1:],
+            "amber_tolerance": "0",
+            "weight": "1",
+            **_NO_PHASES,
+        },
+    ),
 }
+
+_NO_PHASES = {
+    "phases-TOTAL_FORMS": "0",
+    "phases-INITIAL_FORMS": "0",
+    "phases-MIN_NUM_FORMS": "0",
+    "phases-MAX_NUM_FORMS": "1000",
+}
+
+
+def _model(label: str):
+    return apps.get_model(label)
+
+
+def _library_kpi(tw: TenantWorld, code: str):
+    return _model("performance.Kpi").objects.create(
+        tenant=tw.tenant,
+        code=code,
+        name=f"Measure {code}",
+        definition="A measure in the library.",
+        unit="percentage",
+        direction="higher",
+        category="outcome",
+    )
 
 
 def _write_route_names() -> tuple[set[str], set[str]]:
@@ -242,10 +314,11 @@ def _write_route_names() -> tuple[set[str], set[str]]:
 
 
 def test_every_action_has_a_scenario():
-    missing = sorted(set(ACTIONS) - set(SCENARIOS))
+    missing = sorted(set(ACTIONS) - set(SCENARIOS) - set(WORKFLOWS) - set(UNROUTED))
     assert not missing, (
         f"ACTIONS declares {missing} but tests/oversight/test_roles.py has no scenario for "
-        "them: add one to SCENARIOS saying which pages and API routes perform the action."
+        "them: add one to SCENARIOS (create/edit pages and API) or WORKFLOWS (a POST that "
+        "moves an object on) saying which pages and API routes perform the action."
     )
 
 
@@ -255,7 +328,9 @@ def test_every_write_route_is_claimed_by_a_scenario():
     claimed_pages = {s.create_page for s in SCENARIOS.values()} | {
         s.edit_page for s in SCENARIOS.values()
     }
-    claimed_api = {s.api for s in SCENARIOS.values()}
+    claimed_api = {s.api for s in SCENARIOS.values()} | {
+        w.api.rsplit("-", 1)[0] for w in WORKFLOWS.values() if w.api
+    }
     assert not pages - claimed_pages, (
         f"page routes {sorted(pages - claimed_pages)} write but no role scenario covers them"
     )
@@ -437,6 +512,235 @@ def test_api_update(world, api_client_for, action, role):
     else:
         assert response.status_code == _denied_status(scenario, role, on_target=True)
         assert not scenario.is_edited(target, tag)
+        assert _counts() == before
+
+
+# --- Workflow actions: a POST that moves an object on (submit, accept, acknowledge)
+
+
+def _perf_kpi(tw: TenantWorld):
+    from performance.models import Kpi
+
+    kpi, _ = Kpi.objects.get_or_create(
+        tenant=tw.tenant,
+        code="first-contact",
+        defaults={
+            "name": "Days to first contact",
+            "definition": "Days from referral to first contact.",
+            "unit": "days",
+            "direction": "lower",
+            "category": "timeliness",
+        },
+    )
+    return kpi
+
+
+def _perf_contract_kpi(tw: TenantWorld):
+    from performance.models import ContractKpi
+
+    ck, _ = ContractKpi.objects.get_or_create(
+        tenant=tw.tenant, contract=tw.p1.contract, kpi=_perf_kpi(tw), defaults={"target": 5}
+    )
+    return ck
+
+
+def _perf_period(tw: TenantWorld, month: int = 3):
+    from performance.models import ReportingPeriod
+
+    start = dt.date(2025, month, 1)
+    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    period, _ = ReportingPeriod.objects.get_or_create(
+        tenant=tw.tenant,
+        contract=tw.p1.contract,
+        frequency="monthly",
+        start=start,
+        defaults={
+            "end": end,
+            "due_date": end + dt.timedelta(days=15),
+            "missing_after": end + dt.timedelta(days=45),
+        },
+    )
+    return period
+
+
+def _perf_return(tw: TenantWorld, status: str):
+    from performance.models import Return, ReturnValue
+
+    ck = _perf_contract_kpi(tw)
+    author = tw.user("provider")
+    ret = Return.objects.create(
+        tenant=tw.tenant,
+        contract=tw.p1.contract,
+        period=_perf_period(tw),
+        status=status,
+        source="web",
+        narrative="Referrals steady; one vacancy filled.",
+        created_by=author,
+        submitted_by=author if status != "draft" else None,
+        submitted_at=timezone.now() if status != "draft" else None,
+    )
+    ReturnValue.objects.create(tenant=tw.tenant, return_obj=ret, contract_kpi=ck, value=4)
+    return ret
+
+
+def _perf_signal(tw: TenantWorld):
+    from performance.models import Signal
+
+    now = timezone.now()
+    return Signal.objects.create(
+        tenant=tw.tenant,
+        contract=tw.p1.contract,
+        kind="return_late",
+        key="return_late:roles",
+        severity="medium",
+        message="Returns late three months running",
+        opened_at=now,
+        last_seen_at=now,
+    )
+
+
+@dataclass
+class Workflow:
+    """A write that moves an object on, performed by one POST (page and API)."""
+
+    prepare: Callable[[TenantWorld], object]  # P1's object, in the state the action needs
+    is_done: Callable[[object], bool]
+    written: Callable[[object], object]  # the row whose history records the action
+    page: str | None = None  # URL name taking a POST
+    page_kwarg: str | None = None
+    page_data: Callable[[object, str], dict] = lambda obj, tag: {}
+    api: str | None = None  # URL name taking a POST
+    api_kwarg: str | None = None  # None: a list route (creates)
+    api_prepare: Callable[[TenantWorld], object] | None = None
+    api_data: Callable[[object, str], dict] = lambda obj, tag: {}
+    api_headers: Callable[[str], dict] = lambda tag: {}
+    hidden_from: set[str] = field(default_factory=set)
+
+
+def _created_return(period):
+    return period.returns.filter(status="submitted").first()
+
+
+WORKFLOWS: dict[str, Workflow] = {
+    "return.submit": Workflow(
+        prepare=lambda tw: _perf_return(tw, "draft"),
+        is_done=lambda ret: type(ret).objects.get(pk=ret.pk).status == "submitted",
+        written=lambda ret: ret,
+        page="return_submit",
+        page_kwarg="return_pk",
+        api="api-return-list",
+        api_prepare=lambda tw: (_perf_contract_kpi(tw), _perf_period(tw, month=4))[1],
+        api_data=lambda period, tag: {
+            "contract": period.contract.reference,
+            "period": period.label,
+            "narrative": f"April {tag}",
+            "values": [{"kpi_code": "first-contact", "value": "4"}],
+        },
+        api_headers=lambda tag: {"HTTP_IDEMPOTENCY_KEY": f"roles-{tag}"},
+    ),
+    "return.review": Workflow(
+        prepare=lambda tw: _perf_return(tw, "submitted"),
+        is_done=lambda ret: type(ret).objects.get(pk=ret.pk).status == "accepted",
+        written=lambda ret: ret,
+        page="return_review",
+        page_kwarg="return_pk",
+        page_data=lambda ret, tag: {"decision": "accept", "comment": f"Checked {tag}"},
+        api="api-return-accept",
+        api_kwarg="return_pk",
+        api_data=lambda ret, tag: {"comment": f"Checked {tag}"},
+    ),
+    "signal.acknowledge": Workflow(
+        prepare=_perf_signal,
+        is_done=lambda s: type(s).objects.get(pk=s.pk).status == "acknowledged",
+        written=lambda s: s,
+        page="signal_acknowledge",
+        page_kwarg="signal_pk",
+        page_data=lambda s, tag: {"note": f"Called the provider {tag}"},
+        api="api-signal-acknowledge",
+        api_kwarg="signal_pk",
+        api_data=lambda s, tag: {"note": f"Called the provider {tag}"},
+    ),
+}
+
+# Declared in ACTIONS, but no page or API route performs them yet (so nothing a
+# role could try). A route that starts performing one fails
+# test_every_write_route_is_claimed_by_a_scenario until it gets a scenario.
+UNROUTED = {
+    "reporting_policy.change": "the reporting calendar has no page or API yet",
+}
+
+WORKFLOW_ROLE_ACTION = [
+    (action, role) for action in ACTIONS if action in WORKFLOWS for role in ROLES
+]
+
+
+@pytest.mark.parametrize(("action", "role"), WORKFLOW_ROLE_ACTION)
+def test_workflow_page(world, client_for, action, role):
+    flow = WORKFLOWS[action]
+    if flow.page is None:
+        pytest.skip(f"{action} has no page")
+    tw = world.a
+    member = tw.members[role]
+    client = client_for(member)
+    obj = flow.prepare(tw)
+    tag = f"w{next(_tags)}"
+    url = reverse(flow.page, kwargs={"tenant_slug": tw.tenant.slug, flow.page_kwarg: obj.pk})
+    allowed = role in ACTIONS[action]
+
+    before = _counts()
+    response = client.post(url, flow.page_data(obj, tag))
+
+    if allowed:
+        assert response.status_code == 302, _form_errors(response)
+        assert flow.is_done(obj)
+        record = _latest_history(flow.written(obj))
+        assert record.history_user == member.user
+        assert record.history_change_reason
+    else:
+        expected = 404 if role in flow.hidden_from else 403
+        assert response.status_code == expected
+        assert not flow.is_done(obj)
+        assert _counts() == before
+
+
+@pytest.mark.parametrize(("action", "role"), WORKFLOW_ROLE_ACTION)
+def test_workflow_api(world, api_client_for, action, role):
+    flow = WORKFLOWS[action]
+    if flow.api is None:
+        pytest.skip(f"{action} has no API route")
+    tw = world.a
+    member = tw.members[role]
+    client = api_client_for(member)
+    obj = (flow.api_prepare or flow.prepare)(tw)
+    tag = f"x{next(_tags)}"
+    kwargs = {"tenant_slug": tw.tenant.slug}
+    if flow.api_kwarg:
+        kwargs[flow.api_kwarg] = obj.pk
+    allowed = role in ACTIONS[action]
+
+    before = _counts()
+    response = client.post(
+        reverse(flow.api, kwargs=kwargs),
+        flow.api_data(obj, tag),
+        format="json",
+        **flow.api_headers(tag),
+    )
+
+    if flow.api_kwarg is None:  # a create: the new row is the one that must (not) exist
+        obj_done = _created_return(obj)
+        done, written = obj_done is not None, obj_done
+    else:
+        done, written = flow.is_done(obj), flow.written(obj)
+    if allowed:
+        assert response.status_code in (200, 201), response.content
+        assert done
+        record = _latest_history(written)
+        assert record.history_user == member.user
+        assert record.history_change_reason
+    else:
+        expected = 404 if role in flow.hidden_from else 403
+        assert response.status_code == expected, response.content
+        assert not done
         assert _counts() == before
 
 
