@@ -8,11 +8,13 @@ same ``validation.validate`` as the web form and the spreadsheets, written by
 ``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
 """
 
+import zoneinfo
 from datetime import date
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -49,6 +51,15 @@ from .validation import Problem, validate
 
 IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
 MAX_BODY_BYTES = 5 * 1024 * 1024  # the spreadsheet upload's limit
+
+
+def tenant_today(membership) -> date:
+    """Periods end and fall due on days of the tenant's calendar."""
+    try:
+        zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return timezone.localdate(timezone=zone)
 
 
 def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -100,7 +111,7 @@ class PeriodFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=PERIOD_STATES, method="filter_state")
 
     def filter_state(self, queryset, name, value):
-        today = date.today()
+        today = getattr(self.request, "tenant_today", None) or date.today()
         received = Q(latest_status__isnull=False) & ~Q(latest_status=ReturnStatus.DRAFT)
         if value == selectors.DUE:
             return queryset.filter(~received, due_date__gte=today)
@@ -121,8 +132,13 @@ class ReportingPeriodViewSet(ReadOnlyViewSet):
     lookup_url_kwarg = "period_pk"
     filterset_class = PeriodFilter
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.tenant_today = tenant_today(self.membership)
+
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "today": date.today()}
+        today = getattr(self.request, "tenant_today", None) if self.request else None
+        return {**super().get_serializer_context(), "today": today or date.today()}
 
 
 def _returns(*, membership):
@@ -248,7 +264,12 @@ class ReturnViewSet(ReadOnlyViewSet):
         if not serializer.is_valid():
             return _errors(problems_from_drf(serializer.errors))
         header, rows = serializer.to_submission()
-        outcome = validate(membership=self.membership, headers=[header], rows=rows)
+        outcome = validate(
+            membership=self.membership,
+            headers=[header],
+            rows=rows,
+            today=tenant_today(self.membership),
+        )
         if not outcome.ok:
             return _errors(outcome.problems)
         try:
