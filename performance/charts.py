@@ -306,6 +306,8 @@ def kpi_chart(
         rebase_at=rebase_at,
     )
     x = [p if isinstance(p, str) else period_label(p) for p in periods]
+    if len(set(x)) != len(x):
+        raise ValueError("period labels must be unique: the x axis would merge their points")
     points = result.points
     hover = [
         f"<b>{x[i]}</b>: {format_value(p.value, unit)}<br>"
@@ -505,6 +507,16 @@ def control_chart(
 
 def period_label(value) -> str:
     return value.strftime("%b %Y") if isinstance(value, date) else str(value)
+
+
+def period_labels(starts: list[date]) -> list[str]:
+    """Labels for periods by their first day: "Mar 2026" while every period is
+    in a month of its own, "9 Mar 2026" once weeks appear (a contract moved to
+    weekly returns under enhanced monitoring), so no two points share a label."""
+    months = [(d.year, d.month) for d in starts]
+    if len(set(months)) == len(months):
+        return [d.strftime("%b %Y") for d in starts]
+    return [f"{d.day} {d:%b %Y}" for d in starts]
 
 
 def _point_words(point) -> str:

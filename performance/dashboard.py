@@ -88,7 +88,7 @@ def _kpi_panels(membership, contract) -> list[dict]:
         if points:
             chart = charts.kpi_chart(
                 title=f"{ck.kpi.name} ({ck.kpi.code})",
-                periods=[charts.period_label(start) for start, _ in points],
+                periods=charts.period_labels([start for start, _ in points]),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_for(ck, start)[0] for start, _ in points],

@@ -238,6 +238,20 @@ def test_mismatched_lengths_are_refused():
         charts.risk_history_chart([date(2026, 1, 1)], [1, 2])
 
 
+def test_period_labels_are_months_until_weeks_appear():
+    monthly = [date(2026, 1, 1), date(2026, 2, 1)]
+    assert charts.period_labels(monthly) == ["Jan 2026", "Feb 2026"]
+    weekly_after = [*monthly, date(2026, 3, 2), date(2026, 3, 9)]
+    assert charts.period_labels(weekly_after) == [
+        "1 Jan 2026",
+        "1 Feb 2026",
+        "2 Mar 2026",
+        "9 Mar 2026",
+    ]
+    with pytest.raises(ValueError, match="unique"):
+        charts.kpi_chart(title="x", periods=["a", "a"], values=[1, 2], improvement="increase")
+
+
 def test_dates_are_labelled_by_month():
     result = charts.kpi_chart(
         title="x",
