@@ -50,6 +50,7 @@ from contracts.models import (
 from contracts.services import OWNER_ROLES
 from oversight.history import bulk_create, delete_with_history, save_with_history
 from oversight.models import Membership, Role, Tenant, User
+from performance.demo import seed_performance
 
 REASON = "Demo data (seed_demo)"
 RESET_REASON = "Demo data reset (seed_demo --reset)"
@@ -1296,6 +1297,11 @@ def seed_milestones(ctx: SeedContext) -> None:
     )
 
 
+def seed_performance_data(ctx: SeedContext) -> None:
+    """KPIs, targets, the reporting calendar and returns that tell stories."""
+    seed_performance(ctx.tenant, list(ctx.contracts.values()), user=ctx.actor, today=ctx.today)
+
+
 # The order matters: each part may use what the earlier ones built.
 PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_tenant,
@@ -1306,6 +1312,7 @@ PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_contracts,
     seed_sites,
     seed_milestones,
+    seed_performance_data,
 )
 
 
