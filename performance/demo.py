@@ -1101,7 +1101,7 @@ def _build_periods(plan: _Plan, periods: list[ReportingPeriod], today: date) -> 
     for period in periods:
         month = contract_month(plan.contract.start_date, period.start)
         days = (period.end - max(period.start, plan.contract.start_date)).days + 1
-        fraction = days / 30.4 if period.frequency == "monthly" else days / 7
+        fraction = days / 30.4  # volumes are monthly; a week or a clipped month is a share
         first_short = month == 1 and days < 10
         p = _Period(period, _months_ago(period.start, today), month, first_short, [])
         if not first_short:
@@ -1403,7 +1403,7 @@ def _narrative(plan: _Plan, p: _Period, late: bool) -> str:
     return " ".join(dict.fromkeys(sentences))  # no sentence twice
 
 
-def _explanation(plan: _Plan, p: _Period, v: _Value, target, why: str) -> str:
+def _explanation(plan: _Plan, p: _Period, v: _Value, why: str) -> str:
     """``why``: "miss" (worse than target), "unusual" (outside the expected range,
     no direction), "better" (outside the range on the good side)."""
     rng = plan.text_rng
@@ -1456,7 +1456,7 @@ def _rows(plan: _Plan, p: _Period, values: list[_Value]) -> list[validation.Valu
                 value=v.value,
                 numerator=v.numerator,
                 denominator=v.denominator,
-                variance_explanation=_explanation(plan, p, v, target, why) if why else "",
+                variance_explanation=_explanation(plan, p, v, why) if why else "",
             )
         )
     return rows
