@@ -1572,12 +1572,14 @@ def _submit(replay: _Replay, plan: _Plan, p: _Period, *, version_values, first: 
 
 def _accept(replay: _Replay, plan: _Plan, ret: Return, p: _Period):
     def action(moment: datetime) -> None:
-        services.return_accept(membership=plan.reviewer, ret=ret)
+        # Ranges are refreshed below as each return lands; signals are computed
+        # once for the whole demo at the end (seed_demo's seed_signals).
+        services.return_accept(membership=plan.reviewer, ret=ret, recompute=False)
         replay.count("accepted")
         plan.accepted_with_values += bool(p.values)
-        # What an accepted return sets off (after commit, which inside seed_demo's
-        # transaction would be too late): the contract's expected ranges, which
-        # the next return is validated against. Below 12 points there is none.
+        # What an accepted return sets off after commit (too late inside seed_demo's
+        # transaction): the contract's expected ranges, which the next return is
+        # validated against. Below 12 points there is none.
         if plan.accepted_with_values < services.MIN_POINTS_FOR_RANGE:
             return
         if services.contract_expected_ranges_refresh(

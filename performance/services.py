@@ -237,7 +237,12 @@ def return_submit(
 
 
 @transaction.atomic
-def return_accept(*, membership: Membership, ret: Return, comment: str = "") -> Return:
+def return_accept(
+    *, membership: Membership, ret: Return, comment: str = "", recompute: bool = True
+) -> Return:
+    """Accept a submitted return. After commit, the contract's expected ranges,
+    signals and risk score are recomputed; a caller accepting many returns in one
+    transaction (the demo seed) passes ``recompute=False`` and recomputes once."""
     require(membership, "return.review")
     ret = Return.objects.select_for_update().get(pk=ret.pk)
     _transition(ret, ReturnStatus.ACCEPTED)
@@ -245,8 +250,9 @@ def return_accept(*, membership: Membership, ret: Return, comment: str = "") -> 
     ret.reviewed_at = timezone.now()
     ret.review_comment = comment.strip()
     save_with_history(ret, user=membership.user, reason=comment.strip() or "Return accepted")
-    contract_id = ret.contract_id
-    transaction.on_commit(lambda: _after_accept(contract_id))
+    if recompute:
+        contract_id = ret.contract_id
+        transaction.on_commit(lambda: _after_accept(contract_id))
     return ret
 
 

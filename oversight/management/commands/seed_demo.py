@@ -51,6 +51,7 @@ from contracts.services import OWNER_ROLES
 from oversight.history import bulk_create, delete_with_history, save_with_history
 from oversight.models import Membership, Role, Tenant, User
 from performance.demo import seed_performance
+from performance.signal_engine import recompute_signals
 
 REASON = "Demo data (seed_demo)"
 RESET_REASON = "Demo data reset (seed_demo --reset)"
@@ -1302,6 +1303,12 @@ def seed_performance_data(ctx: SeedContext) -> None:
     seed_performance(ctx.tenant, list(ctx.contracts.values()), user=ctx.actor, today=ctx.today)
 
 
+def seed_signals(ctx: SeedContext) -> None:
+    """Signals and risk scores from the returns just seeded, as the nightly job
+    would compute them, so the dashboards open with something to read."""
+    recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
+
+
 # The order matters: each part may use what the earlier ones built.
 PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_tenant,
@@ -1313,6 +1320,7 @@ PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_sites,
     seed_milestones,
     seed_performance_data,
+    seed_signals,
 )
 
 
