@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.urls import reverse
 
 from tests.factories import PASSWORD
@@ -76,6 +77,10 @@ def browser(chromium_executable, _allow_orm_beside_playwright, transactional_db,
         _unavailable(f"Chromium at {chromium_executable} did not start: {error}")
     yield browser
     browser.close()
+    # While Playwright runs, Django keeps this thread's database connections in a
+    # separate (async-context) store; close them before it stops, or they outlive
+    # the test and block dropping the PostgreSQL test database.
+    connections.close_all()
     playwright.stop()
 
 
