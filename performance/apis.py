@@ -8,13 +8,11 @@ same ``validation.validate`` as the web form and the spreadsheets, written by
 ``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
 """
 
-import zoneinfo
 from datetime import date
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -24,6 +22,7 @@ from rest_framework.response import Response
 from contracts.filters import ContractChildFilter
 from oversight.api import TenantScopedViewSet
 from oversight.permissions import can
+from oversight.tenancy import tenant_today
 
 from . import selectors
 from .imports import normalise_period
@@ -51,15 +50,6 @@ from .validation import Problem, validate
 
 IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
 MAX_BODY_BYTES = 5 * 1024 * 1024  # the spreadsheet upload's limit
-
-
-def tenant_today(membership) -> date:
-    """Periods end and fall due on days of the tenant's calendar."""
-    try:
-        zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.localdate(timezone=zone)
 
 
 def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -134,7 +124,7 @@ class ReportingPeriodViewSet(ReadOnlyViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        request.tenant_today = tenant_today(self.membership)
+        request.tenant_today = tenant_today(self.membership.tenant)
 
     def get_serializer_context(self):
         today = getattr(self.request, "tenant_today", None) if self.request else None
@@ -268,7 +258,7 @@ class ReturnViewSet(ReadOnlyViewSet):
             membership=self.membership,
             headers=[header],
             rows=rows,
-            today=tenant_today(self.membership),
+            today=tenant_today(self.membership.tenant),
         )
         if not outcome.ok:
             return _errors(outcome.problems)

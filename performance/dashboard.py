@@ -24,7 +24,7 @@ from contracts.selectors import contract_get
 from oversight.forms import USWDSMixin, apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, require
-from oversight.tenancy import tenant_view
+from oversight.tenancy import tenant_today, tenant_view
 from oversight.views import tenant_url
 
 from . import charts
@@ -42,7 +42,6 @@ from .selectors import (
 from .signal_engine import signal_acknowledge
 from .signal_rules import SEVERITY_ORDER
 from .validation import target_for
-from .views import tenant_today
 
 RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores
 CLOSED_SHOWN = 10  # recently closed signals listed under the live ones
@@ -101,7 +100,7 @@ def _kpi_panels(membership, contract) -> list[dict]:
 @tenant_view
 def contract_dashboard(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
     closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])

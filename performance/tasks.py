@@ -4,24 +4,15 @@ settings.CELERY_BEAT_SCHEDULE."""
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
+
+from oversight.tenancy import tenant_today
 
 logger = logging.getLogger(__name__)
 
 SYNC_BATCH = 500
-
-
-def _tenant_today(tenant) -> date:
-    """Due dates are the tenant's calendar days, not the server's."""
-    try:
-        zone = zoneinfo.ZoneInfo(tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.localdate(timezone=zone)
 
 
 def _tenants(tenant_id: int | None):
@@ -56,7 +47,7 @@ def recompute_portfolio_signals(tenant_id: int | None = None) -> dict:
 
     totals = {"contracts": 0, "opened": 0, "closed": 0}
     for tenant in _tenants(tenant_id):
-        result = recompute_signals(tenant_id=tenant.id, today=_tenant_today(tenant))
+        result = recompute_signals(tenant_id=tenant.id, today=tenant_today(tenant))
         totals["contracts"] += result.contracts
         totals["opened"] += result.opened
         totals["closed"] += result.closed
@@ -72,7 +63,7 @@ def send_return_reminders(tenant_id: int | None = None, today: str | None = None
 
     totals = {"reminders": 0, "late": 0}
     for tenant in _tenants(tenant_id):
-        day = date.fromisoformat(today) if today else _tenant_today(tenant)
+        day = date.fromisoformat(today) if today else tenant_today(tenant)
         sent = return_reminders_send(tenant=tenant, today=day)
         for key, count in sent.items():
             totals[key] += count
@@ -90,7 +81,7 @@ def sync_reporting_calendars(tenant_id: int | None = None, today: str | None = N
 
     created = 0
     for tenant in _tenants(tenant_id):
-        day = date.fromisoformat(today) if today else _tenant_today(tenant)
+        day = date.fromisoformat(today) if today else tenant_today(tenant)
         contracts = list(
             Contract.objects.filter(tenant=tenant, status=ContractStatus.ACTIVE).order_by("pk")
         )

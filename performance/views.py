@@ -30,7 +30,7 @@ from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
 from oversight.permissions import can, require
-from oversight.tenancy import tenant_view
+from oversight.tenancy import tenant_today, tenant_view
 from oversight.views import tenant_url
 
 from . import charts, imports, services
@@ -81,15 +81,6 @@ STATE_LABELS = {
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def tenant_today(membership) -> date:
-    """Due dates are days of the tenant's calendar."""
-    try:
-        zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.localdate(timezone=zone)
 
 
 def with_state(periods, today: date):
@@ -149,7 +140,7 @@ def returns_home(request, *, membership):
 
 
 def _provider_home(request, membership):
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     periods = with_state(periods_with_state(membership=membership), today)
     ended = periods.filter(end__lt=today)
     action = ended.filter(state__in=NEEDS_ACTION).order_by("due_date", "contract__reference")
@@ -172,7 +163,7 @@ def _provider_home(request, membership):
 
 
 def _returns_overview(request, membership):
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     form = ReturnFilterForm(request.GET or None, membership=membership)
     chosen = form.values()
     periods = with_state(periods_with_state(membership=membership), today).filter(end__lt=today)
@@ -214,7 +205,7 @@ def returns_timeliness(request, *, membership):
     """Each provider's share of returns first submitted on or before the due
     date, over its last 12 periods that have fallen due."""
     _not_provider(membership)
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     first = (
         Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
         .order_by("submitted_at")
@@ -265,7 +256,7 @@ def returns_timeliness(request, *, membership):
 def contract_returns(request, *, membership, contract_pk):
     """Every period of the contract, newest first, with every version."""
     contract = contract_get(membership=membership, pk=contract_pk)
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     if contract.status == ContractStatus.ACTIVE:
         # A new contract has its periods as soon as anyone looks at them.
         services.reporting_calendar_sync(
@@ -377,7 +368,7 @@ def contract_values(request, *, membership, contract_pk):
 def period_return(request, *, membership, period_pk):
     period = period_get(membership=membership, pk=period_pk)
     require(membership, "return.submit")
-    today = tenant_today(membership)
+    today = tenant_today(membership.tenant)
     contract = period.contract
     versions = list(
         returns_visible(membership=membership)
@@ -514,7 +505,7 @@ def _upload_page(
             source=source,
             expected_contract=expected_contract,
             expected_period=expected_period,
-            today=tenant_today(membership),
+            today=tenant_today(membership.tenant),
         )
         if result.ok:
             count = len(result.returns)

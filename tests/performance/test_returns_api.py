@@ -3,13 +3,14 @@ submitting, accepting and querying returns with field-level errors."""
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import yaml
 from django.test import Client
 from rest_framework.test import APIClient
 
+from oversight.tenancy import tenant_today
 from performance.models import Return, ReturnStatus
 from performance.serializers import MAX_VALUES_PER_RETURN
 from tests.performance.test_validation import (
@@ -72,7 +73,7 @@ def test_kpis_and_contract_kpis_are_listed_with_targets(rw):
 def test_reporting_periods_say_where_each_stands(rw):
     presubmit(rw)
     client = client_of(rw.commissioner)
-    today = date.today()
+    today = tenant_today(rw.contract.tenant)
     periods = rw.contract.reporting_periods.all()
 
     def ids(state):
@@ -94,10 +95,11 @@ def test_reporting_periods_say_where_each_stands(rw):
 def test_a_period_past_its_due_date_reads_late_then_missing(rw):
     period = rw.contract.reporting_periods.order_by("start").last()
     client = client_of(rw.commissioner)
+    today = tenant_today(rw.contract.tenant)  # the API judges on the tenant's calendar
     for due, missing, state in [
-        (date.today() + timedelta(days=3), date.today() + timedelta(days=30), "due"),
-        (date.today() - timedelta(days=1), date.today() + timedelta(days=30), "late"),
-        (date.today() - timedelta(days=31), date.today() - timedelta(days=1), "missing"),
+        (today + timedelta(days=3), today + timedelta(days=30), "due"),
+        (today - timedelta(days=1), today + timedelta(days=30), "late"),
+        (today - timedelta(days=31), today - timedelta(days=1), "missing"),
     ]:
         period.due_date, period.missing_after = due, missing
         period.save()
