@@ -93,26 +93,93 @@ def _trailing_run(frame: pd.DataFrame, flag: pd.Series) -> pd.Series:
     return run[last].set_axis(frame.loc[last, "ck"].to_numpy())
 
 
-def _targets_in_force(values: pd.DataFrame, kpis: pd.DataFrame, phases: pd.DataFrame, contracts):
+class _Series:
+    """Row positions of a frame sorted by series (``ck``) then time, so that
+    per-series work is plain NumPy over contiguous blocks instead of a
+    groupby (which hashes millions of keys each time it is called)."""
+
+    def __init__(self, ck: np.ndarray) -> None:
+        n = len(ck)
+        self.n = n
+        self.start = np.ones(n, dtype=bool)
+        self.start[1:] = ck[1:] != ck[:-1]
+        first = np.flatnonzero(self.start)
+        self.last_rows = np.append(first[1:] - 1, n - 1) if n else first
+        self.gid = np.cumsum(self.start) - 1
+        self.rows_after = self.last_rows[self.gid] - np.arange(n)  # cumcount(ascending=False)
+        self.last_ck = ck[self.last_rows]
+
+    def diff(self, x: np.ndarray) -> np.ndarray:
+        """x[i] - x[i - 1] within a series; NaN on each series' first row."""
+        out = np.empty(self.n)
+        out[0:1] = np.nan
+        out[1:] = x[1:] - x[:-1]
+        out[self.start] = np.nan
+        return out
+
+    def last_valid(self, x: np.ndarray) -> np.ndarray:
+        """Each row gets its series' last non-NaN value (groupby "last")."""
+        index = np.where(np.isnan(x), -1, np.arange(self.n))
+        at_end = np.maximum.accumulate(index)[self.last_rows]
+        first = np.flatnonzero(self.start)
+        value = np.where(at_end >= first, x[np.maximum(at_end, 0)], np.nan)
+        return value[self.gid]
+
+    def trailing_run(self, flag: np.ndarray) -> pd.Series:
+        """As ``_trailing_run``: per series, how many of its last rows in a row
+        have ``flag`` true (indexed by ``ck``)."""
+        flag = np.asarray(flag, dtype=bool)
+        change = self.start.copy()
+        change[1:] |= flag[1:] != flag[:-1]
+        block_start = np.maximum.accumulate(np.where(change, np.arange(self.n), 0))
+        rows = self.last_rows
+        run = np.where(flag[rows], rows - block_start[rows] + 1, 0)
+        return pd.Series(run, index=self.last_ck)
+
+
+def _per_row(column: pd.Series, position: np.ndarray, fill) -> np.ndarray:
+    """``column`` (indexed by ck) looked up for each row; ``fill`` where the
+    row's ck is not in the index (position -1), as ``Series.map`` gives NaN."""
+    values = column.to_numpy()[position]
+    missing = position < 0
+    if missing.any():
+        values = values.astype(object if fill is None else np.result_type(values, type(fill)))
+        values[missing] = fill
+    return values
+
+
+def _targets_in_force(
+    values: pd.DataFrame,
+    kpis: pd.DataFrame,
+    phases: pd.DataFrame,
+    contracts,
+    position: np.ndarray | None = None,
+):
     """The target for each value: a phase target covering its contract month,
-    otherwise the contract KPI's mature target."""
-    target = values["ck"].map(kpis["target"]).astype(float)
+    otherwise the contract KPI's mature target. ``position`` is each row's
+    position in ``kpis`` (``kpis.index.get_indexer(values["ck"])``)."""
+    if position is None:
+        position = kpis.index.get_indexer(values["ck"])
+    target = _per_row(kpis["target"].astype(float), position, np.nan).astype(float)
     if phases is None or phases.empty:
-        return target
-    start = values["ck"].map(kpis["contract"]).map(contracts["start_date"])
-    start = pd.to_datetime(start)
-    month = (
-        (values["period_start"].dt.year - start.dt.year) * 12
-        + (values["period_start"].dt.month - start.dt.month)
-        + 1
-    )
-    rows = pd.DataFrame({"ck": values["ck"], "month": month, "row": np.arange(len(values))})
+        return pd.Series(target, index=values.index)
+    # The contract's start month per contract KPI (thousands), then per row.
+    start = pd.to_datetime(kpis["contract"].map(contracts["start_date"]))
+    start_month = (start.dt.year * 12 + start.dt.month).astype(float)
+    period = values["period_start"]
+    month = (period.dt.year * 12 + period.dt.month).to_numpy(dtype=float)
+    month = month - _per_row(start_month, position, np.nan) + 1
+    phased = values["ck"].isin(phases["ck"]).to_numpy()
+    rows = pd.DataFrame(
+        {"ck": values["ck"].to_numpy()[phased], "month": month[phased],
+         "row": np.flatnonzero(phased)}
+    )  # fmt: skip
     joined = rows.merge(phases, on="ck")
     covers = (joined["month"] >= joined["from_month"]) & (
         joined["to_month"].isna() | (joined["month"] <= joined["to_month"])
     )
     joined = joined[covers].drop_duplicates("row")
-    result = target.to_numpy().copy()
+    result = target.copy()
     result[joined["row"].to_numpy()] = joined["target"].to_numpy(dtype=float)
     return pd.Series(result, index=values.index)
 
@@ -138,47 +205,78 @@ def evaluate(
     return specs, chart
 
 
+XMR_BLOCK_ROWS = 500_000
+
+
+def _xmr_in_blocks(values: pd.DataFrame, block: int = XMR_BLOCK_ROWS) -> pd.DataFrame:
+    """``xmr_batch`` over blocks of whole series (``values`` is sorted by ``ck``).
+
+    Series are independent, so the answers are those of one call; but the
+    temporaries ``xmr_batch`` allocates (a few dozen arrays as long as its
+    input) then cost one block's memory, not millions of rows' worth."""
+    ck = values["ck"].to_numpy()
+    n = len(values)
+    starts = np.flatnonzero(np.r_[True, ck[1:] != ck[:-1]]) if n else np.zeros(0, dtype=int)
+    wanted = np.searchsorted(starts, np.arange(block, n, block))
+    cuts = np.unique(np.r_[0, starts[wanted[wanted < len(starts)]], n])
+    parts = [
+        xmr_batch(
+            values.iloc[begin:end],
+            series="ck",
+            value="value",
+            improvement="improvement",
+            target="target",
+        )
+        for begin, end in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
 def _kpi_signals(values, kpis, phases, contracts, recent_text):
     values = values.sort_values(["ck", "period_start"], kind="stable").reset_index(drop=True)
-    values["improvement"] = values["ck"].map(kpis["direction"]).map(_IMPROVEMENT)
-    values["target"] = _targets_in_force(values, kpis, phases, contracts)
-    chart = xmr_batch(
-        values, series="ck", value="value", improvement="improvement", target="target"
-    )
+    # Per-KPI facts reach the rows through one position look-up (no string
+    # columns of millions of rows); the direction goes in as a categorical.
+    position = kpis.index.get_indexer(values["ck"])
+    improvement = pd.Categorical(kpis["direction"].map(_IMPROVEMENT))
+    values["improvement"] = improvement.take(position, allow_fill=True)
+    values["target"] = _targets_in_force(values, kpis, phases, contracts, position)
+    chart = _xmr_in_blocks(values)
     frame = pd.concat([values, chart], axis=1)
-    grouped = frame.groupby("ck", sort=False)
-    last = frame[~frame["ck"].duplicated(keep="last")].set_index("ck")
-    position_from_end = grouped.cumcount(ascending=False)
-    direction = frame["ck"].map(kpis["direction"])
+    ck = frame["ck"].to_numpy()
+    series = _Series(ck)
+    last = frame.iloc[series.last_rows].set_index("ck")
+    position_from_end = series.rows_after
+    value = frame["value"].to_numpy(dtype=float)
+    direction = kpis["direction"]
 
     # Rule: special-cause concern at the latest point.
-    side = np.sign(frame["value"] - frame["mean"])
-    run_same_side = _trailing_run(frame, side == side.groupby(frame["ck"]).transform("last"))
-    step = np.sign(grouped["value"].diff())
-    run_trend = _trailing_run(frame, step == step.groupby(frame["ck"]).transform("last")) + 1
+    side = np.sign(value - frame["mean"].to_numpy(dtype=float))
+    run_same_side = series.trailing_run(side == series.last_valid(side))
+    step = np.sign(series.diff(value))
+    run_trend = series.trailing_run(step == series.last_valid(step)) + 1
 
     # Rule: target missed in consecutive periods.
-    miss = ((direction == "higher") & (frame["value"] < frame["target"])) | (
-        (direction == "lower") & (frame["value"] > frame["target"])
-    )
-    miss_run = _trailing_run(frame, miss)
+    higher = _per_row(direction == "higher", position, False).astype(bool)
+    lower = _per_row(direction == "lower", position, False).astype(bool)
+    target = frame["target"].to_numpy(dtype=float)
+    miss_run = series.trailing_run((higher & (value < target)) | (lower & (value > target)))
 
     # Rule: volatility, the recent moving range against the rest of the series.
-    moving_range = grouped["value"].diff().abs()
+    moving_range = pd.Series(np.abs(series.diff(value)), index=frame.index)
     recent = position_from_end < VOLATILITY_RECENT
-    mr_recent = moving_range[recent].groupby(frame.loc[recent, "ck"]).mean()
-    mr_before = moving_range[~recent].groupby(frame.loc[~recent, "ck"]).mean()
-    counts = grouped.size()
+    mr_recent = moving_range[recent].groupby(ck[recent]).mean()
+    mr_before = moving_range[~recent].groupby(ck[~recent]).mean()
+    counts = pd.Series(np.diff(series.last_rows, prepend=-1), index=series.last_ck)
 
     # Rule: recovery, an improvement now after a concern within the lookback.
-    concern = frame["point_type"] == "special_cause_concern"
+    concern = (frame["point_type"] == "special_cause_concern").to_numpy()
     lookback = (position_from_end >= 1) & (position_from_end <= RECOVERY_LOOKBACK)
-    concern_before = set(frame.loc[concern & lookback, "ck"])
+    concern_before = set(ck[concern & lookback].tolist())
 
     # Rule: stress indicators, the recent mean against the mean before it.
     stress_recent = position_from_end < STRESS_RECENT
-    mean_recent = frame["value"][stress_recent].groupby(frame.loc[stress_recent, "ck"]).mean()
-    mean_before = frame["value"][~stress_recent].groupby(frame.loc[~stress_recent, "ck"]).mean()
+    mean_recent = frame["value"][stress_recent].groupby(ck[stress_recent]).mean()
+    mean_before = frame["value"][~stress_recent].groupby(ck[~stress_recent]).mean()
 
     # One row per series with every rule's inputs, then flags as whole columns;
     # the loop below visits only the series that raised something.
@@ -211,8 +309,12 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
     )
     last["ratio"] = ratio
     specs: list[SignalSpec] = []
-    for ck, row in last[flags.any(axis=1)].iterrows():
-        flag = flags.loc[ck]
+    # Only the series that raised something, as plain dicts (iterrows would
+    # build a Series per row and index it by label for every field).
+    raised = flags.any(axis=1).to_numpy()
+    rows = last[raised].to_dict("records")
+    row_flags = flags[raised].to_dict("records")
+    for ck, row, flag in zip(last.index[raised].tolist(), rows, row_flags, strict=True):
         contract = int(row["contract"])
         unit = row["unit"]
         period = row["period_start"].date()
@@ -332,22 +434,29 @@ def _text_signals(specs, kpis, recent_text) -> list[SignalSpec]:
         explanation=recent_text["explanation"].fillna(""),
         narrative=recent_text["narrative"].fillna(""),
     )
-    by_ck = {ck: rows for ck, rows in text.groupby("ck")}
-    narratives = text.drop_duplicates(["contract", "period_start"]).groupby("contract")["narrative"]
-    narrative_text = narratives.apply(lambda s: " ".join(s).lower())
+    explanation_length = text["explanation"].str.len()
     deteriorating = [s for s in specs if s.kind in {"spc_concern", "stress", "target_missed"}]
     raised: dict[int, list[str]] = {}
-    for spec in deteriorating:
-        kpi = kpis.loc[spec.ck]
-        rows = by_ck.get(spec.ck)
-        explained = rows is not None and (rows["explanation"].str.len() >= 40).any()
-        words = narrative_text.get(spec.contract, "")
-        mentioned = kpi["name"].lower() in words or kpi["code"].lower() in words
-        if not explained and not mentioned:
-            raised.setdefault(spec.contract, [])
-            if kpi["name"] not in raised[spec.contract]:
-                raised[spec.contract].append(kpi["name"])
-    for contract, names in raised.items():
+    if deteriorating:
+        # Whole-column work first; the loop below does dictionary look-ups only.
+        explained = set(text.loc[explanation_length >= 40, "ck"].tolist())
+        contracts = {spec.contract for spec in deteriorating}
+        narratives = text.drop_duplicates(["contract", "period_start"])
+        narratives = narratives[narratives["contract"].isin(contracts)]
+        joined = narratives.groupby("contract")["narrative"].agg(" ".join)
+        narrative_text = joined.str.lower() if len(joined) else joined
+        cks = list(dict.fromkeys(spec.ck for spec in deteriorating))
+        names = kpis.loc[cks, "name"].to_dict()
+        codes = kpis.loc[cks, "code"].to_dict()
+        for spec in deteriorating:
+            name = names[spec.ck]
+            words = narrative_text.get(spec.contract, "")
+            mentioned = name.lower() in words or codes[spec.ck].lower() in words
+            if spec.ck not in explained and not mentioned:
+                raised.setdefault(spec.contract, [])
+                if name not in raised[spec.contract]:
+                    raised[spec.contract].append(name)
+    for contract, names_raised in raised.items():
         out.append(
             SignalSpec(
                 contract,
@@ -355,25 +464,27 @@ def _text_signals(specs, kpis, recent_text) -> list[SignalSpec]:
                 "silence",
                 "high",
                 "Deterioration the provider has not raised: "
-                + ", ".join(names)
+                + ", ".join(names_raised)
                 + " worsened and the last returns neither explain nor mention it.",
-                evidence={"kpis": names},
+                evidence={"kpis": names_raised},
             )
         )
-    thin = text[(text["explanation"] != "") & (text["explanation"].str.len() < THIN_EXPLANATION)]
-    for contract, rows in thin.groupby("contract"):
-        if len(rows) >= 2:
-            out.append(
-                SignalSpec(
-                    int(contract),
-                    "variance_unexplained",
-                    "variance_unexplained",
-                    "medium" if len(rows) >= 4 else "low",
-                    f"{len(rows)} variances in the last returns are explained in a few words "
-                    f"(e.g. “{rows['explanation'].iloc[0]}”).",
-                    evidence={"count": int(len(rows))},
-                )
+    thin = text[(text["explanation"] != "") & (explanation_length < THIN_EXPLANATION)]
+    by_contract = thin.groupby("contract")["explanation"]
+    thin_counts = by_contract.size()
+    thin_first = by_contract.first()
+    for contract, count in thin_counts[thin_counts >= 2].items():
+        out.append(
+            SignalSpec(
+                int(contract),
+                "variance_unexplained",
+                "variance_unexplained",
+                "medium" if count >= 4 else "low",
+                f"{count} variances in the last returns are explained in a few words "
+                f"(e.g. “{thin_first[contract]}”).",
+                evidence={"count": int(count)},
             )
+        )
     return out
 
 
@@ -469,20 +580,25 @@ def risk_scores(
     value_rank = contracts.groupby("tenant")["annual_value"].rank(pct=True).fillna(0.5)
     value_factor = 0.85 + 0.3 * value_rank
     contributions: dict[int, list[tuple[float, str]]] = {int(c): [] for c in contracts.index}
+    # Plain dictionaries: one look-up per signal instead of a .loc per signal.
+    cks = kpis.index.tolist()
+    weights = dict(zip(cks, kpis["weight"].tolist(), strict=True)) if len(cks) else {}
+    priority = dict(zip(cks, kpis["is_priority"].tolist(), strict=True)) if len(cks) else {}
+    mean_weights = mean_weight.to_dict()
+    factors = value_factor.to_dict()
     for spec in specs:
         points = float(SEVERITY_POINTS[spec.severity])
-        if spec.ck is not None and spec.ck in kpis.index:
-            kpi = kpis.loc[spec.ck]
-            average = mean_weight.get(spec.contract, 1.0) or 1.0
-            points *= float(np.clip(kpi["weight"] / average, 0.5, 2.0))
-            if kpi["is_priority"]:
+        if spec.ck is not None and spec.ck in weights:
+            average = mean_weights.get(spec.contract, 1.0) or 1.0
+            points *= float(np.clip(weights[spec.ck] / average, 0.5, 2.0))
+            if priority[spec.ck]:
                 points *= 1.25
         if points > 0 and spec.contract in contributions:
             contributions[spec.contract].append((points, spec.message))
     result = {}
     for contract, parts in contributions.items():
         parts.sort(key=lambda p: -p[0])
-        score = int(min(100, round(sum(p for p, _ in parts) * float(value_factor[contract]))))
+        score = int(min(100, round(sum(p for p, _ in parts) * float(factors[contract]))))
         band = next(name for floor, name in BANDS if score >= floor)
         result[contract] = (score, band, [message for _, message in parts])
     return result
