@@ -156,6 +156,7 @@ def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
                 "kpi__is_fidelity",
                 "weight",
                 "target",
+                "amber_tolerance",
             )
         ),
         columns=[
@@ -170,20 +171,23 @@ def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
             "is_fidelity",
             "weight",
             "target",
+            "amber",
         ],  # fmt: skip
     ).set_index("ck")
     kpis["weight"] = kpis["weight"].astype(float)
     kpis["target"] = pd.to_numeric(kpis["target"], errors="coerce").astype(float)
+    kpis["amber"] = pd.to_numeric(kpis["amber"], errors="coerce").fillna(0).astype(float)
 
     phases = pd.DataFrame(
         list(
             PhaseTarget.objects.filter(contract_kpi__contract_id__in=ids).values_list(
-                "contract_kpi_id", "from_month", "to_month", "target"
+                "contract_kpi_id", "from_month", "to_month", "target", "amber_tolerance"
             )
         ),
-        columns=["ck", "from_month", "to_month", "target"],
+        columns=["ck", "from_month", "to_month", "target", "amber"],
     )
     phases["target"] = phases["target"].astype(float)
+    phases["amber"] = phases["amber"].astype(float)
     phases["to_month"] = phases["to_month"].astype(float)
 
     values = pd.concat(

@@ -154,14 +154,18 @@ def _targets_in_force(
     phases: pd.DataFrame,
     contracts,
     position: np.ndarray | None = None,
+    column: str = "target",
 ):
-    """The target for each value: a phase target covering its contract month,
-    otherwise the contract KPI's mature target. ``position`` is each row's
-    position in ``kpis`` (``kpis.index.get_indexer(values["ck"])``)."""
+    """The target (or, with ``column="amber"``, the amber tolerance) for each
+    value: a phase's covering its contract month, otherwise the contract KPI's
+    mature one. ``position`` is each row's position in ``kpis``
+    (``kpis.index.get_indexer(values["ck"])``)."""
     if position is None:
         position = kpis.index.get_indexer(values["ck"])
-    target = _per_row(kpis["target"].astype(float), position, np.nan).astype(float)
-    if phases is None or phases.empty:
+    fill = 0.0 if column == "amber" else np.nan
+    default = kpis[column] if column in kpis else pd.Series(fill, index=kpis.index)
+    target = _per_row(default.astype(float), position, fill).astype(float)
+    if phases is None or phases.empty or column not in phases:
         return pd.Series(target, index=values.index)
     # The contract's start month per contract KPI (thousands), then per row.
     start = pd.to_datetime(kpis["contract"].map(contracts["start_date"]))
@@ -180,7 +184,7 @@ def _targets_in_force(
     )
     joined = joined[covers].drop_duplicates("row")
     result = target.copy()
-    result[joined["row"].to_numpy()] = joined["target"].to_numpy(dtype=float)
+    result[joined["row"].to_numpy()] = joined[column].to_numpy(dtype=float)
     return pd.Series(result, index=values.index)
 
 
@@ -240,6 +244,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
     improvement = pd.Categorical(kpis["direction"].map(_IMPROVEMENT))
     values["improvement"] = improvement.take(position, allow_fill=True)
     values["target"] = _targets_in_force(values, kpis, phases, contracts, position)
+    values["amber"] = _targets_in_force(values, kpis, phases, contracts, position, "amber")
     chart = _xmr_in_blocks(values)
     frame = pd.concat([values, chart], axis=1)
     ck = frame["ck"].to_numpy()
@@ -255,11 +260,15 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
     step = np.sign(series.diff(value))
     run_trend = series.trailing_run(step == series.last_valid(step)) + 1
 
-    # Rule: target missed in consecutive periods.
+    # Rule: target missed (beyond its amber tolerance: red, not amber) in
+    # consecutive periods. Amber is what the tolerance is for, not a failure.
     higher = _per_row(direction == "higher", position, False).astype(bool)
     lower = _per_row(direction == "lower", position, False).astype(bool)
     target = frame["target"].to_numpy(dtype=float)
-    miss_run = series.trailing_run((higher & (value < target)) | (lower & (value > target)))
+    amber = frame["amber"].to_numpy(dtype=float)
+    miss_run = series.trailing_run(
+        (higher & (value < target - amber)) | (lower & (value > target + amber))
+    )
 
     # Rule: volatility, the recent moving range against the rest of the series.
     moving_range = pd.Series(np.abs(series.diff(value)), index=frame.index)
@@ -280,7 +289,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
 
     # One row per series with every rule's inputs, then flags as whole columns;
     # the loop below visits only the series that raised something.
-    last = last.join(kpis.rename(columns={"target": "mature_target"}))
+    last = last.join(kpis.rename(columns={"target": "mature_target", "amber": "mature_amber"}))
     last["run_side"] = run_same_side
     last["run_trend"] = run_trend
     last["miss_run"] = miss_run.reindex(last.index).fillna(0).astype(int)
@@ -359,11 +368,16 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     "target_missed",
                     f"target_missed:{ck}",
                     severity,
-                    f"{row['name']}: target of {_fmt(row['target'], unit)} missed for "
-                    f"{streak} periods in a row (latest {_fmt(row['value'], unit)}).",
+                    f"{row['name']}: target of {_fmt(row['target'], unit)} missed"
+                    + (
+                        f" beyond its tolerance of {_fmt(row['amber'], unit)}"
+                        if row["amber"] > 0
+                        else ""
+                    )
+                    + f" for {streak} periods in a row (latest {_fmt(row['value'], unit)}).",
                     ck,
                     period,
-                    {**evidence, "periods": streak},
+                    {**evidence, "periods": streak, "amber_tolerance": _num(row["amber"])},
                 )
             )
         if flag["volatile"]:

@@ -25,6 +25,7 @@ def _kpis(**overrides):
         "is_fidelity": False,
         "weight": 1.0,
         "target": np.nan,
+        "amber": 0.0,
     }
     row.update(overrides)
     return pd.DataFrame([row]).set_index("ck")
@@ -122,6 +123,17 @@ def test_target_missed_counts_consecutive_misses_only():
     assert missed.evidence["periods"] == 4
     assert "missed for 4 periods in a row" in missed.message
     assert missed.severity == "medium"
+
+
+def test_misses_within_the_amber_tolerance_are_not_counted():
+    # Target 5.5 with an amber tolerance of 0.6: 6 is amber (within 6.1), 6.5 is red.
+    amber_only = STABLE[:19] + [5, 6, 6, 6, 6]
+    assert "target_missed" not in kinds(run(_values(amber_only), kpis=_kpis(target=5.5, amber=0.6)))
+    red = STABLE[:19] + [5, 6.5, 6.5, 6.5, 6.5]
+    missed = next(
+        s for s in run(_values(red), kpis=_kpis(target=5.5, amber=0.6)) if s.kind == "target_missed"
+    )
+    assert "missed beyond its tolerance of 0.6% for 4 periods in a row" in missed.message
 
 
 def test_target_missed_needs_three_periods():
