@@ -478,3 +478,44 @@ def test_a_contract_starting_mid_month_can_report_its_first_short_month(world):
     )
     assert outcome.ok, outcome.problems
     assert outcome.returns[0].period == first
+
+
+# --- what the signals engine makes of the stories -------------------------------------
+
+
+def test_the_deteriorating_provider_is_high_or_critical_with_its_reasons(seeded):
+    from performance.models import RiskScore, Signal
+
+    today = seeded["today"]
+    for contract in _contracts(demo.DETERIORATING, today):
+        score = RiskScore.objects.filter(contract=contract).order_by("-day").first()
+        assert score is not None, contract.reference
+        assert score.band in {"high", "critical"}, (contract.reference, score.score)
+        assert score.reasons, contract.reference
+        # The reasons name the strain the story puts in: missed visits or turnover.
+        text = " ".join(score.reasons).lower()
+        assert "missed or late" in text or "turnover" in text, score.reasons
+        assert Signal.objects.filter(
+            contract=contract, status="open", severity__in=["high", "critical"]
+        ).exists()
+
+
+def test_the_steady_provider_is_low(seeded):
+    from performance.models import RiskScore
+
+    today = seeded["today"]
+    for contract in _contracts(demo.STEADY, today):
+        score = RiskScore.objects.filter(contract=contract).order_by("-day").first()
+        assert score is not None, contract.reference
+        assert score.band == "low", (contract.reference, score.score, score.reasons)
+
+
+def test_the_late_provider_carries_its_lateness_as_signals(seeded):
+    from performance.models import Signal
+
+    today = seeded["today"]
+    for contract in _contracts(demo.LATE, today):
+        kinds = set(
+            Signal.objects.filter(contract=contract, status="open").values_list("kind", flat=True)
+        )
+        assert kinds & {"return_late", "return_missing"}, (contract.reference, kinds)
