@@ -445,7 +445,7 @@ def _notify_managers(signals: list[Signal]) -> None:
     for contract in contracts:
         new = by_contract[contract.id]
         url = reverse(
-            "contract_detail",
+            "contract_dashboard",
             kwargs={"tenant_slug": contract.tenant.slug, "contract_pk": contract.pk},
         )
         lines = [f"{s.get_severity_display()}: {s.message}" for s in new]
