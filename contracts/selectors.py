@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from oversight import clock
 from oversight.models import Membership, Role
 
 from .models import Contract, DeliverySite, Milestone, Provider, ServiceType
@@ -94,7 +95,7 @@ def contracts_filter(
             | Q(executive_sponsor_id=owner_id)
         )
     if ending_within_days is not None:
-        today = today or date.today()
+        today = today or clock.today()
         qs = qs.filter(
             end_date__gte=today, end_date__lte=today + timedelta(days=ending_within_days)
         )

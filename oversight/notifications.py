@@ -17,10 +17,10 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from . import clock
 from .models import Membership, Notification, Tenant, User
 from .tenancy import tenant_view
 
@@ -134,9 +134,7 @@ def _email(notification_ids: list[int], subject: str, body: str) -> None:
     connection = get_connection()
     sent = connection.send_messages(messages) or 0
     if sent:
-        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(
-            emailed_at=timezone.now()
-        )
+        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=clock.now())
     logger.info("notifications emailed: %s of %s", sent, len(messages))
 
 
@@ -145,7 +143,7 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
     qs = notifications_visible(membership=membership).filter(read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())
+    return qs.update(read_at=clock.now())
 
 
 # --- page ---------------------------------------------------------------------

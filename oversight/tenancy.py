@@ -5,14 +5,12 @@ No membership in the tenant answers 404, the same as a tenant that does not
 exist, so a URL never confirms another organisation's existence.
 """
 
-import zoneinfo
-from datetime import date
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.utils import timezone
 
+from .clock import tenant_today  # noqa: F401  (the clock owns it; views import it here)
 from .models import Membership
 from .permissions import require
 
@@ -28,16 +26,6 @@ def membership_for(user, tenant_slug: str) -> Membership:
     if membership is None:
         raise Http404("No such tenant")
     return membership
-
-
-def tenant_today(tenant) -> date:
-    """Today on the tenant's calendar: periods end and fall due on its days,
-    not the server's (a county in Chicago is still on yesterday at 00:30 UTC)."""
-    try:
-        zone = zoneinfo.ZoneInfo(tenant.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return timezone.localdate(timezone=zone)
 
 
 def memberships_of(user):

@@ -8,8 +8,6 @@ same ``validation.validate`` as the web form and the spreadsheets, written by
 ``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
 """
 
-from datetime import date
-
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q
@@ -20,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contracts.filters import ContractChildFilter
+from oversight import clock
 from oversight.api import TenantScopedViewSet
 from oversight.permissions import can
 from oversight.tenancy import tenant_today
@@ -101,7 +100,7 @@ class PeriodFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=PERIOD_STATES, method="filter_state")
 
     def filter_state(self, queryset, name, value):
-        today = getattr(self.request, "tenant_today", None) or date.today()
+        today = getattr(self.request, "tenant_today", None) or clock.today()
         received = Q(latest_status__isnull=False) & ~Q(latest_status=ReturnStatus.DRAFT)
         if value == selectors.DUE:
             return queryset.filter(~received, due_date__gte=today)
@@ -128,7 +127,7 @@ class ReportingPeriodViewSet(ReadOnlyViewSet):
 
     def get_serializer_context(self):
         today = getattr(self.request, "tenant_today", None) if self.request else None
-        return {**super().get_serializer_context(), "today": today or date.today()}
+        return {**super().get_serializer_context(), "today": today or clock.today()}
 
 
 def _returns(*, membership):

@@ -54,10 +54,12 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
 from contracts.models import Contract, DeliverySite, ServiceType
+from oversight import clock
 from oversight.history import bulk_create
 from oversight.models import Membership, Role, Tenant
 
@@ -1093,8 +1095,34 @@ def _site_factors(plan: _Plan) -> list[float]:
     return [0.85 + 0.3 * i / (n - 1) for i in range(n)]
 
 
+STORY_ATTEMPTS = 60
+
+
 def _build_periods(plan: _Plan, periods: list[ReportingPeriod], today: date) -> None:
-    rng = _rng(plan.tenant, plan.contract, "values")
+    """The plan's values and timings, drawn until they tell its story.
+
+    A story is a promise about the realised data, not only about the levels the
+    noise is drawn around (a lucky or unlucky draw can hide a dip or a recovery):
+    each draw is checked against the story's promise (``story_broken``) and, if it
+    breaks it, drawn again from the next seeded stream. The same day still gives
+    the same demo; a story that no draw tells is an error, not a quiet demo."""
+    problem = ""
+    for attempt in range(STORY_ATTEMPTS):
+        purpose = "values" if attempt == 0 else f"values/{attempt}"
+        _draw_periods(plan, periods, today, _rng(plan.tenant, plan.contract, purpose))
+        problem = story_broken(plan, today)
+        if not problem:
+            return
+    raise DemoDataError(
+        f"{plan.contract.reference}: no draw in {STORY_ATTEMPTS} tells the {plan.story} "
+        f"story ({problem})"
+    )
+
+
+def _draw_periods(
+    plan: _Plan, periods: list[ReportingPeriod], today: date, rng: np.random.Generator
+) -> None:
+    plan.periods = []
     weights = rng.uniform(0.7, 1.3, size=max(len(plan.sites), 1))
     shares = list(weights / weights.sum())
     factors = _site_factors(plan)
@@ -1159,6 +1187,136 @@ def _choose_queries(plan: _Plan, rng: np.random.Generator) -> None:
         dip = [p for p in candidates if 16 <= p.months_ago <= 19]
         if dip:
             dip[int(rng.integers(len(dip)))].query = True
+
+
+# --------------------------------------------------------------------------
+# What each story promises of the realised data.
+# --------------------------------------------------------------------------
+
+# Every measure of a deteriorating contract is worse over the last year than in its
+# mature years before; the measures the strain shows in first (workforce, then
+# missed visits) by at least this share of the shift their levels were drawn around.
+DETERIORATION_SHARE = 0.7
+DETERIORATION_LEADS = frozenset({"staff-turnover", "vacancy-rate", "missed-visits"})
+
+
+def _realised(plan: _Plan, ck: ContractKpi, skip_latest: bool) -> dict[int, tuple[float, int]]:
+    """One KPI's values by months ago (with the contract month), sites pooled as a
+    reader of the returns would pool them (Σ numerator ÷ Σ denominator)."""
+    series: dict[int, tuple[float, int]] = {}
+    for p in plan.periods:
+        if p.missing or not p.values or (skip_latest and p.months_ago <= 1):
+            continue
+        mine = [v for v in p.values if v.ck is ck]
+        if not mine:
+            continue
+        if mine[0].denominator is not None:
+            scale = 100 if ck.kpi.unit == Unit.PERCENTAGE else 1000
+            den = sum(float(v.denominator) for v in mine)
+            value = sum(float(v.numerator) for v in mine) / den * scale
+        else:
+            value = sum(float(v.value) for v in mine)
+        series[p.months_ago] = (value, p.month)
+    return series
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _deterioration_broken(plan: _Plan, ck: ContractKpi, series, worse: int) -> str:
+    norm = norm_for(ck.kpi.code, plan.group)
+    recent_p = [p for p in plan.periods if p.values and 1 <= p.months_ago <= 12]
+    before_p = [p for p in plan.periods if p.values and p.months_ago > 12 and p.month > 6]
+    recent = _mean([v for a, (v, _m) in series.items() if a <= 12])
+    before = _mean([v for a, (v, m) in series.items() if a > 12 and m > 6])
+    if recent is None or before is None or len(before_p) < 6:
+        return ""  # too young for a before-and-after
+    drawn_recent = _mean([_level(plan, ck, norm, p, 1.0) for p in recent_p])
+    drawn_before = _mean([_level(plan, ck, norm, p, 1.0) for p in before_p])
+    if ck.kpi.code not in DETERIORATION_LEADS:
+        return "" if worse * (recent - before) > 0 else f"{ck.kpi.code} is not worse"
+    wanted = worse * (drawn_recent - drawn_before) * DETERIORATION_SHARE
+    if worse * (recent - before) < wanted:
+        return f"{ck.kpi.code} is not worse enough over the last year"
+    quarter = _mean([v for a, (v, _m) in series.items() if a <= 3])
+    if quarter is not None and worse * (quarter - recent) < -0.05 * abs(recent):
+        return f"{ck.kpi.code}: the latest quarter is not the worst"
+    return ""
+
+
+def _recovery_broken(ck: ContractKpi, series, worse: int) -> str:
+    dip = _mean([v for a, (v, _m) in series.items() if 16 <= a <= 19])
+    before = _mean([v for a, (v, m) in series.items() if a >= 24 and m > 6])
+    after = _mean([v for a, (v, _m) in series.items() if a <= 10])
+    if dip is None or after is None:
+        return ""
+    if before is not None and worse * (dip - before) <= 0:
+        return f"{ck.kpi.code} shows no dip"
+    if worse * (dip - after) <= 0:
+        return f"{ck.kpi.code} did not come back from its dip"
+    if ck.target is not None and validation.misses_target(
+        ck.kpi.direction, Decimal(str(after)), ck.target
+    ):
+        return f"{ck.kpi.code} is not back on target"
+    return ""
+
+
+def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
+    """A steady contract is one the signals engine itself rates low on its KPIs."""
+    from .signal_engine import _roll_up_sites, load_frames
+    from .signal_rules import evaluate, risk_scores
+
+    frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
+    rows = [
+        (v.ck.pk, p.period.start, float(v.value), v.site.pk if v.site else None)
+        for p in plan.periods
+        if not p.missing and not (skip_latest and p.months_ago <= 1)
+        for v in p.values
+    ]
+    if not rows:
+        return ""
+    values = pd.DataFrame(rows, columns=["ck", "period_start", "value", "site"])
+    values["period_start"] = pd.to_datetime(values["period_start"])
+    if values["site"].notna().any():
+        values = _roll_up_sites(values, frames["kpis"])
+    specs, _chart = evaluate(
+        values=values.drop(columns="site"),
+        kpis=frames["kpis"],
+        phases=frames["phases"],
+        contracts=frames["contracts"],
+        periods=frames["periods"].iloc[0:0],
+        recent_text=frames["recent_text"].iloc[0:0],
+        today=today,
+    )
+    specs = [spec for spec in specs if spec.ck is not None]
+    score, band, reasons = risk_scores(specs, frames["kpis"], frames["contracts"])[plan.contract.pk]
+    return "" if band == "low" else f"rated {band} ({score}): {reasons[:2]}"
+
+
+def story_broken(plan: _Plan, today: date) -> str:
+    """Why the drawn data does not tell the plan's story, or "" if it does. Judged
+    with and without the latest period (which may still be awaiting review)."""
+    for skip_latest in (False, True):
+        if plan.story == STEADY:
+            problem = _steady_broken(plan, today, skip_latest)
+            if problem:
+                return problem
+            continue
+        if plan.story not in (DETERIORATING, RECOVERED):
+            continue
+        for ck in plan.cks:
+            if ck.kpi.direction == Direction.NONE:
+                continue
+            worse = 1 if ck.kpi.direction == Direction.LOWER else -1
+            series = _realised(plan, ck, skip_latest)
+            if plan.story == DETERIORATING:
+                problem = _deterioration_broken(plan, ck, series, worse)
+            else:
+                problem = _recovery_broken(ck, series, worse)
+            if problem:
+                return problem
+    return ""
 
 
 def _misreported(p: _Period) -> list[_Value]:
@@ -1473,10 +1631,12 @@ class DemoDataError(RuntimeError):
 
 @contextmanager
 def replaying_at(moment: datetime) -> Iterator[None]:
-    """Run the real services as if it were ``moment``: every ``timezone.now()``
-    (submitted and reviewed times, ``auto_now_add``, history dates) reads it. For
-    the demo's history only; nothing else sets the clock."""
-    with mock.patch.object(timezone, "now", return_value=moment):
+    """Run the real services as if it were ``moment``: the clock is pinned there
+    (submitted and reviewed times, due/late judgements). ``auto_now_add`` fields
+    and django-simple-history's dates still read ``timezone.now()``, so for the
+    demo's history only that is held at ``moment`` too, until those fields take
+    their time from the clock."""
+    with clock.pinned(moment), mock.patch.object(timezone, "now", return_value=moment):
         yield
 
 

@@ -6,13 +6,12 @@ about its content lives in ``validation.validate``, the one validation that the
 web form and the spreadsheets share.
 """
 
-from datetime import date
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts.models import Frequency
+from oversight import clock
 
 from .imports import normalise_period
 from .models import (
@@ -110,7 +109,7 @@ class ReportingPeriodSerializer(serializers.ModelSerializer):
             due_date=period.due_date,
             missing_after=period.missing_after,
             latest_status=getattr(period, "latest_status", None),
-            today=self.context.get("today") or date.today(),
+            today=self.context.get("today") or clock.today(),
         )
 
 

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts.models import Contract
+from oversight import clock
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
 from oversight.permissions import require
@@ -147,7 +148,7 @@ def returns_write(
     if not outcome.ok:
         raise ImportRejected(outcome.problems)
     user = membership.user
-    now = timezone.now()
+    now = clock.now()
     reason = reason or f"Return submitted ({ReturnSource(source).label.lower()})"
 
     drafts = [p.replaces_draft for p in outcome.returns if p.replaces_draft]
@@ -231,7 +232,7 @@ def return_submit(
     ret = Return.objects.select_for_update().get(pk=ret.pk)
     _transition(ret, ReturnStatus.SUBMITTED)
     ret.submitted_by = membership.user
-    ret.submitted_at = timezone.now()
+    ret.submitted_at = clock.now()
     save_with_history(ret, user=membership.user, reason=reason)
     return ret
 
@@ -247,7 +248,7 @@ def return_accept(
     ret = Return.objects.select_for_update().get(pk=ret.pk)
     _transition(ret, ReturnStatus.ACCEPTED)
     ret.reviewed_by = membership.user
-    ret.reviewed_at = timezone.now()
+    ret.reviewed_at = clock.now()
     ret.review_comment = comment.strip()
     save_with_history(ret, user=membership.user, reason=comment.strip() or "Return accepted")
     if recompute:
@@ -271,7 +272,7 @@ def return_query(*, membership: Membership, ret: Return, comment: str) -> Return
     ret = Return.objects.select_for_update().get(pk=ret.pk)
     _transition(ret, ReturnStatus.QUERIED)
     ret.reviewed_by = membership.user
-    ret.reviewed_at = timezone.now()
+    ret.reviewed_at = clock.now()
     ret.review_comment = comment.strip()
     save_with_history(ret, user=membership.user, reason=comment.strip())
     _tell_provider_of_query(ret)
@@ -505,7 +506,7 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
             provider_id__in={c.provider_id for c in contracts.values()},
         ).select_related("user"):
             recipients.setdefault(member.provider_id, []).append(member.user)
-        now = timezone.now()
+        now = clock.now()
         reminded, notified_late = [], []
         for period in periods:
             contract = contracts[period.contract_id]

@@ -25,9 +25,9 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, FloatField, Min, OuterRef
 from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
-from django.utils import timezone
 
 from contracts.models import Contract, ContractStatus
+from oversight import clock
 from oversight.history import bulk_create, bulk_update
 
 from .models import (
@@ -304,7 +304,7 @@ def recompute_signals(
     today: date | None = None,
     user=None,
 ) -> RecomputeResult:
-    today = today or timezone.localdate()
+    today = today or clock.today()
     timings: dict[str, float] = {}
     cpu: dict[str, float] = {}
     scope = contracts_in_scope(tenant_id=tenant_id, contract_ids=contract_ids)
@@ -328,7 +328,7 @@ def recompute_signals(
 
 @transaction.atomic
 def _write(*, ids, specs: list[SignalSpec], scores, today, user, tenants):
-    now = timezone.now()
+    now = clock.now()
     # Lock the contracts: a second worker on the same contracts waits here and
     # then finds the signals this one opened, so nothing is duplicated.
     list(Contract.objects.select_for_update().filter(id__in=ids).values_list("id", flat=True))
@@ -484,7 +484,7 @@ def signal_acknowledge(*, membership, signal: Signal, note: str) -> Signal:
             )
         signal.status = SignalStatus.ACKNOWLEDGED
         signal.acknowledged_by = membership.user
-        signal.acknowledged_at = timezone.now()
+        signal.acknowledged_at = clock.now()
         signal.acknowledgement_note = note.strip()
         save_with_history(signal, user=membership.user, reason=f"Acknowledged: {note.strip()}")
     return signal

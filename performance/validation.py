@@ -19,6 +19,7 @@ from django.db.models import Prefetch, Q
 
 from contracts.models import Contract, DeliverySite
 from contracts.selectors import contracts_visible
+from oversight import clock
 from oversight.models import Membership
 
 from .calendar import WEEKLY, contract_month, parse_period_label
@@ -236,7 +237,7 @@ def validate(
     rows: list[ValueRow],
     today: date | None = None,
 ) -> Outcome:
-    today = today or date.today()
+    today = today or clock.today()
     problems: list[Problem] = []
     refs = {h.contract_ref.strip() for h in headers} | {r.contract_ref.strip() for r in rows}
     labels = {h.period.strip().upper() for h in headers}

@@ -19,7 +19,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from oversight import clock
 from oversight.models import Membership, Tenant
+from tests.dates import DEFAULT_DAY
 from tests.factories import (
     P1_MARK,
     P2_MARK,
@@ -29,6 +31,16 @@ from tests.factories import (
     World,
     build_tenant_world,
 )
+
+
+@pytest.fixture(autouse=True)
+def pinned_day(request):
+    """Every test runs with the clock held on a known day (``DEFAULT_DAY``, or each
+    of the days a test names with ``tests.dates.pin_days``), so no answer depends
+    on the day the suite runs."""
+    day = getattr(request, "param", DEFAULT_DAY)
+    with clock.pinned(day):
+        yield day
 
 
 @pytest.fixture

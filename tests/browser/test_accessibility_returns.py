@@ -10,6 +10,7 @@ from oversight.models import Role
 from performance.models import ReportingPeriod, Return
 from performance.tasks import send_return_reminders
 from tests.browser.test_accessibility import _visit_all
+from tests.dates import WORLD_DAYS, pin_days
 from tests.performance.test_validation import build_returns_world
 from tests.performance.test_views import post_form
 
@@ -44,6 +45,7 @@ def _save_empty(page):
     _errors_shown(page)
 
 
+@pin_days(WORLD_DAYS)
 def test_returns_and_kpi_pages_have_no_accessibility_violations(
     page, world, sign_in, assert_accessible, client_for
 ):

@@ -14,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from contracts.models import Contract
+from oversight import clock
 from tests.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_provider_system_lists_only_its_own_contracts(world, api_client_for):
 @pytest.fixture
 def more(world):
     a = world.a
-    today = dt.date.today()
+    today = clock.today()
     ContractFactory(
         tenant=a.tenant,
         reference="API-SOON",

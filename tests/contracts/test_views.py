@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contracts.models import Contract
+from oversight import clock
 from tests.factories import (
     ContractFactory,
     DeliverySiteFactory,
@@ -65,7 +66,7 @@ def test_list_offers_registering_only_to_those_who_may(world, client_for):
 @pytest.fixture
 def filtered(world):
     a = world.a
-    today = dt.date.today()
+    today = clock.today()
     ContractFactory(
         tenant=a.tenant,
         reference="VW-SOON",
@@ -187,7 +188,7 @@ def test_tenant_home_runs_a_fixed_number_of_queries(world, client_for):
     client = client_for(a.members["commissioner"])
     url = reverse("tenant_home", args=[a.tenant.slug])
     client.get(url)
-    soon = dt.date.today() + dt.timedelta(days=30)
+    soon = clock.today() + dt.timedelta(days=30)
     ContractFactory.create_batch(3, tenant=a.tenant, end_date=soon)
     small = _list_queries(client, url)
     ContractFactory.create_batch(20, tenant=a.tenant, end_date=soon)

@@ -11,10 +11,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
 
 from contracts import services
 from contracts.models import Contract, Provider
+from oversight import clock
 from oversight.history import history_entries
 from oversight.models import Role
 from tests.factories import MembershipFactory, ProviderFactory, ServiceTypeFactory
@@ -100,7 +100,7 @@ def test_contract_page_shows_who_when_what_and_why(world, client_for):
             reason="Variation V-7 agreed at review",
         ),
     )
-    today = timezone.localdate()
+    today = clock.today()
     for url in [
         contract.get_absolute_url(),
         reverse("contract_history", args=[a.tenant.slug, contract.pk]),

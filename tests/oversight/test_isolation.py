@@ -27,10 +27,10 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
-from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.views import APIView
 
+from oversight import clock
 from tests.factories import TenantWorld, contains_any
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +255,7 @@ def _add_performance(tw: TenantWorld) -> None:
         Signal,
     )
 
-    now = timezone.now()
+    now = clock.now()
     kpi = Kpi.objects.create(
         tenant=tw.tenant,
         code=f"first-contact-{tw.mark.lower()}",

@@ -22,9 +22,9 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.urls import URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from contracts.models import Contract, DeliverySite, Milestone, Provider, ServiceType
+from oversight import clock
 from oversight.models import Membership, Role
 from oversight.permissions import ACTIONS
 from tests.factories import TenantWorld, UserFactory
@@ -580,7 +580,7 @@ def _perf_return(tw: TenantWorld, status: str):
         narrative="Referrals steady; one vacancy filled.",
         created_by=author,
         submitted_by=author if status != "draft" else None,
-        submitted_at=timezone.now() if status != "draft" else None,
+        submitted_at=clock.now() if status != "draft" else None,
     )
     ReturnValue.objects.create(tenant=tw.tenant, return_obj=ret, contract_kpi=ck, value=4)
     return ret
@@ -589,7 +589,7 @@ def _perf_return(tw: TenantWorld, status: str):
 def _perf_signal(tw: TenantWorld):
     from performance.models import Signal
 
-    now = timezone.now()
+    now = clock.now()
     return Signal.objects.create(
         tenant=tw.tenant,
         contract=tw.p1.contract,

@@ -1,8 +1,9 @@
 """The demo's returns tell their stories, and they are real data: every value went
 through validation and the services, with history, and the seed can run twice.
 
-The demo is seeded once for the module (``seed_demo``, anchored to today, as a
-visitor would get it) inside a transaction that is rolled back at the end.
+The demo is seeded once for each of the pinned days of ``tests/dates.py``
+(``seed_demo`` with the clock pinned there, as a visitor would get it on that
+day) inside a transaction that is rolled back at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from contracts.models import Contract
+from oversight import clock
 from oversight.models import Role, Tenant, User
 from performance import demo, services
 from performance.calendar import contract_month
@@ -40,6 +42,7 @@ from performance.validation import (
     unit_range_problem,
     validate,
 )
+from tests.dates import DEFAULT_DAY, day_params
 
 SLUGS = ("riverbend-county", "wessex-vale-icb")
 STRESS_INDICATORS = {
@@ -58,15 +61,27 @@ STRESS_INDICATORS = {
 }
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
+@pytest.fixture(scope="module", params=day_params("demo-stories"))
+def seeded(request, django_db_setup, django_db_blocker):
+    """The demo as a visitor would get it on each of the pinned days: the stories
+    must hold on every seeding date by construction, not by a lucky draw."""
+    today = request.param
+    with clock.pinned(today), django_db_blocker.unblock(), transaction.atomic():
         seeder = User.objects.create(email="seeder@example.org", full_name="Demo Seeder")
         call_command(
             "seed_demo", "--allow-without-debug", "--actor", seeder.email, stdout=StringIO()
         )
-        yield {"seeder": seeder, "today": date.today()}
+        yield {"seeder": seeder, "today": today}
         transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def pinned_day(request):
+    """Each test sees the clock on the day its demo was seeded."""
+    callspec = getattr(request.node, "callspec", None)
+    day = callspec.params["seeded"] if callspec and "seeded" in callspec.params else DEFAULT_DAY
+    with clock.pinned(day):
+        yield day
 
 
 pytestmark = pytest.mark.django_db

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from oversight.tenancy import tenant_today
 from performance.models import Return, ReturnStatus
 from performance.serializers import MAX_VALUES_PER_RETURN
+from tests.dates import pin_days
 from tests.performance.test_validation import (
     PERIOD,
     api_post,
@@ -69,6 +70,7 @@ def test_kpis_and_contract_kpis_are_listed_with_targets(rw):
     assert one.status_code == 200 and one.json()["kpi_code"] == "staff_turnover"
 
 
+@pin_days()
 @pytest.mark.django_db
 def test_reporting_periods_say_where_each_stands(rw):
     presubmit(rw)
@@ -91,6 +93,7 @@ def test_reporting_periods_say_where_each_stands(rw):
     assert (one["label"], one["state"], one["latest_version"]) == (PERIOD, "submitted", 1)
 
 
+@pin_days()
 @pytest.mark.django_db
 def test_a_period_past_its_due_date_reads_late_then_missing(rw):
     period = rw.contract.reporting_periods.order_by("start").last()

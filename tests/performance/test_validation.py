@@ -23,6 +23,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from contracts.models import Contract, DeliverySite
+from oversight import clock
 from oversight.models import Membership
 from performance.imports import import_returns
 from performance.models import (
@@ -106,7 +107,7 @@ def build_returns_world(world) -> ReturnsWorld:
     for c in (contract, other):
         _kpis_for(c, kpis)
     DeliverySite.objects.create(tenant=tenant, contract=contract, name=SECOND_SITE, area="North")
-    reporting_calendar_sync(contracts=[contract, other], today=date.today())
+    reporting_calendar_sync(contracts=[contract, other], today=clock.today())
     period = ReportingPeriod.objects.get(contract=contract, start=date(2025, 6, 1))
     return ReturnsWorld(
         world=world,

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contracts.models import Contract, ContractStatus
+from oversight import clock
 from oversight.models import Role
 from performance.models import (
     ContractKpi,
@@ -28,6 +29,7 @@ from performance.models import (
     ReturnValue,
 )
 from performance.services import reporting_calendar_sync
+from tests.dates import DAYS, WORLD_DAYS, pin_days
 from tests.factories import ContractFactory, MembershipFactory, ProviderFactory, contains_any
 from tests.performance.test_validation import (
     PERIOD,
@@ -422,6 +424,7 @@ def _commissioner_overview(client, rw, query=""):
     return client.get(url(rw, "returns_home") + query)
 
 
+@pin_days(WORLD_DAYS)
 def test_overview_filters_by_state_provider_and_contract(rw, client_for):
     post_form(client_for(rw.provider), rw)  # P1's June return: submitted
     client = client_for(rw.commissioner)
@@ -449,7 +452,7 @@ def _add_contracts(tenant, provider, count: int) -> None:
         )
         for _ in range(count)
     ]
-    reporting_calendar_sync(contracts=new, today=date.today())
+    reporting_calendar_sync(contracts=new, today=clock.today())
 
 
 @pytest.mark.parametrize(
@@ -580,6 +583,7 @@ def _sent(period, user, on: date, *, version=1, status=ReturnStatus.ACCEPTED):
     )
 
 
+@pin_days(DAYS)
 def test_timeliness_is_the_share_on_time_over_each_providers_last_12_due_periods(world, client_for):
     """Hand-built: provider "Prompt" has 14 due periods, the two oldest late and
     the last 12 all on time but one (sent a day late) and one never sent, so
@@ -589,7 +593,8 @@ def test_timeliness_is_the_share_on_time_over_each_providers_last_12_due_periods
     for nobody."""
     tenant = world.a.tenant
     user = world.a.members["provider"].user
-    tz_day = date(2025, 1, 1)  # the 14 due dates run to January 2026, all past
+    today = clock.today()
+    tz_day = today - timedelta(days=30 * 14)  # the 14 due dates run to a month ago, all past
     prompt = ProviderFactory(tenant=tenant, name="Prompt Care")
     patchy = ProviderFactory(tenant=tenant, name="Patchy Care")
     c1 = ContractFactory(tenant=tenant, provider=prompt, status=ContractStatus.ENDED)
@@ -605,13 +610,13 @@ def test_timeliness_is_the_share_on_time_over_each_providers_last_12_due_periods
             pass  # never sent
         else:
             _sent(period, user, due)  # on the due date counts as on time
-    dues = [date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)]
+    dues = [today - timedelta(days=days) for days in (122, 92, 61, 31)]
     p = [_period(tenant, c2, d - timedelta(days=40), d) for d in dues]
     _sent(p[0], user, dues[0] - timedelta(days=2))
     _sent(p[1], user, dues[1] + timedelta(days=10))
     _sent(p[2], user, dues[2], status=ReturnStatus.QUERIED)
     _sent(p[2], user, dues[2] + timedelta(days=20), version=2)
-    future = date.today() + timedelta(days=30)
+    future = today + timedelta(days=30)
     _period(tenant, c2, future - timedelta(days=40), future)
 
     page = client_for(world.a.members["commissioner"]).get(
@@ -636,8 +641,8 @@ def test_opening_a_new_contracts_returns_creates_its_periods(world, client_for):
     contract = ContractFactory(
         tenant=tenant,
         provider=world.a.p1.provider,
-        start_date=date.today() - timedelta(days=70),
-        end_date=date.today() + timedelta(days=365),
+        start_date=clock.today() - timedelta(days=70),
+        end_date=clock.today() + timedelta(days=365),
     )
     assert not ReportingPeriod.objects.filter(contract=contract).exists()
     page = client_for(world.a.members["provider"]).get(

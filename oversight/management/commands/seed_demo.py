@@ -48,6 +48,7 @@ from contracts.models import (
     ServiceType,
 )
 from contracts.services import OWNER_ROLES
+from oversight import clock
 from oversight.history import bulk_create, delete_with_history, save_with_history
 from oversight.models import Membership, Role, Tenant, User
 from performance.demo import seed_performance
@@ -1446,7 +1447,7 @@ class Command(BaseCommand):
             actor = User.objects.filter(email__iexact=options["actor"]).first()
             if actor is None:
                 raise CommandError(f"No user with the email {options['actor']!r}")
-        today = options["today"] or date.today()
+        today = options["today"] or clock.today()
         slugs = [spec.slug for spec in DEMO_TENANTS]
 
         with transaction.atomic():
