@@ -293,7 +293,8 @@ def contract_returns(request, *, membership, contract_pk):
 @tenant_view
 def contract_values(request, *, membership, contract_pk):
     """Values against the target in force, KPIs as rows and periods as columns
-    (12 a page, newest page first); each cell says met / amber / missed."""
+    (12 a page, newest page and newest column first); each cell says met / amber
+    / missed."""
     contract = contract_get(membership=membership, pk=contract_pk)
     cks = list(
         contract_kpis_visible(membership=membership)
@@ -306,7 +307,7 @@ def contract_values(request, *, membership, contract_pk):
         periods_visible(membership=membership).filter(contract=contract).order_by("-start"),
         PERIODS_PER_PAGE,
     ).get_page(request.GET.get("page"))
-    columns = list(reversed(page.object_list))
+    columns = list(page.object_list)  # the latest period first, where the eye starts
     live = {
         ret.period_id: ret
         for ret in returns_visible(membership=membership)
