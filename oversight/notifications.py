@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .models import Membership, Notification, Tenant, User
 from .tenancy import tenant_view
@@ -152,6 +152,7 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 
 
 @tenant_view
+@require_safe
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
