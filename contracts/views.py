@@ -2,6 +2,7 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from oversight.history import history_entries
 from oversight.models import Role
@@ -27,6 +28,7 @@ def _crumbs(membership, *extra):
 
 
 @tenant_view
+@require_safe
 def contract_list(request, *, membership):
     form = ContractFilterForm(request.GET or None, membership=membership)
     kwargs = form.selector_kwargs() if request.GET else {}
@@ -47,6 +49,7 @@ def contract_list(request, *, membership):
 
 
 @tenant_view
+@require_safe
 def contract_detail(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     return render(
@@ -65,6 +68,7 @@ def contract_detail(request, *, membership, contract_pk):
 
 
 @tenant_view
+@require_safe
 def contract_history(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     return render(
@@ -184,6 +188,7 @@ def milestone_edit(request, *, membership, milestone_pk):
 
 
 @tenant_view
+@require_safe
 def provider_list(request, *, membership):
     providers = selectors.providers_visible(membership=membership).order_by("name")
     page = Paginator(providers, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -195,6 +200,7 @@ def provider_list(request, *, membership):
 
 
 @tenant_view
+@require_safe
 def provider_detail(request, *, membership, provider_pk):
     provider = selectors.provider_get(membership=membership, pk=provider_pk)
     contracts = (
@@ -252,6 +258,7 @@ def provider_edit(request, *, membership, provider_pk):
 
 
 @tenant_view
+@require_safe
 def service_type_list(request, *, membership):
     if membership.role == Role.PROVIDER:
         from django.http import Http404

@@ -3,7 +3,8 @@
 The membership is resolved once in ``initial()`` from the URL's tenant slug
 (404 without one), rows come only from the viewset's selector, and writes go
 through services with the role checked there. A service's Django
-ValidationError becomes a 400 with field-level messages.
+ValidationError becomes a 400 with field-level messages. Every route's JSON parser
+is ``oversight.parsers.JSONParser`` (settings.REST_FRAMEWORK).
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS

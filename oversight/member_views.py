@@ -2,6 +2,7 @@
 
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from . import selectors, services
 from .member_forms import MemberCreateForm, MemberEditForm
@@ -20,6 +21,7 @@ class _Saved:
 
 
 @tenant_view
+@require_safe
 def member_list(request, *, membership):
     if membership.role not in (Role.ADMIN, Role.AUDITOR):
         raise Http404

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import clock
 from .models import Membership, Notification, Tenant, User
@@ -150,6 +150,7 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 
 
 @tenant_view
+@require_safe
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))

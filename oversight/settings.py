@@ -72,6 +72,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that its request phase runs before any middleware's process_view
+    # (CSRF reads a form's body there) and its process_exception sees a view's
+    # 404/403 first. See oversight/middleware.py.
+    "oversight.middleware.RequestSizeLimitMiddleware",
+    "oversight.middleware.ErrorPagesMiddleware",
 ]
 
 if not DEBUG:
@@ -80,6 +85,7 @@ if not DEBUG:
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "oversight.urls"
+CSRF_FAILURE_VIEW = "oversight.views.csrf_failure"
 WSGI_APPLICATION = "oversight.wsgi.application"
 
 TEMPLATES = [
@@ -195,9 +201,18 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: DRF's 401 and its WWW-Authenticate header come from the first
+    # class (a session has no header to offer, so it would make every missing
+    # or wrong token a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON that refuses deep nesting with a 400 (oversight.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "oversight.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -211,7 +226,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Contract oversight for public commissioners. Every route is scoped to a tenant: "
         "/api/v1/t/{tenant_slug}/…; authenticate with a session or a token "
-        "(Authorization: Token <key>)."
+        # Markdown: a code span, or "<key>" would be read as an HTML tag.
+        "(`Authorization: Token <key>`)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -220,6 +236,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# The one limit on what a request may send: a spreadsheet upload, an API body, a
+# form. Bigger requests are refused from their Content-Length before anything
+# reads them (oversight.middleware): JSON 413 under /api/, the 413 page
+# elsewhere. Django's own cap is set just above it (a multipart form's envelope
+# around a file of the limit), so that it never answers first with a bare 400.
+MAX_UPLOAD_MB = int(os.environ.get("MAX_UPLOAD_MB", "5"))
+if MAX_UPLOAD_MB < 1:
+    raise ImproperlyConfigured(f"MAX_UPLOAD_MB={MAX_UPLOAD_MB} must be at least 1")
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 64 * 1024
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

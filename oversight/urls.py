@@ -44,3 +44,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api_redoc"),
 ]
+
+# The product's error pages (JSON under /api/): oversight/views.py.
+handler400 = "oversight.views.bad_request"
+handler403 = "oversight.views.permission_denied"
+handler404 = "oversight.views.page_not_found"
+handler500 = "oversight.views.server_error"

@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from contracts.selectors import contract_get
 from oversight.forms import USWDSMixin, apply_service_errors
@@ -98,6 +98,7 @@ def _kpi_panels(membership, contract) -> list[dict]:
 
 
 @tenant_view
+@require_safe
 def contract_dashboard(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     today = tenant_today(membership.tenant)
@@ -189,6 +190,7 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
 
 
 @tenant_view
+@require_safe
 def signal_detail(request, *, membership, signal_pk):
     signal = signal_get(membership=membership, pk=signal_pk)
     return _signal_page(request, membership, signal)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 
 from contracts.models import DeliverySite
 from contracts.selectors import contracts_visible, providers_visible, service_types_visible
@@ -406,7 +407,10 @@ class ReviewForm(USWDSMixin, forms.Form):
 class UploadForm(USWDSMixin, forms.Form):
     file = forms.FileField(
         label="Spreadsheet (CSV or XLSX)",
-        help_text="Up to 5 MB, with the template's columns. Any error rejects the whole file.",
+        help_text=(
+            f"Up to {settings.MAX_UPLOAD_MB} MB, with the template's columns. "
+            "Any error rejects the whole file."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xlsm,.tsv,.txt"}),
     )
 

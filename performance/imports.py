@@ -29,6 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import PurePath
 
+from django.conf import settings
 from django.db.models import Prefetch
 
 from contracts.models import Contract
@@ -39,7 +40,7 @@ from .models import ContractKpi, Direction, ReportingLevel, ReportingPeriod, Ret
 from .services import ImportRejected, returns_write
 from .validation import Problem, ReturnHeader, ValueRow, target_for, validate
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = settings.MAX_UPLOAD_BYTES  # the one request size limit (settings.py)
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024  # an XLSX is a zip: guard against a zip bomb
 MAX_ROWS = 25_000  # a month for 500 contracts × 20 KPIs is 10,000
 MAX_COLUMNS = 50

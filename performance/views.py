@@ -22,7 +22,7 @@ from django.db.models.functions import RowNumber
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from contracts.models import ContractStatus
 from contracts.selectors import contract_get
@@ -132,6 +132,7 @@ def _contract_crumbs(membership, contract, *extra):
 
 
 @tenant_view
+@require_safe
 def returns_home(request, *, membership):
     """Providers see what they owe; everyone else the tenant's overview."""
     if membership.role == Role.PROVIDER:
@@ -201,6 +202,7 @@ def _returns_overview(request, membership):
 
 
 @tenant_view
+@require_safe
 def returns_timeliness(request, *, membership):
     """Each provider's share of returns first submitted on or before the due
     date, over its last 12 periods that have fallen due."""
@@ -253,6 +255,7 @@ def returns_timeliness(request, *, membership):
 
 
 @tenant_view
+@require_safe
 def contract_returns(request, *, membership, contract_pk):
     """Every period of the contract, newest first, with every version."""
     contract = contract_get(membership=membership, pk=contract_pk)
@@ -291,6 +294,7 @@ def contract_returns(request, *, membership, contract_pk):
 
 
 @tenant_view
+@require_safe
 def contract_values(request, *, membership, contract_pk):
     """Values against the target in force, KPIs as rows and periods as columns
     (12 a page, newest page and newest column first); each cell says met / amber
@@ -535,6 +539,7 @@ def _upload_page(
 
 
 @tenant_view
+@require_safe
 def period_template(request, *, membership, period_pk):
     """The spreadsheet template for a period, pre-filled with its KPIs and sites."""
     period = period_get(membership=membership, pk=period_pk)
@@ -617,6 +622,7 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
 
 
 @tenant_view
+@require_safe
 def return_detail(request, *, membership, return_pk):
     ret = return_get(membership=membership, pk=return_pk)
     return _return_page(request, membership, ret)
@@ -669,6 +675,7 @@ def return_review(request, *, membership, return_pk):
 
 
 @tenant_view
+@require_safe
 def kpi_list(request, *, membership):
     _library_reader(membership)
     kpis = kpis_visible(membership=membership).annotate(contracts=Count("contract_kpis"))
@@ -680,6 +687,7 @@ def kpi_list(request, *, membership):
 
 
 @tenant_view
+@require_safe
 def kpi_detail(request, *, membership, kpi_pk):
     _library_reader(membership)
     kpi = kpi_get(membership=membership, pk=kpi_pk)
@@ -749,6 +757,7 @@ def kpi_edit(request, *, membership, kpi_pk):
 
 
 @tenant_view
+@require_safe
 def contract_kpis(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     cks = (
