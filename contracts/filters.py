@@ -10,7 +10,7 @@ class ContractFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search reference, title or provider")
     provider = django_filters.NumberFilter()
     service_type = django_filters.NumberFilter()
-    status = django_filters.ChoiceFilter(choices=ContractStatus.choices)
+    status = django_filters.ChoiceFilter(choices=ContractStatus.choices, empty_label="All statuses")
     owner = django_filters.NumberFilter(label="Contract manager, service owner or sponsor")
     ending_within = django_filters.NumberFilter(label="Ending within N days", min_value=0)
 

@@ -109,10 +109,19 @@ class ContractFilterForm(USWDSMixin, forms.Form):
     """The register's filters (GET). The API uses the same selector."""
 
     q = forms.CharField(label="Search", required=False, help_text="Reference, title or provider")
-    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), required=False)
-    service_type = forms.ModelChoiceField(queryset=ServiceType.objects.none(), required=False)
-    status = forms.ChoiceField(choices=[("", "Any")] + ContractStatus.choices, required=False)
-    owner = forms.ModelChoiceField(queryset=Provider.objects.none(), required=False, label="Owner")
+    # Each filter's empty choice says what choosing nothing means: "All <things>".
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.none(), required=False, empty_label="All providers"
+    )
+    service_type = forms.ModelChoiceField(
+        queryset=ServiceType.objects.none(), required=False, empty_label="All service types"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "All statuses")] + ContractStatus.choices, required=False
+    )
+    owner = forms.ModelChoiceField(
+        queryset=Provider.objects.none(), required=False, label="Owner", empty_label="All owners"
+    )
     ending_within = forms.IntegerField(
         label="Ending within (days)", required=False, min_value=0, max_value=3650
     )

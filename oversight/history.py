@@ -8,9 +8,12 @@ user (or an explicit system actor) and a reason.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from oversight.models import Tenant
 
 
 def _require_reason(reason: str) -> str:
@@ -73,14 +76,56 @@ class HistoryEntry:
 _KIND = {"+": "Created", "~": "Changed", "-": "Deleted"}
 
 
+def _tenant_scoped(model, tenant_id):
+    """The rows of ``model`` a history entry of tenant ``tenant_id`` may name:
+    the tenant's own rows, the tenant itself, or people who are its members.
+    Anything else (another tenant's row, a model with no tenant) is not looked up."""
+    rows = model._base_manager.all()
+    if tenant_id is None:
+        return rows.none()
+    if model is Tenant:
+        return rows.filter(pk=tenant_id)
+    if model is get_user_model():
+        return rows.filter(memberships__tenant_id=tenant_id).distinct()
+    if any(f.name == "tenant" for f in model._meta.concrete_fields):
+        return rows.filter(tenant_id=tenant_id)
+    return rows.none()
+
+
+def _names(model, pks, tenant_id) -> dict:
+    pks = {pk for pk in pks if pk is not None}
+    if not pks:
+        return {}
+    return {row.pk: str(row) for row in _tenant_scoped(model, tenant_id).filter(pk__in=pks)}
+
+
+def _unavailable(pk) -> str:
+    # The same words for a deleted row and for one outside the tenant, so that
+    # history never confirms that another organisation's row exists.
+    return f"#{pk} (deleted)"
+
+
 def _display(record, field_name: str, value) -> str:
+    field = record.instance_type._meta.get_field(field_name)
+    tenant_id = getattr(record, "tenant_id", None)
+    if field.many_to_many:
+        # simple-history gives the through rows as dicts; keep the related ids.
+        through = getattr(record.instance_type, field_name).through._meta
+        target = next(
+            f.name
+            for f in through.fields
+            if f.is_relation and f.related_model is field.related_model
+        )
+        pks = [row[target] for row in value or []]
+        if not pks:
+            return "—"
+        names = _names(field.related_model, pks, tenant_id)
+        return "; ".join(sorted(names.get(pk, _unavailable(pk)) for pk in pks))
     if value is None or value == "":
         return "—"
-    field = record.instance_type._meta.get_field(field_name)
     if field.is_relation and field.related_model is not None:
         # A foreign key is stored as an id; a reader needs the name it had.
-        related = field.related_model._base_manager.filter(pk=value).first()
-        return str(related) if related is not None else f"#{value} (deleted)"
+        return _names(field.related_model, [value], tenant_id).get(value, _unavailable(value))
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, list):

@@ -696,7 +696,10 @@ def kpi_detail(request, *, membership, kpi_pk):
         "performance/kpi_detail.html",
         {
             "kpi": kpi,
-            "service_types": kpi.service_types.order_by("name"),
+            # only this tenant's service types, even if a bad link names another's
+            "service_types": kpi.service_types.filter(tenant_id=membership.tenant_id).order_by(
+                "name"
+            ),
             "contract_kpis": contract_kpis_visible(membership=membership)
             .filter(kpi=kpi)
             .select_related("contract__provider")

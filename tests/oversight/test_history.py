@@ -423,3 +423,103 @@ def test_import_by_an_admin_of_the_tenant_with_a_second_membership(world, tmp_pa
     contract = Contract.objects.get(tenant=world.a.tenant, reference="IMP-001")
     assert contract.service_type.code == "crisis"
     assert _latest(contract).history_user == person
+
+
+# --- Reading history: many-to-many values, and names only within the tenant --------
+
+
+def _kpi(world, **over):
+    from performance import services as performance_services
+    from performance.models import Kpi
+
+    values = {
+        "code": "home-visits",
+        "name": "Home visits on time",
+        "definition": "Visits that started within 15 minutes of the planned time.",
+        "unit": "percentage",
+        "direction": "higher",
+        "category": "timeliness",
+    }
+    values.update(over)
+    return performance_services.kpi_save(
+        membership=world.a.members["admin"],
+        kpi=Kpi(**values),
+        service_types=[],
+        reason="New measure for home care",
+    )
+
+
+def test_kpi_page_shows_service_type_changes_by_name(world, client_for):
+    """A KPI whose service types changed used to answer 500 (the list of service
+    types was looked up as if it were one foreign key)."""
+    from performance import services as performance_services
+
+    a = world.a
+    kpi = _kpi(world)
+    crisis = ServiceTypeFactory(tenant=a.tenant, code="crisis", name="Crisis response")
+    performance_services.kpi_save(
+        membership=a.members["admin"],
+        kpi=kpi,
+        service_types=[a.service_type, crisis],
+        reason="Home care and crisis teams report it",
+    )
+    performance_services.kpi_save(
+        membership=a.members["admin"],
+        kpi=kpi,
+        service_types=[crisis],
+        reason="Only crisis teams report it",
+    )
+    for role in ["admin", "commissioner", "auditor"]:
+        response = client_for(a.members[role]).get(
+            reverse("kpi_detail", args=[a.tenant.slug, kpi.pk])
+        )
+        assert response.status_code == 200, role
+        body = html.unescape(response.content.decode())
+        assert "Service types: — → Crisis response; Home care QQTENANTA" in body
+        assert "Service types: Crisis response; Home care QQTENANTA → Crisis response" in body
+
+
+def test_kpi_history_never_names_another_tenants_service_type(world, client_for):
+    """Even if a row of tenant B were linked to tenant A's KPI (services refuse it;
+    a bad import or a hand edit could not), A's pages do not show B's name."""
+    a, b = world.a, world.b
+    kpi = _kpi(world)
+    kpi._change_reason = "Linked by hand"
+    kpi.service_types.add(a.service_type, b.service_type)
+    response = client_for(a.members["admin"]).get(
+        reverse("kpi_detail", args=[a.tenant.slug, kpi.pk])
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert "ZZOTHERTENANT" not in body
+    assert f"Service types: — → #{b.service_type.pk} (deleted); Home care QQTENANTA" in body
+
+
+def test_contract_history_never_names_another_tenants_provider(world):
+    from oversight.history import save_with_history
+
+    a, b = world.a, world.b
+    contract = a.p1.contract
+    contract.provider = b.p1.provider  # services refuse this; history must hold anyway
+    save_with_history(contract, user=a.user("admin"), reason="Corrupted by hand")
+    (change,) = history_entries(contract)[0].changes
+    assert (change.label, change.old, change.new) == (
+        "Provider",
+        a.p1.provider.name,
+        f"#{b.p1.provider.pk} (deleted)",
+    )
+
+
+def test_history_names_only_people_who_are_members_of_the_tenant(world):
+    a, b = world.a, world.b
+    contract = a.p1.contract
+    contract.contract_manager = b.user("commissioner")
+    contract.save()
+    contract.contract_manager = a.user("admin")
+    contract.save()
+    (change,) = history_entries(contract)[0].changes
+    assert (change.label, change.old, change.new) == (
+        "Contract manager",
+        f"#{b.user('commissioner').pk} (deleted)",
+        "Admin QQTENANTA",
+    )
