@@ -176,6 +176,23 @@ def period_label(period=None, *, start: dt.date | None = None, frequency: str = 
     return f"{start:%b %Y}"
 
 
+def period_labels(starts: list[dt.date]) -> list[str]:
+    """Labels for periods known only by their first day (a chart's points, a
+    signal's periods): a start is a month's when it is the 1st and no other
+    start falls in that month, a week's otherwise (a contract moved to weekly
+    returns under enhanced monitoring), so no two labels are the same."""
+    per_month: dict[tuple[int, int], int] = {}
+    for d in starts:
+        per_month[d.year, d.month] = per_month.get((d.year, d.month), 0) + 1
+    return [
+        period_label(
+            start=d,
+            frequency="monthly" if d.day == 1 and per_month[d.year, d.month] == 1 else "weekly",
+        )
+        for d in starts
+    ]
+
+
 # Left at the end of a cut text, these would read as a half-sentence.
 _TRAILING_PUNCTUATION = " ,;:—–-(\u00a0"
 
