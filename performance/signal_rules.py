@@ -31,6 +31,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from oversight import formatting
+
 from .spc import xmr_batch
 
 # Severities in rising order, with the points each adds to the risk score.
@@ -75,10 +77,8 @@ def bump(severity: str, steps: int = 1) -> str:
 
 
 def _fmt(value: float, unit: str) -> str:
-    if pd.isna(value):
-        return "—"
-    text = f"{value:,.1f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{text}%" if unit == "percentage" else text
+    """A figure in a sentence, to its unit's precision (as every page shows it)."""
+    return formatting.number(None if pd.isna(value) else value, unit)
 
 
 def _trailing_run(frame: pd.DataFrame, flag: pd.Series) -> pd.Series:
@@ -530,7 +530,7 @@ def _return_signals(periods: pd.DataFrame, contracts: pd.DataFrame, today: date)
             )
     for contract, rows in missing.groupby("contract"):
         n = len(rows)
-        labels = ", ".join(p.strftime("%b %Y") for p in rows["period_start"])
+        labels = ", ".join(formatting.period_labels([p.date() for p in rows["period_start"]]))
         out.append(
             SignalSpec(
                 int(contract),
@@ -571,7 +571,8 @@ def _expiry_signals(contracts: pd.DataFrame, today: date) -> list[SignalSpec]:
                 "expiry",
                 f"expiry:{EXPIRY_NEAR if near else EXPIRY_SOON}",
                 "medium" if near else "low",
-                f"Contract ends in {left} days ({contracts.loc[contract, 'end_date']:%d %b %Y}): "
+                f"Contract ends in {left} days "
+                f"({formatting.date(contracts.loc[contract, 'end_date'])}): "
                 "decide on renewal, extension or re-procurement.",
                 evidence={"days_left": int(left)},
             )
