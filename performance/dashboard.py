@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from contracts.selectors import contract_get
+from oversight import formatting
 from oversight.forms import USWDSMixin, apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, require
@@ -72,6 +73,33 @@ def _by_severity(signals: list[Signal]) -> list[Signal]:
     )
 
 
+def _label_periods(membership, contract, signals: list[Signal]) -> None:
+    """``signal.period_text``: the period a signal concerns as people name it
+    ("Oct 2026", "week of 3 Nov 2026"), read from the calendar in one query
+    (a signal keeps only the period's first day)."""
+    starts = {s.period_start for s in signals if s.period_start}
+    frequencies = (
+        dict(
+            periods_visible(membership=membership)
+            .filter(contract=contract, start__in=starts)
+            .order_by("-frequency")  # a month wins over a week that starts the same day
+            .values_list("start", "frequency")
+            .distinct()
+        )
+        if starts
+        else {}
+    )
+    for signal in signals:
+        signal.period_text = (
+            formatting.period_label(
+                start=signal.period_start,
+                frequency=frequencies.get(signal.period_start, "monthly"),
+            )
+            if signal.period_start
+            else formatting.NONE
+        )
+
+
 def _kpi_panels(membership, contract) -> list[dict]:
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
@@ -86,7 +114,7 @@ def _kpi_panels(membership, contract) -> list[dict]:
         chart = None
         if points:
             chart = charts.kpi_chart(
-                title=f"{ck.kpi.name} ({ck.kpi.code})",
+                title=ck.kpi.name,
                 periods=charts.period_labels([start for start, _ in points]),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
@@ -104,6 +132,7 @@ def contract_dashboard(request, *, membership, contract_pk):
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
     closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])
+    _label_periods(membership, contract, [*live, *closed])
     for signal in (*live, *closed):
         signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
 

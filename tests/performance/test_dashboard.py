@@ -184,6 +184,27 @@ def test_the_signals_with_their_reasons_and_an_acknowledge_form(world, dash, cli
     assert f'id="ack-note-{concern.pk}"' in html
 
 
+def test_figures_periods_and_dates_read_as_people_write_them(world, dash, client_for):
+    html = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a)).content
+    html = html.decode()
+    ck_missed, _ = dash.contract_kpis
+    # KPI names, not codes, in the headings, the chart titles and the signals
+    assert "measure-0" not in html and "measure-1" not in html
+    panel = html.split(f'id="kpi-{ck_missed.pk}"')[1].split("</section>")[0]
+    assert "Missed visits <span" in panel and "(lower is better)" in panel
+    # the data table: a percentage to one decimal, the period as "May 2026"
+    assert '<th scope="row">May 2026</th><td class="text-right">21.0%</td>' in panel
+    assert '<td class="text-right">8.0%</td>' in panel  # the target
+    assert not re.search(r"\d\.\d{2,}%", panel)  # never 6.25% or 97.4684%
+    concern = Signal.objects.get(contract=dash.contract, kind="spc_concern")
+    row = html.split(f'id="signal-{concern.pk}"')[1].split("</tr>")[0]
+    assert "Special-cause concern</a> · Missed visits<br>" in row
+    assert ">May 2026</time>" in row
+    assert "latest 21.0% against a mean of 6.3%" in row  # (12 × 5 + 15) / 12 = 6.25
+    # one date format: "20 Jun 2026", not "20 June 2026" or "2026-06-20"
+    assert '<time datetime="2026-06-20">20 Jun 2026</time> from the open signals' in html
+
+
 def test_the_risk_score_with_its_reasons_history_and_the_latest_narrative(world, dash, client_for):
     response = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a))
     html = response.content.decode()
@@ -368,7 +389,7 @@ def _count_queries(client, url, django_assert_max_num_queries, limit):
     return response
 
 
-DASHBOARD_QUERIES = 15  # the same for 1 KPI × 6 points as for 8 KPIs × 17 points
+DASHBOARD_QUERIES = 16  # the same for 1 KPI × 6 points as for 8 KPIs × 17 points
 
 
 def test_dashboard_queries_do_not_grow_with_kpis_or_points(
