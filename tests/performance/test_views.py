@@ -536,6 +536,41 @@ def test_values_against_target_label_each_value_met_amber_or_missed(rw, client_f
     assert "Amber" in body and "Missed" in body  # in words, not colour alone
 
 
+def test_values_table_reads_in_names_periods_and_each_units_precision(rw, client_for):
+    assert post_form(client_for(rw.provider), rw).status_code == 302  # June 2025
+    page = client_for(rw.commissioner).get(
+        url(rw, "contract_values", contract_pk=rw.contract.pk) + f"?page={page_of(rw.period)}"
+    )
+    body = page.content.decode()
+    # column heads name the period as people do, not "2025-06"
+    assert '<th scope="col" class="text-right">Jun 2025</th>' in body
+    assert "2025-06" not in body
+    # rows are KPIs by name; the codes are for spreadsheets and the API
+    assert 'Visits on time <span class="usa-tag">Priority</span>' in body
+    assert "Missed visits at " + rw.sites[0].name in body
+    for code in ("visits_on_time", "missed_visits", "staff_turnover", "days_to_first_contact"):
+        assert code not in body
+    # a percentage to one decimal, a count whole, days to one decimal
+    assert '95.0%<br><span class="font-body-3xs">Met (target 90.0%), provisional' in body
+    assert '>2<br><span class="font-body-3xs">Met (target 5), provisional' in body
+    assert '4.0<br><span class="font-body-3xs">Met (target 7.0), provisional' in body
+    assert ".0000" not in body
+
+
+def test_a_return_reads_in_kpi_names_and_one_date_format(rw, client_for):
+    assert post_form(client_for(rw.provider), rw).status_code == 302
+    ret = Return.objects.get()
+    ret.submitted_at = datetime(2025, 7, 3, 9, 5, tzinfo=UTC)
+    ret.save()
+    body = client_for(rw.commissioner).get(url(rw, "return_detail", return_pk=ret.pk))
+    body = body.content.decode()
+    assert "<h1>" + rw.contract.reference + ", Jun 2025: version 1</h1>" in body
+    assert "<dd>1 Jun 2025 to 30 Jun 2025, due 15 Jul 2025</dd>" in body
+    assert "3 Jul 2025 09:05 by" in body
+    assert '<th scope="row">Days to first contact<br>' in body
+    assert "days_to_first_contact" not in body
+
+
 def test_values_use_the_phase_target_in_force(rw, client_for):
     """The contract started January 2025: a phase target for months 1–6 judges
     June 2025 (month 6) against 12 days, not the mature 7."""
@@ -550,7 +585,7 @@ def test_values_use_the_phase_target_in_force(rw, client_for):
     page = client_for(rw.commissioner).get(url(rw, "return_detail", return_pk=ret.pk))
     rows = page.context["rows"]
     row = next(r for r in rows if r["value"].contract_kpi.kpi.code == "days_to_first_contact")
-    assert (row["target"], row["label"]) == ("12", "Met")
+    assert (row["target"], row["label"]) == ("12.0", "Met")  # days, to one decimal
 
 
 def _period(tenant, contract, start: date, due: date) -> ReportingPeriod:
