@@ -469,7 +469,7 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
             )
             return
     if value is None:
-        problems.append(Problem(where, "value", f"no value for {kpi.code}"))
+        problems.append(Problem(where, "value", f"no value for {kpi.name}"))
         return
     reason = unit_range_problem(kpi.unit, value)
     if reason:

@@ -138,10 +138,28 @@ def test_the_form_asks_for_each_kpi_per_site_with_numerator_and_denominator(rw, 
     assert 'name="no_activity"' in body and 'name="narrative"' in body
 
 
+def test_the_form_shows_targets_and_expected_ranges_as_the_unit_allows(rw, client_for):
+    missed = ContractKpi.objects.get(contract=rw.contract, kpi__code="missed_visits")
+    missed.expected_low, missed.expected_high = Decimal("-2.1857"), Decimal("6.7918")
+    missed.save()
+    page = client_for(rw.provider).get(url(rw, "period_return", period_pk=rw.period.pk))
+    body = page.content.decode()
+    # a count: whole numbers, never below zero (the stored limits stay as they are)
+    assert "<strong>Target: at most 5.</strong> Expected range: 0 to 7. Unit: count" in body
+    assert "-2.1857" not in body and "6.7918" not in body
+    # a percentage: one decimal
+    assert "<strong>Target: at most 10.0%.</strong> Expected range: 3.0% to 9.0%." in body
+    assert "<strong>Target: at least 90.0%.</strong>" in body
+    # headings name the KPI, not its code
+    assert '<legend class="usa-legend usa-legend--large">Staff turnover</legend>' in body
+    assert "staff_turnover:" not in body
+    assert "Period 1 Jun 2025 to 30 Jun 2025, due" in body
+
+
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"staff_turnover": {"value": ""}}, "value", "no value for staff_turnover"),
+        ({"staff_turnover": {"value": ""}}, "value", "no value for Staff turnover"),
         ({"staff_turnover": {"value": "abc"}}, "value", "'abc' is not a number"),
         ({"staff_turnover": {"value": "140"}}, "value", "not a percentage between 0 and 100"),
         ({"days_to_first_contact": {"value": "-2"}}, "value", "negative"),
