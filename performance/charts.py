@@ -233,6 +233,10 @@ def format_limit(value: float | None, unit: str = "") -> str:
     return formatting.limit(value, unit)
 
 
+def _differs(raw, shown, unit: str) -> bool:
+    return formatting.number(raw, unit) != formatting.number(shown, unit)
+
+
 def _shown_limits(points, unit: str) -> tuple[list, list, list[str]]:
     """The limit lines as drawn, clipped to the unit, and a note per limit
     that was clipped. ``spc.xmr`` keeps the raw limits: only the drawing and
@@ -244,9 +248,10 @@ def _shown_limits(points, unit: str) -> tuple[list, list, list[str]]:
         high, was_high = formatting.clip_to_unit(p.upl, unit)
         lower.append(low)
         upper.append(high)
-        if was_low and clipped_low is None:
+        # A limit that only rounds to the edge (-0.04 for 0.0%) needs no note.
+        if was_low and clipped_low is None and _differs(p.lpl, low, unit):
             clipped_low = (p.lpl, low)
-        if was_high and clipped_high is None:
+        if was_high and clipped_high is None and _differs(p.upl, high, unit):
             clipped_high = (p.upl, high)
     noun = UNIT_NOUNS.get(unit, "value")
     notes = []

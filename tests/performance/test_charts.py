@@ -63,18 +63,28 @@ def test_mean_and_limits_hand_checked():
 
 
 def test_a_count_s_lower_limit_below_zero_is_drawn_at_zero_and_the_chart_says_so():
-    # The same limits as above, 5 ± 5.32: a count cannot be -0.32.
-    result = chart([4, 6, 4, 6], unit="count")
+    # mean 3; moving ranges 4, 4, 4 → MR̄ 4; limits 3 ± 2.66 × 4 = -7.64 and 13.64
+    result = chart([1, 5, 1, 5], unit="count")
     lines = traces(result.figure)
-    assert lines["Lower process limit"]["y"] == [0.0] * 4
-    assert lines["Upper process limit"]["y"] == pytest.approx([10.32] * 4)
+    assert lines["Lower process limit"]["y"] == [0] * 4
+    assert lines["Upper process limit"]["y"] == pytest.approx([13.64] * 4)
     assert result.figure["layout"]["yaxis"]["rangemode"] == "nonnegative"
-    note = "The lower process limit works out at 0; a count cannot be below 0, so it is drawn at 0."
+    note = (
+        "The lower process limit works out at -8; a count cannot be below 0, so it is drawn at 0."
+    )
     assert result.limit_notes == [note]
     assert result.summary.endswith(note)
-    assert (result.rows[0].lower_limit, result.rows[0].upper_limit) == ("0", "10")
+    assert (result.rows[0].lower_limit, result.rows[0].upper_limit) == ("0", "14")
     (hover, *_) = markers(result.figure)["common_cause"]["text"]
-    assert "Mean 5; limits 0 to 10" in hover
+    assert "Mean 3; limits 0 to 14" in hover
+
+
+def test_a_limit_that_only_rounds_to_the_edge_is_drawn_there_without_a_note():
+    # 5 ± 5.32: the lower limit, -0.32, reads "0" for a count anyway
+    result = chart([4, 6, 4, 6], unit="count")
+    assert traces(result.figure)["Lower process limit"]["y"] == [0] * 4
+    assert result.limit_notes == []
+    assert result.rows[0].lower_limit == "0"
 
 
 def test_a_percentage_s_upper_limit_is_drawn_at_100():
