@@ -14,6 +14,8 @@ different screen with its own data; the URLs live in ``urls.py`` as usual.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -188,9 +190,75 @@ def contract_dashboard(request, *, membership, contract_pk):
     )
 
 
+# What each item of a signal's evidence is, in words. The evidence itself stays
+# data (codes and raw figures) for the API; only this page turns it into words.
+EVIDENCE_LABELS = {
+    "kpi": "KPI",
+    "latest": "Latest value",
+    "mean": "Mean",
+    "lower_limit": "Lower process limit",
+    "upper_limit": "Upper process limit",
+    "target": "Target",
+    "point_type": "Latest point",
+    "rule": "Rule that fired",
+    "amber_tolerance": "Amber tolerance",
+    "recent_moving_range": "Recent period-to-period change (average)",
+    "earlier_moving_range": "Earlier period-to-period change (average)",
+    "recent_mean": "Average of the latest periods",
+    "earlier_mean": "Average before them",
+    "kpis": "KPIs",
+    "count": "Thinly explained variances",
+    "days_left": "Days left",
+}
+_FIGURES = {
+    "latest", "mean", "target", "amber_tolerance", "recent_moving_range",
+    "earlier_moving_range", "recent_mean", "earlier_mean",
+}  # fmt: skip
+
+
+def _evidence_text(key: str, value, *, unit: str, kpi_name: str) -> str:
+    if value is None or value == "":
+        return formatting.NONE
+    if key == "kpi":
+        return kpi_name or str(value)
+    if key in _FIGURES:
+        return formatting.number(value, unit)
+    if key in ("lower_limit", "upper_limit"):
+        shown, clipped = formatting.clip_to_unit(value, unit)
+        text = formatting.number(shown, unit)
+        raw = formatting.number(value, unit)
+        return f"{text} (works out at {raw})" if clipped and raw != text else text
+    if key == "point_type":
+        return charts.POINT_LABELS.get(value, str(value))
+    if key == "rule":
+        return charts.RULE_LABELS.get(value, str(value)).capitalize()
+    if key == "periods" and isinstance(value, list):
+        starts = [date.fromisoformat(v) for v in value]
+        return ", ".join(formatting.period_labels(starts))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int | float):
+        return formatting.number(value, "count")
+    return str(value)
+
+
+def signal_evidence(evidence: dict, *, unit: str, kpi_name: str) -> list[tuple[str, str]]:
+    """A signal's evidence as (label, text) rows a commissioner reads: "Latest
+    point: Special cause concern", "Amber tolerance: 1.0%", never
+    "Point type: special_cause_concern" or "Kpi: complaints"."""
+    rows = []
+    for key, value in evidence.items():
+        label = EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "periods" and not isinstance(value, list):
+            label = "Periods in a row"
+        rows.append((label, _evidence_text(key, value, unit=unit, kpi_name=kpi_name)))
+    return rows
+
+
 def _signal_page(request, membership, signal, *, form=None, status=200):
     may = can(membership, "signal.acknowledge") and signal.status == SignalStatus.OPEN
     contract = signal.contract
+    _label_periods(membership, contract, [signal])
     return render(
         request,
         "performance/signal_detail.html",
@@ -198,10 +266,11 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
             "signal": signal,
             "contract": contract,
             "severity_class": charts.SEVERITY_CLASSES[signal.severity],
-            "evidence": [
-                (key.replace("_", " ").capitalize(), value)
-                for key, value in (signal.evidence or {}).items()
-            ],
+            "evidence": signal_evidence(
+                signal.evidence or {},
+                unit=signal.contract_kpi.kpi.unit if signal.contract_kpi else "",
+                kpi_name=signal.contract_kpi.kpi.name if signal.contract_kpi else "",
+            ),
             "history": history_entries(signal),
             "form": form or (AcknowledgeForm() if may else None),
             "breadcrumbs": _contract_crumbs(

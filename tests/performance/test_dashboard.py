@@ -375,8 +375,39 @@ def test_the_signal_page_shows_its_evidence_and_the_form(world, dash, client_for
     )
     html = response.content.decode()
     assert signal.message in html
-    assert "Upper limit" in html and "Point type" in html
     assert 'name="note"' in html
+    # the evidence in words and figures to the unit, not codes and raw floats:
+    # mean 75 / 12 = 6.25; the moving range of 16 is screened out, MR̄ 1, so
+    # the limits are 6.25 ± 2.66
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', html))
+    assert rows == {
+        "KPI": "Missed visits",
+        "Latest value": "21.0%",
+        "Mean": "6.3%",
+        "Lower process limit": "3.6%",
+        "Upper process limit": "8.9%",
+        "Target": "8.0%",
+        "Latest point": "Special cause concern",
+        "Rule that fired": "Outside the process limits",
+    }
+    for code in ("Kpi", "special_cause_concern", "outside_limits", "measure-0"):
+        assert code not in html
+    assert "<dt>Period</dt><dd>May 2026</dd>" in html
+    assert "Missed visits (measure-0)" not in html
+
+
+def test_a_clipped_limit_in_the_evidence_says_what_it_works_out_at(world, dash, client_for):
+    signal = _concern(dash)
+    signal.evidence = {**signal.evidence, "lower_limit": -2.1857, "amber_tolerance": 1.0}
+    signal.save()
+    html = client_for(world.a.members[Role.COMMISSIONER]).get(
+        reverse("signal_detail", args=[world.a.tenant.slug, signal.pk])
+    )
+    rows = dict(
+        re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', html.content.decode())
+    )
+    assert rows["Lower process limit"] == "0.0% (works out at -2.2%)"
+    assert rows["Amber tolerance"] == "1.0%"
 
 
 # --- queries ---------------------------------------------------------------------------
