@@ -85,7 +85,7 @@ class Timeliness:
     @property
     def percent_on_time(self) -> str:
         share = self.share_on_time
-        return "—" if share is None else f"{share * 100:.0f}%"
+        return formatting.number(None if share is None else share * 100, "percentage")
 
 
 def timeliness(periods: list[DuePeriod], *, last: int = TIMELINESS_PERIODS) -> list[Timeliness]:

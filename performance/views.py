@@ -821,7 +821,7 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
         else:
             messages.success(request, f"{obj.kpi.code} on {contract.reference} saved.")
             return redirect(tenant_url(membership, "contract_kpis", contract_pk=contract.pk))
-    title = f"{ck.kpi.code} on {contract.reference}" if ck else f"Add a KPI to {contract.reference}"
+    title = f"{ck.kpi.name} on {contract.reference}" if ck else f"Add a KPI to {contract.reference}"
     return render(
         request,
         "performance/contract_kpi_form.html",

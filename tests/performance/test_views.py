@@ -673,11 +673,11 @@ def test_timeliness_is_the_share_on_time_over_each_providers_last_12_due_periods
     rows = {r.provider_name: r for r in page.context["rows"]}
     assert (rows["Prompt Care"].periods, rows["Prompt Care"].on_time) == (12, 10)
     assert (rows["Prompt Care"].late, rows["Prompt Care"].not_received) == (1, 1)
-    assert rows["Prompt Care"].percent_on_time == "83%"
+    assert rows["Prompt Care"].percent_on_time == "83.3%"
     assert (rows["Patchy Care"].periods, rows["Patchy Care"].on_time) == (4, 2)
     assert (rows["Patchy Care"].late, rows["Patchy Care"].not_received) == (1, 1)
-    assert rows["Patchy Care"].percent_on_time == "50%"
-    assert "83%" in page.content.decode()
+    assert rows["Patchy Care"].percent_on_time == "50.0%"
+    assert "83.3%" in page.content.decode()
 
 
 def test_timeliness_is_not_for_providers(rw, client_for):
@@ -846,7 +846,12 @@ def test_contract_kpis_are_read_by_the_provider_and_edited_by_commissioners(rw, 
     ck = ContractKpi.objects.get(contract=rw.contract, kpi__code="staff_turnover")
     provider = client_for(rw.provider)
     page = provider.get(url(rw, "contract_kpis", contract_pk=rw.contract.pk))
-    assert page.status_code == 200 and "staff_turnover" in page.content.decode()
+    body = page.content.decode()
+    assert page.status_code == 200
+    # the KPI by name, its figures to the unit: target 10.0%, expected range as stored
+    assert '<th scope="row">Staff turnover<br><span class="font-body-3xs">Percentage, lower' in body
+    assert '<td class="text-right">10.0%</td>' in body
+    assert "staff_turnover" not in body and "10.0000" not in body
     assert not page.context["can_edit"]
     edit = url(rw, "contract_kpi_edit", contract_kpi_pk=ck.pk)
     assert provider.get(edit).status_code == 403
