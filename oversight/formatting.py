@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency
 
@@ -110,8 +110,21 @@ def limit(value, unit: str = "") -> str:
 
 
 def value_range(low, high, unit: str = "") -> str:
-    """ "0 to 7" for a count whose raw limits are -2.19 and 6.79."""
-    return f"{limit(low, unit)} to {limit(high, unit)}"
+    """An expected range as a person can use it: "0 to 6" for a count whose
+    limits work out at -2.19 and 6.79. Clipped to the unit, then rounded
+    inwards (the low end up, the high end down), so that every figure the
+    range shows is inside it: 7 is outside 6.79, and the range must not say
+    "to 7"."""
+    places = decimals_for(unit)
+    step = Decimal(1).scaleb(-places)
+
+    def end(value, rounding):
+        amount = _decimal(clip_to_unit(value, unit)[0])
+        if amount is None:
+            return NONE
+        return number(amount.quantize(step, rounding=rounding), unit)
+
+    return f"{end(low, ROUND_CEILING)} to {end(high, ROUND_FLOOR)}"
 
 
 def locale_for(currency: str | None) -> str:

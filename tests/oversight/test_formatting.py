@@ -46,9 +46,12 @@ def test_a_limit_is_clipped_to_what_its_unit_can_be(value, unit, shown, clipped)
     assert f.clip_to_unit(value, unit) == (shown, clipped)
 
 
-def test_an_expected_range_of_a_count_reads_as_whole_non_negative_numbers():
-    assert f.value_range(Decimal("-2.1857"), Decimal("6.7918"), "count") == "0 to 7"
+def test_an_expected_range_reads_clipped_to_the_unit_and_rounded_inwards():
+    # A count's range of -2.1857 to 6.7918: 7 is outside it, so it reads "0 to 6".
+    assert f.value_range(Decimal("-2.1857"), Decimal("6.7918"), "count") == "0 to 6"
+    assert f.value_range(Decimal("1.2"), Decimal("6"), "count") == "2 to 6"
     assert f.value_range(91.26, 104.1, "percentage") == "91.3% to 100.0%"
+    assert f.value_range(None, 9, "percentage") == "— to 9.0%"
 
 
 @pytest.mark.parametrize(

@@ -144,8 +144,9 @@ def test_the_form_shows_targets_and_expected_ranges_as_the_unit_allows(rw, clien
     missed.save()
     page = client_for(rw.provider).get(url(rw, "period_return", period_pk=rw.period.pk))
     body = page.content.decode()
-    # a count: whole numbers, never below zero (the stored limits stay as they are)
-    assert "<strong>Target: at most 5.</strong> Expected range: 0 to 7. Unit: count" in body
+    # a count: whole numbers inside the range, never below zero (the stored
+    # limits stay as they are; 7 would be outside 6.7918)
+    assert "<strong>Target: at most 5.</strong> Expected range: 0 to 6. Unit: count" in body
     assert "-2.1857" not in body and "6.7918" not in body
     # a percentage: one decimal
     assert "<strong>Target: at most 10.0%.</strong> Expected range: 3.0% to 9.0%." in body
