@@ -189,21 +189,22 @@ def period_label(period=None, *, start: dt.date | None = None, frequency: str = 
     return f"{start:%b %Y}"
 
 
-def period_labels(starts: list[dt.date]) -> list[str]:
-    """Labels for periods known only by their first day (a chart's points, a
-    signal's periods): a start is a month's when it is the 1st and no other
-    start falls in that month, a week's otherwise (a contract moved to weekly
-    returns under enhanced monitoring), so no two labels are the same."""
-    per_month: dict[tuple[int, int], int] = {}
-    for d in starts:
-        per_month[d.year, d.month] = per_month.get((d.year, d.month), 0) + 1
-    return [
-        period_label(
-            start=d,
-            frequency="monthly" if d.day == 1 and per_month[d.year, d.month] == 1 else "weekly",
-        )
-        for d in starts
-    ]
+def period_labels(starts: list[dt.date], frequencies: dict | None = None) -> list[str]:
+    """Labels for periods known by their first day (a chart's points, a
+    signal's periods). ``frequencies`` maps a start to "monthly"/"weekly"
+    where the calendar is known; otherwise a start within a fortnight of
+    another is a week's (a contract moved to weekly returns under enhanced
+    monitoring) and the rest are months'. No two labels are the same."""
+    frequencies = frequencies or {}
+    ordered = sorted(set(starts))
+    guessed = {}
+    for i, d in enumerate(ordered):
+        gaps = [abs((d - o).days) for o in ordered[max(i - 1, 0) : i + 2] if o != d]
+        guessed[d] = "weekly" if gaps and min(gaps) < 15 else "monthly"
+    labels = [period_label(start=d, frequency=frequencies.get(d) or guessed[d]) for d in starts]
+    if len(set(labels)) != len(set(starts)):  # two months' starts in one month: name the days
+        labels = [period_label(start=d, frequency="weekly") for d in starts]
+    return labels
 
 
 # Left at the end of a cut text, these would read as a half-sentence.

@@ -75,34 +75,30 @@ def _by_severity(signals: list[Signal]) -> list[Signal]:
     )
 
 
-def _label_periods(membership, contract, signals: list[Signal]) -> None:
-    """``signal.period_text``: the period a signal concerns as people name it
-    ("Oct 2026", "week of 3 Nov 2026"), read from the calendar in one query
-    (a signal keeps only the period's first day)."""
-    starts = {s.period_start for s in signals if s.period_start}
-    frequencies = (
-        dict(
-            periods_visible(membership=membership)
-            .filter(contract=contract, start__in=starts)
-            .order_by("-frequency")  # a month wins over a week that starts the same day
-            .values_list("start", "frequency")
-            .distinct()
-        )
-        if starts
-        else {}
+def _period_frequencies(membership, contract) -> dict[date, str]:
+    """Each of the contract's period starts with its frequency, in one query,
+    so that periods read "Oct 2026" or "week of 3 Nov 2026" as the calendar
+    has them (a chart's points and a signal keep only the first day)."""
+    rows = (
+        periods_visible(membership=membership)
+        .filter(contract=contract)
+        .order_by("-frequency")  # a month wins over a week that starts the same day
+        .values_list("start", "frequency")
     )
+    return dict(rows)
+
+
+def _label_periods(signals: list[Signal], frequencies: dict[date, str]) -> None:
+    """``signal.period_text``: the period a signal concerns, as people name it."""
     for signal in signals:
         signal.period_text = (
-            formatting.period_label(
-                start=signal.period_start,
-                frequency=frequencies.get(signal.period_start, "monthly"),
-            )
+            formatting.period_labels([signal.period_start], frequencies)[0]
             if signal.period_start
             else formatting.NONE
         )
 
 
-def _kpi_panels(membership, contract) -> list[dict]:
+def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict]:
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
         .filter(contract=contract)
@@ -117,7 +113,7 @@ def _kpi_panels(membership, contract) -> list[dict]:
         if points:
             chart = charts.kpi_chart(
                 title=ck.kpi.name,
-                periods=charts.period_labels([start for start, _ in points]),
+                periods=formatting.period_labels([start for start, _ in points], frequencies),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_for(ck, start)[0] for start, _ in points],
@@ -134,7 +130,8 @@ def contract_dashboard(request, *, membership, contract_pk):
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
     closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])
-    _label_periods(membership, contract, [*live, *closed])
+    frequencies = _period_frequencies(membership, contract)
+    _label_periods([*live, *closed], frequencies)
     for signal in (*live, *closed):
         signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
 
@@ -174,7 +171,7 @@ def contract_dashboard(request, *, membership, contract_pk):
         "performance/contract_dashboard.html",
         {
             "contract": contract,
-            "panels": _kpi_panels(membership, contract),
+            "panels": _kpi_panels(membership, contract, frequencies),
             "live_signals": live,
             "closed_signals": closed,
             "risk": risk,
@@ -258,7 +255,7 @@ def signal_evidence(evidence: dict, *, unit: str, kpi_name: str) -> list[tuple[s
 def _signal_page(request, membership, signal, *, form=None, status=200):
     may = can(membership, "signal.acknowledge") and signal.status == SignalStatus.OPEN
     contract = signal.contract
-    _label_periods(membership, contract, [signal])
+    _label_periods([signal], _period_frequencies(membership, signal.contract))
     return render(
         request,
         "performance/signal_detail.html",

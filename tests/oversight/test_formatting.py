@@ -94,6 +94,17 @@ def test_one_period_label():
     assert f.period_label(date(2026, 1, 1)) == "Jan 2026"
 
 
+def test_period_labels_use_the_calendar_where_it_is_known():
+    starts = [date(2026, 10, 1), date(2026, 11, 2), date(2026, 11, 9)]
+    assert f.period_labels(starts) == ["Oct 2026", "week of 2 Nov 2026", "week of 9 Nov 2026"]
+    # A lone weekly period (its neighbours had no value) is named from the calendar.
+    known = {date(2026, 12, 7): "weekly"}
+    assert f.period_labels([date(2026, 10, 1), date(2026, 12, 7)], known) == [
+        "Oct 2026",
+        "week of 7 Dec 2026",
+    ]
+
+
 def test_shortening_never_cuts_inside_a_number():
     text = "Complaints resolved in time: latest 88.1% against a mean of 95.2% (concern)."
     # Cut at 62 characters, the old notice read "…against a mean of 9".

@@ -285,7 +285,13 @@ def test_period_labels_are_months_until_weeks_appear():
         "week of 2 Mar 2026",
         "week of 9 Mar 2026",
     ]
-    # A weekly period starting on the 1st shares its month with the next weeks.
+    # A contract that started mid-month: its first period is still a month.
+    assert charts.period_labels([date(2025, 6, 9), date(2025, 7, 1), date(2025, 8, 1)]) == [
+        "Jun 2025",
+        "Jul 2025",
+        "Aug 2025",
+    ]
+    # A weekly period starting on the 1st is a week like its neighbours.
     assert charts.period_labels([date(2026, 5, 25), date(2026, 6, 1), date(2026, 6, 8)]) == [
         "week of 25 May 2026",
         "week of 1 Jun 2026",

@@ -396,6 +396,22 @@ def test_the_signal_page_shows_its_evidence_and_the_form(world, dash, client_for
     assert "Missed visits (measure-0)" not in html
 
 
+def test_a_weekly_period_reads_as_the_week_it_starts(world, dash, client_for):
+    week = ReportingPeriod.objects.create(
+        tenant=world.a.tenant, contract=dash.contract, frequency="weekly",
+        start=date(2026, 6, 8), end=date(2026, 6, 14), due_date=date(2026, 6, 17),
+        missing_after=date(2026, 7, 17),
+    )  # fmt: skip
+    signal = _concern(dash)
+    signal.period_start = week.start
+    signal.save()
+    client = client_for(world.a.members[Role.COMMISSIONER])
+    page = client.get(reverse("signal_detail", args=[world.a.tenant.slug, signal.pk]))
+    assert "<dt>Period</dt><dd>week of 8 Jun 2026</dd>" in page.content.decode()
+    row = client.get(dashboard_url(world.a)).content.decode().split(f'id="signal-{signal.pk}"')[1]
+    assert ">week of 8 Jun 2026</time>" in row.split("</tr>")[0]
+
+
 def test_a_clipped_limit_in_the_evidence_says_what_it_works_out_at(world, dash, client_for):
     signal = _concern(dash)
     signal.evidence = {**signal.evidence, "lower_limit": -2.1857, "amber_tolerance": 1.0}
