@@ -66,13 +66,13 @@ def decimals_for(unit: str) -> int:
     return DECIMALS.get(unit or "", DEFAULT_DECIMALS)
 
 
-def number(value, unit: str = "") -> str:
+def number(value, unit: str = "", *, places: int | None = None) -> str:
     """A value to its unit's precision: ``97`` (count), ``95.2%`` (percentage),
     ``3.4`` (rate per 1,000), ``1,204`` (thousands grouped). None reads "—"."""
     amount = _decimal(value)
     if amount is None:
         return NONE
-    places = decimals_for(unit)
+    places = decimals_for(unit) if places is None else places
     rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if rounded == 0:
         rounded = abs(rounded)  # never "-0"
@@ -104,9 +104,16 @@ def clip_to_unit(value, unit: str):
     return value, False
 
 
+def statistic(value, unit: str = "") -> str:
+    """A mean or a process limit: at least one decimal, even for a count. A
+    count's mean of 2.3 is not a count, and an upper limit shown as "6" would
+    contradict a value of 6 flagged as outside a limit of 5.8."""
+    return number(value, unit, places=max(decimals_for(unit), 1))
+
+
 def limit(value, unit: str = "") -> str:
-    """A limit or range end as shown: clipped to the unit, then formatted."""
-    return number(clip_to_unit(value, unit)[0], unit)
+    """A process limit as shown: clipped to the unit, then as a statistic."""
+    return statistic(clip_to_unit(value, unit)[0], unit)
 
 
 def value_range(low, high, unit: str = "") -> str:

@@ -233,8 +233,13 @@ def format_limit(value: float | None, unit: str = "") -> str:
     return formatting.limit(value, unit)
 
 
+def format_statistic(value: float | None, unit: str = "") -> str:
+    """A mean: at least one decimal (a count's mean of 2.3 is not a count)."""
+    return formatting.statistic(value, unit)
+
+
 def _differs(raw, shown, unit: str) -> bool:
-    return formatting.number(raw, unit) != formatting.number(shown, unit)
+    return formatting.statistic(raw, unit) != formatting.statistic(shown, unit)
 
 
 def _shown_limits(points, unit: str) -> tuple[list, list, list[str]]:
@@ -258,14 +263,14 @@ def _shown_limits(points, unit: str) -> tuple[list, list, list[str]]:
     if clipped_low is not None:
         raw, shown = clipped_low
         notes.append(
-            f"The lower process limit works out at {formatting.number(raw, unit)}; "
+            f"The lower process limit works out at {formatting.statistic(raw, unit)}; "
             f"a {noun} cannot be below {formatting.number(shown, unit)}, "
             f"so it is drawn at {formatting.number(shown, unit)}."
         )
     if clipped_high is not None:
         raw, shown = clipped_high
         notes.append(
-            f"The upper process limit works out at {formatting.number(raw, unit)}; "
+            f"The upper process limit works out at {formatting.statistic(raw, unit)}; "
             f"a {noun} cannot be above {formatting.number(shown, unit)}, "
             f"so it is drawn at {formatting.number(shown, unit)}."
         )
@@ -360,7 +365,7 @@ def kpi_chart(
     lower_shown, upper_shown, limit_notes = _shown_limits(points, unit)
     hover = [
         f"<b>{x[i]}</b>: {format_value(p.value, unit)}<br>"
-        f"Mean {format_value(p.mean, unit)}; limits {format_limit(p.lpl, unit)} to "
+        f"Mean {format_statistic(p.mean, unit)}; limits {format_limit(p.lpl, unit)} to "
         f"{format_limit(p.upl, unit)}"
         + (f"; target {format_value(targets[i], unit)}" if targets[i] is not None else "")
         + f"<br>{_point_words(p)}"
@@ -503,7 +508,7 @@ def kpi_chart(
         ChartRow(
             period=x[i],
             value=format_value(p.value, unit),
-            mean=format_value(p.mean, unit),
+            mean=format_statistic(p.mean, unit),
             lower_limit=format_limit(p.lpl, unit),
             upper_limit=format_limit(p.upl, unit),
             target=format_value(targets[i], unit),
@@ -516,7 +521,7 @@ def kpi_chart(
     summary = (
         f"{title}: {len(points)} period{'s' if len(points) != 1 else ''} from {x[0]} to {x[-1]}. "
         f"Latest {format_value(last.value, unit)} against a mean of "
-        f"{format_value(last.mean, unit)} (process limits {format_limit(last.lpl, unit)} to "
+        f"{format_statistic(last.mean, unit)} (process limits {format_limit(last.lpl, unit)} to "
         f"{format_limit(last.upl, unit)})"
         + (f", target {format_value(latest_target, unit)}" if latest_target is not None else "")
         + f". Variation: {v_label}. Assurance: {a_label}."

@@ -207,9 +207,10 @@ EVIDENCE_LABELS = {
     "count": "Thinly explained variances",
     "days_left": "Days left",
 }
-_FIGURES = {
-    "latest", "mean", "target", "amber_tolerance", "recent_moving_range",
-    "earlier_moving_range", "recent_mean", "earlier_mean",
+_FIGURES = {"latest", "target", "amber_tolerance"}
+# Means and average changes: at least one decimal, even for a count.
+_STATISTICS = {
+    "mean", "recent_moving_range", "earlier_moving_range", "recent_mean", "earlier_mean",
 }  # fmt: skip
 
 
@@ -218,12 +219,14 @@ def _evidence_text(key: str, value, *, unit: str, kpi_name: str) -> str:
         return formatting.NONE
     if key == "kpi":
         return kpi_name or str(value)
+    if key in _STATISTICS:
+        return formatting.statistic(value, unit)
     if key in _FIGURES:
         return formatting.number(value, unit)
     if key in ("lower_limit", "upper_limit"):
         shown, clipped = formatting.clip_to_unit(value, unit)
-        text = formatting.number(shown, unit)
-        raw = formatting.number(value, unit)
+        text = formatting.statistic(shown, unit)
+        raw = formatting.statistic(value, unit)
         return f"{text} (works out at {raw})" if clipped and raw != text else text
     if key == "point_type":
         return charts.POINT_LABELS.get(value, str(value))

@@ -81,6 +81,11 @@ def _fmt(value: float, unit: str) -> str:
     return formatting.number(None if pd.isna(value) else value, unit)
 
 
+def _fmt_mean(value: float, unit: str) -> str:
+    """A mean in a sentence: at least one decimal (a count's mean of 2.3)."""
+    return formatting.statistic(None if pd.isna(value) else value, unit)
+
+
 def _trailing_run(frame: pd.DataFrame, flag: pd.Series) -> pd.Series:
     """Per series (``ck``), how many of its last rows in a row have ``flag`` true."""
     flag = flag.astype(bool)
@@ -351,7 +356,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     f"spc_concern:{ck}",
                     "high" if important else "medium",
                     f"{row['name']}: {words} (concern); latest {_fmt(row['value'], unit)} "
-                    f"against a mean of {_fmt(row['mean'], unit)}.",
+                    f"against a mean of {_fmt_mean(row['mean'], unit)}.",
                     ck,
                     period,
                     {**evidence, "rule": row["rule"]},
@@ -420,8 +425,8 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     f"stress:{ck}",
                     "high" if flag["concern"] else "medium",
                     f"{row['name']} is moving against the contract: last {STRESS_RECENT} "
-                    f"periods averaged {_fmt(row['mean_recent'], unit)} against "
-                    f"{_fmt(row['mean_before'], unit)} before ({worse} is worse).",
+                    f"periods averaged {_fmt_mean(row['mean_recent'], unit)} against "
+                    f"{_fmt_mean(row['mean_before'], unit)} before ({worse} is worse).",
                     ck,
                     period,
                     {

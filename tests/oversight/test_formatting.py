@@ -46,6 +46,15 @@ def test_a_limit_is_clipped_to_what_its_unit_can_be(value, unit, shown, clipped)
     assert f.clip_to_unit(value, unit) == (shown, clipped)
 
 
+def test_a_mean_or_limit_has_at_least_one_decimal_even_for_a_count():
+    # A count's upper limit of 5.8 must not read "6": a value of 6 is outside it.
+    assert f.statistic(5.8, "count") == "5.8"
+    assert f.statistic(2.25, "count") == "2.3"
+    assert f.statistic(93.87, "percentage") == "93.9%"
+    assert f.limit(-2.1857, "count") == "0.0"
+    assert f.limit(111.2, "percentage") == "100.0%"
+
+
 def test_an_expected_range_reads_clipped_to_the_unit_and_rounded_inwards():
     # A count's range of -2.1857 to 6.7918: 7 is outside it, so it reads "0 to 6".
     assert f.value_range(Decimal("-2.1857"), Decimal("6.7918"), "count") == "0 to 6"
@@ -143,4 +152,4 @@ def test_the_template_filters_use_the_module():
             }
         )
     )
-    assert html == "97|0|1 Feb 2027|week of 3 Nov 2026|£5,200,000|US$5,200,000"
+    assert html == "97|0.0|1 Feb 2027|week of 3 Nov 2026|£5,200,000|US$5,200,000"

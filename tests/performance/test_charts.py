@@ -70,21 +70,22 @@ def test_a_count_s_lower_limit_below_zero_is_drawn_at_zero_and_the_chart_says_so
     assert lines["Upper process limit"]["y"] == pytest.approx([13.64] * 4)
     assert result.figure["layout"]["yaxis"]["rangemode"] == "nonnegative"
     note = (
-        "The lower process limit works out at -8; a count cannot be below 0, so it is drawn at 0."
+        "The lower process limit works out at -7.6; a count cannot be below 0, so it is drawn at 0."
     )
     assert result.limit_notes == [note]
     assert result.summary.endswith(note)
-    assert (result.rows[0].lower_limit, result.rows[0].upper_limit) == ("0", "14")
+    assert (result.rows[0].lower_limit, result.rows[0].upper_limit) == ("0.0", "13.6")
+    assert result.rows[0].mean == "3.0"  # a mean is not a count: one decimal
     (hover, *_) = markers(result.figure)["common_cause"]["text"]
-    assert "Mean 3; limits 0 to 14" in hover
+    assert "Mean 3.0; limits 0.0 to 13.6" in hover
 
 
 def test_a_limit_that_only_rounds_to_the_edge_is_drawn_there_without_a_note():
-    # 5 ± 5.32: the lower limit, -0.32, reads "0" for a count anyway
-    result = chart([4, 6, 4, 6], unit="count")
+    # mean 2.62, MR̄ 1: the lower limit, 2.62 - 2.66 = -0.04, reads "0.0%" anyway
+    result = chart([3.12, 2.12, 3.12, 2.12], unit="percentage")
     assert traces(result.figure)["Lower process limit"]["y"] == [0] * 4
     assert result.limit_notes == []
-    assert result.rows[0].lower_limit == "0"
+    assert result.rows[0].lower_limit == "0.0%"
 
 
 def test_a_percentage_s_upper_limit_is_drawn_at_100():

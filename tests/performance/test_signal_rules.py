@@ -248,11 +248,12 @@ def test_risk_score_of_a_quiet_contract_is_zero_and_low():
 
 
 def test_a_count_s_figures_read_whole_in_the_sentence():
-    # mean of the 24 points: (5 × 20 + 5 + 4 + 5 + 20) / 24 = 134 / 24 = 5.58, a count: 6
+    # mean of the 24 points: (5 × 20 + 5 + 4 + 5 + 20) / 24 = 134 / 24 = 5.58
+    # (a mean keeps one decimal; the latest value, a count, none)
     specs = run(_values(STABLE[:23] + [20]), kpis=_kpis(unit="count"))
     concern = next(s for s in specs if s.kind == "spc_concern")
     assert concern.message == (
-        "Missed visits: outside its process limits (concern); latest 20 against a mean of 6."
+        "Missed visits: outside its process limits (concern); latest 20 against a mean of 5.6."
     )
 
 
