@@ -168,22 +168,22 @@ def test_the_form_shows_targets_and_expected_ranges_as_the_unit_allows(rw, clien
         (
             {"days_to_first_contact": {"value": "9"}},
             "variance_explanation",
-            "days_to_first_contact 9 misses its target of 7: explain the variance",
+            "Days to first contact: 9 misses its target of 7.0: explain the variance",
         ),
         (
             {"staff_turnover": {"value": "2"}},
             "variance_explanation",
-            "outside the expected range (3 to 9)",
+            "outside the expected range (3.0% to 9.0%)",
         ),
         (
             {"visits_on_time": {"numerator": ""}},
             "numerator",
-            "visits_on_time is a ratio: give the numerator (Visits on time)",
+            "Visits on time is a ratio: give the numerator (Visits on time)",
         ),
         (
             {"visits_on_time": {"value": "80"}},
             "value",
-            "80 does not match numerator ÷ denominator (95.0000)",
+            "80 does not match numerator ÷ denominator (95)",
         ),
         ({"visits_on_time": {"denominator": "0"}}, "denominator", "must be more than 0"),
     ],
