@@ -20,9 +20,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import clock
+from . import clock, formatting
 from .models import Membership, Notification, Tenant, User
 from .tenancy import tenant_view
+
+MESSAGE_LENGTH = Notification._meta.get_field("message").max_length  # 500
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ def notify(
             tenant=tenant,
             user=user,
             kind=kind,
-            message=message[:500],
+            # Cut at a word, never inside a figure (the email has it whole).
+            message=formatting.shorten(message, MESSAGE_LENGTH),
             url=url,
             dedupe_key=dedupe_key,
         )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from oversight import formatting
+
 from .spc import xmr
 
 TIMELINESS_PERIODS = 12  # a provider's timeliness is judged on its last 12 due periods
@@ -83,7 +85,7 @@ class Timeliness:
     @property
     def percent_on_time(self) -> str:
         share = self.share_on_time
-        return "—" if share is None else f"{share * 100:.0f}%"
+        return formatting.number(None if share is None else share * 100, "percentage")
 
 
 def timeliness(periods: list[DuePeriod], *, last: int = TIMELINESS_PERIODS) -> list[Timeliness]:
@@ -178,6 +180,13 @@ ASSURANCE_CLASSES = {
     "inconsistent": "bg-base-dark",
     None: "bg-base-dark",
 }
+UNIT_NOUNS = {
+    "percentage": "percentage",
+    "count": "count",
+    "rate_per_1000": "rate",
+    "days": "number of days",
+    "currency": "amount",
+}
 UNIT_TITLES = {
     "percentage": "Per cent",
     "count": "Count",
@@ -215,14 +224,57 @@ def assurance_label(assurance: str | None, *, improvement: str, target: float | 
 
 
 def format_value(value: float | None, unit: str = "") -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    if abs(value) >= 1000:
-        text = f"{value:,.0f}"
-    else:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-        text = "0" if text in ("-0", "") else text
-    return f"{text}%" if unit == "percentage" else text
+    """A value to its unit's precision (``oversight.formatting.number``)."""
+    return formatting.number(value, unit)
+
+
+def format_limit(value: float | None, unit: str = "") -> str:
+    """A process limit as shown: inside what the unit can be (no negative count)."""
+    return formatting.limit(value, unit)
+
+
+def format_statistic(value: float | None, unit: str = "") -> str:
+    """A mean: at least one decimal (a count's mean of 2.3 is not a count)."""
+    return formatting.statistic(value, unit)
+
+
+def _differs(raw, shown, unit: str) -> bool:
+    return formatting.statistic(raw, unit) != formatting.statistic(shown, unit)
+
+
+def _shown_limits(points, unit: str) -> tuple[list, list, list[str]]:
+    """The limit lines as drawn, clipped to the unit, and a note per limit
+    that was clipped. ``spc.xmr`` keeps the raw limits: only the drawing and
+    the words change."""
+    lower, upper = [], []
+    clipped_low = clipped_high = None
+    for p in points:
+        low, was_low = formatting.clip_to_unit(p.lpl, unit)
+        high, was_high = formatting.clip_to_unit(p.upl, unit)
+        lower.append(low)
+        upper.append(high)
+        # A limit that only rounds to the edge (-0.04 for 0.0%) needs no note.
+        if was_low and clipped_low is None and _differs(p.lpl, low, unit):
+            clipped_low = (p.lpl, low)
+        if was_high and clipped_high is None and _differs(p.upl, high, unit):
+            clipped_high = (p.upl, high)
+    noun = UNIT_NOUNS.get(unit, "value")
+    notes = []
+    if clipped_low is not None:
+        raw, shown = clipped_low
+        notes.append(
+            f"The lower process limit works out at {formatting.statistic(raw, unit)}; "
+            f"a {noun} cannot be below {formatting.number(shown, unit)}, "
+            f"so it is drawn at {formatting.number(shown, unit)}."
+        )
+    if clipped_high is not None:
+        raw, shown = clipped_high
+        notes.append(
+            f"The upper process limit works out at {formatting.statistic(raw, unit)}; "
+            f"a {noun} cannot be above {formatting.number(shown, unit)}, "
+            f"so it is drawn at {formatting.number(shown, unit)}."
+        )
+    return lower, upper, notes
 
 
 @dataclass(frozen=True)
@@ -252,6 +304,7 @@ class KpiChart:
     assurance_class: str
     warnings: list[str]
     summary: str  # one sentence: the chart's short text alternative
+    limit_notes: list[str] = ()  # a limit drawn clipped to what the unit can be
 
 
 def _targets(target, n: int) -> list[float | None]:
@@ -309,10 +362,11 @@ def kpi_chart(
     if len(set(x)) != len(x):
         raise ValueError("period labels must be unique: the x axis would merge their points")
     points = result.points
+    lower_shown, upper_shown, limit_notes = _shown_limits(points, unit)
     hover = [
         f"<b>{x[i]}</b>: {format_value(p.value, unit)}<br>"
-        f"Mean {format_value(p.mean, unit)}; limits {format_value(p.lpl, unit)} to "
-        f"{format_value(p.upl, unit)}"
+        f"Mean {format_statistic(p.mean, unit)}; limits {format_limit(p.lpl, unit)} to "
+        f"{format_limit(p.upl, unit)}"
         + (f"; target {format_value(targets[i], unit)}" if targets[i] is not None else "")
         + f"<br>{_point_words(p)}"
         for i, p in enumerate(points)
@@ -356,8 +410,8 @@ def kpi_chart(
         )
     data.append(_step("Mean", x, [p.mean for p in points], {"color": INK, "width": 1.5}))
     limit_line = {"color": "#565c65", "width": 1.5, "dash": "dash"}
-    data.append(_step("Upper process limit", x, [p.upl for p in points], limit_line))
-    data.append(_step("Lower process limit", x, [p.lpl for p in points], limit_line))
+    data.append(_step("Upper process limit", x, upper_shown, limit_line))
+    data.append(_step("Lower process limit", x, lower_shown, limit_line))
     if latest_target is not None:
         data.append(
             _step("Target", x, targets, {"color": TARGET_COLOUR, "width": 2, "dash": "dot"})
@@ -425,6 +479,10 @@ def kpi_chart(
             "yaxis": {
                 "title": {"text": UNIT_TITLES.get(unit, "")},
                 "ticksuffix": "%" if unit == "percentage" else "",
+                # Grouped thousands, no trailing zeros: 1,200 and 92.5, never 92.5000.
+                "tickformat": ",~f",
+                # A count or a percentage is never below 0: the axis does not go there.
+                **({"rangemode": "nonnegative"} if unit in formatting.UNIT_BOUNDS else {}),
                 "automargin": True,
                 "zeroline": False,
             },
@@ -450,9 +508,9 @@ def kpi_chart(
         ChartRow(
             period=x[i],
             value=format_value(p.value, unit),
-            mean=format_value(p.mean, unit),
-            lower_limit=format_value(p.lpl, unit),
-            upper_limit=format_value(p.upl, unit),
+            mean=format_statistic(p.mean, unit),
+            lower_limit=format_limit(p.lpl, unit),
+            upper_limit=format_limit(p.upl, unit),
             target=format_value(targets[i], unit),
             point_type=p.point_type,
             label=_point_words(p),
@@ -463,10 +521,11 @@ def kpi_chart(
     summary = (
         f"{title}: {len(points)} period{'s' if len(points) != 1 else ''} from {x[0]} to {x[-1]}. "
         f"Latest {format_value(last.value, unit)} against a mean of "
-        f"{format_value(last.mean, unit)} (process limits {format_value(last.lpl, unit)} to "
-        f"{format_value(last.upl, unit)})"
+        f"{format_statistic(last.mean, unit)} (process limits {format_limit(last.lpl, unit)} to "
+        f"{format_limit(last.upl, unit)})"
         + (f", target {format_value(latest_target, unit)}" if latest_target is not None else "")
         + f". Variation: {v_label}. Assurance: {a_label}."
+        + "".join(f" {note}" for note in limit_notes)
     )
     return KpiChart(
         title=title,
@@ -480,6 +539,7 @@ def kpi_chart(
         assurance_class=ASSURANCE_CLASSES[result.assurance],
         warnings=list(result.warnings),
         summary=summary,
+        limit_notes=limit_notes,
     )
 
 
@@ -506,17 +566,13 @@ def control_chart(
 
 
 def period_label(value) -> str:
-    return value.strftime("%b %Y") if isinstance(value, date) else str(value)
+    return formatting.period_label(value) if isinstance(value, date) else str(value)
 
 
 def period_labels(starts: list[date]) -> list[str]:
-    """Labels for periods by their first day: "Mar 2026" while every period is
-    in a month of its own, "9 Mar 2026" once weeks appear (a contract moved to
-    weekly returns under enhanced monitoring), so no two points share a label."""
-    months = [(d.year, d.month) for d in starts]
-    if len(set(months)) == len(months):
-        return [d.strftime("%b %Y") for d in starts]
-    return [f"{d.day} {d:%b %Y}" for d in starts]
+    """Month and week labels ("Mar 2026", "week of 2 Mar 2026"): see
+    ``formatting.period_labels``."""
+    return formatting.period_labels(starts)
 
 
 def _point_words(point) -> str:
@@ -592,7 +648,7 @@ def risk_history_chart(days: list[date], scores: list[int], *, title: str = "Ris
         raise ValueError(f"{len(days)} days for {len(scores)} scores")
     x = [d.isoformat() if isinstance(d, date) else str(d) for d in days]
     text = [
-        f"<b>{d:%d %b %Y}</b>: {s} ({risk_band(s)})"
+        f"<b>{formatting.date(d)}</b>: {s} ({risk_band(s)})"
         if isinstance(d, date)
         else f"<b>{d}</b>: {s} ({risk_band(s)})"
         for d, s in zip(days, scores, strict=True)

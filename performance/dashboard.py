@@ -14,6 +14,8 @@ different screen with its own data; the URLs live in ``urls.py`` as usual.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from contracts.selectors import contract_get
+from oversight import formatting
 from oversight.forms import USWDSMixin, apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, require
@@ -72,7 +75,30 @@ def _by_severity(signals: list[Signal]) -> list[Signal]:
     )
 
 
-def _kpi_panels(membership, contract) -> list[dict]:
+def _period_frequencies(membership, contract) -> dict[date, str]:
+    """Each of the contract's period starts with its frequency, in one query,
+    so that periods read "Oct 2026" or "week of 3 Nov 2026" as the calendar
+    has them (a chart's points and a signal keep only the first day)."""
+    rows = (
+        periods_visible(membership=membership)
+        .filter(contract=contract)
+        .order_by("-frequency")  # a month wins over a week that starts the same day
+        .values_list("start", "frequency")
+    )
+    return dict(rows)
+
+
+def _label_periods(signals: list[Signal], frequencies: dict[date, str]) -> None:
+    """``signal.period_text``: the period a signal concerns, as people name it."""
+    for signal in signals:
+        signal.period_text = (
+            formatting.period_labels([signal.period_start], frequencies)[0]
+            if signal.period_start
+            else formatting.NONE
+        )
+
+
+def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict]:
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
         .filter(contract=contract)
@@ -86,8 +112,8 @@ def _kpi_panels(membership, contract) -> list[dict]:
         chart = None
         if points:
             chart = charts.kpi_chart(
-                title=f"{ck.kpi.name} ({ck.kpi.code})",
-                periods=charts.period_labels([start for start, _ in points]),
+                title=ck.kpi.name,
+                periods=formatting.period_labels([start for start, _ in points], frequencies),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_for(ck, start)[0] for start, _ in points],
@@ -105,6 +131,8 @@ def contract_dashboard(request, *, membership, contract_pk):
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
     closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])
+    frequencies = _period_frequencies(membership, contract)
+    _label_periods([*live, *closed], frequencies)
     for signal in (*live, *closed):
         signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
 
@@ -144,7 +172,7 @@ def contract_dashboard(request, *, membership, contract_pk):
         "performance/contract_dashboard.html",
         {
             "contract": contract,
-            "panels": _kpi_panels(membership, contract),
+            "panels": _kpi_panels(membership, contract, frequencies),
             "live_signals": live,
             "closed_signals": closed,
             "risk": risk,
@@ -160,9 +188,78 @@ def contract_dashboard(request, *, membership, contract_pk):
     )
 
 
+# What each item of a signal's evidence is, in words. The evidence itself stays
+# data (codes and raw figures) for the API; only this page turns it into words.
+EVIDENCE_LABELS = {
+    "kpi": "KPI",
+    "latest": "Latest value",
+    "mean": "Mean",
+    "lower_limit": "Lower process limit",
+    "upper_limit": "Upper process limit",
+    "target": "Target",
+    "point_type": "Latest point",
+    "rule": "Rule that fired",
+    "amber_tolerance": "Amber tolerance",
+    "recent_moving_range": "Recent period-to-period change (average)",
+    "earlier_moving_range": "Earlier period-to-period change (average)",
+    "recent_mean": "Average of the latest periods",
+    "earlier_mean": "Average before them",
+    "kpis": "KPIs",
+    "count": "Thinly explained variances",
+    "days_left": "Days left",
+}
+_FIGURES = {"latest", "target", "amber_tolerance"}
+# Means and average changes: at least one decimal, even for a count.
+_STATISTICS = {
+    "mean", "recent_moving_range", "earlier_moving_range", "recent_mean", "earlier_mean",
+}  # fmt: skip
+
+
+def _evidence_text(key: str, value, *, unit: str, kpi_name: str) -> str:
+    if value is None or value == "":
+        return formatting.NONE
+    if key == "kpi":
+        return kpi_name or str(value)
+    if key in _STATISTICS:
+        return formatting.statistic(value, unit)
+    if key in _FIGURES:
+        return formatting.number(value, unit)
+    if key in ("lower_limit", "upper_limit"):
+        shown, clipped = formatting.clip_to_unit(value, unit)
+        text = formatting.statistic(shown, unit)
+        raw = formatting.statistic(value, unit)
+        return f"{text} (works out at {raw})" if clipped and raw != text else text
+    if key == "point_type":
+        return charts.POINT_LABELS.get(value, str(value))
+    if key == "rule":
+        return charts.RULE_LABELS.get(value, str(value)).capitalize()
+    if key == "periods" and isinstance(value, list):
+        starts = [date.fromisoformat(v) for v in value]
+        return ", ".join(formatting.period_labels(starts))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, int | float):
+        return formatting.number(value, "count")
+    return str(value)
+
+
+def signal_evidence(evidence: dict, *, unit: str, kpi_name: str) -> list[tuple[str, str]]:
+    """A signal's evidence as (label, text) rows a commissioner reads: "Latest
+    point: Special cause concern", "Amber tolerance: 1.0%", never
+    "Point type: special_cause_concern" or "Kpi: complaints"."""
+    rows = []
+    for key, value in evidence.items():
+        label = EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "periods" and not isinstance(value, list):
+            label = "Periods in a row"
+        rows.append((label, _evidence_text(key, value, unit=unit, kpi_name=kpi_name)))
+    return rows
+
+
 def _signal_page(request, membership, signal, *, form=None, status=200):
     may = can(membership, "signal.acknowledge") and signal.status == SignalStatus.OPEN
     contract = signal.contract
+    _label_periods([signal], _period_frequencies(membership, signal.contract))
     return render(
         request,
         "performance/signal_detail.html",
@@ -170,10 +267,11 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
             "signal": signal,
             "contract": contract,
             "severity_class": charts.SEVERITY_CLASSES[signal.severity],
-            "evidence": [
-                (key.replace("_", " ").capitalize(), value)
-                for key, value in (signal.evidence or {}).items()
-            ],
+            "evidence": signal_evidence(
+                signal.evidence or {},
+                unit=signal.contract_kpi.kpi.unit if signal.contract_kpi else "",
+                kpi_name=signal.contract_kpi.kpi.name if signal.contract_kpi else "",
+            ),
             "history": history_entries(signal),
             "form": form or (AcknowledgeForm() if may else None),
             "breadcrumbs": _contract_crumbs(

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from contracts.models import DeliverySite
 from contracts.selectors import contracts_visible, providers_visible, service_types_visible
+from oversight import formatting
 from oversight.forms import ReasonMixin, USWDSMixin
 
 from .models import (
@@ -196,9 +197,10 @@ class ReturnLine:
             Direction.HIGHER: "at least",
             Direction.LOWER: "at most",
         }.get(self.kpi.direction, "")
-        text = f"Target: {words} {plain(self.target)}".replace("  ", " ")
+        unit = self.kpi.unit
+        text = f"Target: {words} {formatting.number(self.target, unit)}".replace("  ", " ")
         if self.amber:
-            text += f" (amber within {plain(self.amber)})"
+            text += f" (amber within {formatting.number(self.amber, unit)})"
         return text + "."
 
     @property
@@ -206,9 +208,9 @@ class ReturnLine:
         ck = self.contract_kpi
         if ck.expected_low is None and ck.expected_high is None:
             return ""
-        return (
-            f"Expected range: {plain(ck.expected_low) or '—'} to {plain(ck.expected_high) or '—'}."
-        )
+        # Shown inside what the unit can be: a count's range never starts below 0.
+        shown = formatting.value_range(ck.expected_low, ck.expected_high, ck.kpi.unit)
+        return f"Expected range: {shown}."
 
     @property
     def fields(self) -> list:

@@ -17,6 +17,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Frequency  # the contract owns its reporting frequency
+from oversight.formatting import period_label
 from oversight.models import TenantOwned
 
 
@@ -220,9 +221,8 @@ class ReportingPeriod(TenantOwned):
         indexes = [models.Index(fields=["tenant", "due_date"])]
 
     def __str__(self) -> str:
-        if self.frequency == Frequency.MONTHLY:
-            return self.start.strftime("%B %Y")
-        return f"Week of {self.start:%d %b %Y}"
+        """The period as people name it: "Oct 2026", "week of 3 Nov 2026"."""
+        return period_label(self)
 
     @property
     def label(self) -> str:

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts.models import Contract
-from oversight import clock
+from oversight import clock, formatting
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
 from oversight.permissions import require
@@ -305,7 +305,7 @@ def _tell_provider_of_query(ret: Return) -> None:
             "return_detail", kwargs={"tenant_slug": ret.contract.tenant.slug, "return_pk": ret.pk}
         ),
         dedupe_key=f"return-queried:{ret.pk}",
-        email_subject=f"Return queried: {ret.contract.reference} {ret.period.label}",
+        email_subject=f"Return queried: {ret.contract.reference} {ret.period}",
     )
 
 
@@ -516,9 +516,8 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
             )
             what = f"{contract.reference} for {period}"
             if period.due_date < today:
-                message = (
-                    f"The return for {what} is late: it was due on {period.due_date:%d %b %Y}."
-                )
+                due = formatting.date(period.due_date)
+                message = f"The return for {what} is late: it was due on {due}."
                 notify(
                     tenant=tenant,
                     users=users,
@@ -526,12 +525,12 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
                     message=message,
                     url=url,
                     dedupe_key=f"return-late:{period.pk}",
-                    email_subject=f"Return late: {contract.reference} {period.label}",
+                    email_subject=f"Return late: {contract.reference} {period}",
                 )
                 period.late_notified_at = now
                 notified_late.append(period)
             else:
-                message = f"The return for {what} is due on {period.due_date:%d %b %Y}."
+                message = f"The return for {what} is due on {formatting.date(period.due_date)}."
                 notify(
                     tenant=tenant,
                     users=users,
@@ -539,8 +538,8 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
                     message=message,
                     url=url,
                     dedupe_key=f"return-reminder:{period.pk}",
-                    email_subject=f"Return due {period.due_date:%d %b}: "
-                    f"{contract.reference} {period.label}",
+                    email_subject=f"Return due {formatting.date(period.due_date)}: "
+                    f"{contract.reference} {period}",
                 )
                 period.reminded_at = now
                 reminded.append(period)

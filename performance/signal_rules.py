@@ -31,6 +31,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from oversight import formatting
+
 from .spc import xmr_batch
 
 # Severities in rising order, with the points each adds to the risk score.
@@ -75,10 +77,13 @@ def bump(severity: str, steps: int = 1) -> str:
 
 
 def _fmt(value: float, unit: str) -> str:
-    if pd.isna(value):
-        return "—"
-    text = f"{value:,.1f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{text}%" if unit == "percentage" else text
+    """A figure in a sentence, to its unit's precision (as every page shows it)."""
+    return formatting.number(None if pd.isna(value) else value, unit)
+
+
+def _fmt_mean(value: float, unit: str) -> str:
+    """A mean in a sentence: at least one decimal (a count's mean of 2.3)."""
+    return formatting.statistic(None if pd.isna(value) else value, unit)
 
 
 def _trailing_run(frame: pd.DataFrame, flag: pd.Series) -> pd.Series:
@@ -351,7 +356,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     f"spc_concern:{ck}",
                     "high" if important else "medium",
                     f"{row['name']}: {words} (concern); latest {_fmt(row['value'], unit)} "
-                    f"against a mean of {_fmt(row['mean'], unit)}.",
+                    f"against a mean of {_fmt_mean(row['mean'], unit)}.",
                     ck,
                     period,
                     {**evidence, "rule": row["rule"]},
@@ -420,8 +425,8 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     f"stress:{ck}",
                     "high" if flag["concern"] else "medium",
                     f"{row['name']} is moving against the contract: last {STRESS_RECENT} "
-                    f"periods averaged {_fmt(row['mean_recent'], unit)} against "
-                    f"{_fmt(row['mean_before'], unit)} before ({worse} is worse).",
+                    f"periods averaged {_fmt_mean(row['mean_recent'], unit)} against "
+                    f"{_fmt_mean(row['mean_before'], unit)} before ({worse} is worse).",
                     ck,
                     period,
                     {
@@ -530,7 +535,7 @@ def _return_signals(periods: pd.DataFrame, contracts: pd.DataFrame, today: date)
             )
     for contract, rows in missing.groupby("contract"):
         n = len(rows)
-        labels = ", ".join(p.strftime("%b %Y") for p in rows["period_start"])
+        labels = ", ".join(formatting.period_labels([p.date() for p in rows["period_start"]]))
         out.append(
             SignalSpec(
                 int(contract),
@@ -571,7 +576,8 @@ def _expiry_signals(contracts: pd.DataFrame, today: date) -> list[SignalSpec]:
                 "expiry",
                 f"expiry:{EXPIRY_NEAR if near else EXPIRY_SOON}",
                 "medium" if near else "low",
-                f"Contract ends in {left} days ({contracts.loc[contract, 'end_date']:%d %b %Y}): "
+                f"Contract ends in {left} days "
+                f"({formatting.date(contracts.loc[contract, 'end_date'])}): "
                 "decide on renewal, extension or re-procurement.",
                 evidence={"days_left": int(left)},
             )

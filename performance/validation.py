@@ -19,7 +19,7 @@ from django.db.models import Prefetch, Q
 
 from contracts.models import Contract, DeliverySite
 from contracts.selectors import contracts_visible
-from oversight import clock
+from oversight import clock, formatting
 from oversight.models import Membership
 
 from .calendar import WEEKLY, contract_month, parse_period_label
@@ -443,7 +443,7 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
                 Problem(
                     where,
                     missing,
-                    f"{kpi.code} is a ratio: give the {missing} ({getattr(kpi, missing)})",
+                    f"{kpi.name} is a ratio: give the {missing} ({getattr(kpi, missing)})",
                 )
             )
             return
@@ -465,12 +465,14 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
         elif abs(value - computed) > RATIO_TOLERANCE:
             problems.append(
                 Problem(
-                    where, "value", f"{value} does not match numerator ÷ denominator ({computed})"
+                    where,
+                    "value",
+                    f"{_fmt(value)} does not match numerator ÷ denominator ({_fmt(computed)})",
                 )
             )
             return
     if value is None:
-        problems.append(Problem(where, "value", f"no value for {kpi.code}"))
+        problems.append(Problem(where, "value", f"no value for {kpi.name}"))
         return
     reason = unit_range_problem(kpi.unit, value)
     if reason:
@@ -485,8 +487,9 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
                 Problem(
                     where,
                     "variance_explanation",
-                    f"{kpi.code} {_fmt(value)} misses its target of {_fmt(target)}: "
-                    "explain the variance",
+                    # The target and range as the form shows them (oversight.formatting).
+                    f"{kpi.name}: {_fmt(value)} misses its target of "
+                    f"{formatting.number(target, kpi.unit)}: explain the variance",
                 )
             )
             return
@@ -495,8 +498,8 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
                 Problem(
                     where,
                     "variance_explanation",
-                    f"{kpi.code} {_fmt(value)} is outside the expected range "
-                    f"({_fmt(ck.expected_low)} to {_fmt(ck.expected_high)}): "
+                    f"{kpi.name}: {_fmt(value)} is outside the expected range "
+                    f"({formatting.value_range(ck.expected_low, ck.expected_high, kpi.unit)}): "
                     "explain the variance",
                 )
             )

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from contracts.models import ContractStatus
 from contracts.selectors import contract_get
+from oversight import formatting
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
@@ -344,10 +345,12 @@ def contract_values(request, *, membership, contract_pk):
                     status = charts.rag(ck.kpi.direction, value.value, target, amber)
                     cells.append(
                         {
-                            "text": plain(value.value),
+                            "text": formatting.number(value.value, ck.kpi.unit),
                             "label": charts.RAG_LABELS[status],
                             "css": charts.RAG_CLASSES[status],
-                            "target": plain(target),
+                            "target": (
+                                formatting.number(target, ck.kpi.unit) if target is not None else ""
+                            ),
                             "provisional": ret.status == ReturnStatus.SUBMITTED,
                             "explained": bool(value.variance_explanation),
                         }
@@ -578,10 +581,12 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
         rows.append(
             {
                 "value": v,
-                "text": plain(v.value),
+                "text": formatting.number(v.value, v.contract_kpi.kpi.unit),
                 "numerator": plain(v.numerator),
                 "denominator": plain(v.denominator),
-                "target": plain(target),
+                "target": (
+                    formatting.number(target, v.contract_kpi.kpi.unit) if target is not None else ""
+                ),
                 "label": charts.RAG_LABELS[result],
                 "css": charts.RAG_CLASSES[result],
             }
@@ -829,7 +834,7 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
         else:
             messages.success(request, f"{obj.kpi.code} on {contract.reference} saved.")
             return redirect(tenant_url(membership, "contract_kpis", contract_pk=contract.pk))
-    title = f"{ck.kpi.code} on {contract.reference}" if ck else f"Add a KPI to {contract.reference}"
+    title = f"{ck.kpi.name} on {contract.reference}" if ck else f"Add a KPI to {contract.reference}"
     return render(
         request,
         "performance/contract_kpi_form.html",

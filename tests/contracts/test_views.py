@@ -4,6 +4,7 @@ pages, detail, create and edit; and the list's query count at two sizes."""
 import datetime as dt
 import html
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -47,7 +48,7 @@ def test_list_shows_the_tenants_contracts(world, client_for):
     assert "2 contracts" in text
     row = (
         f"{a.p1.contract.reference} {a.p1.contract.title} {a.p1.provider.name} "
-        f"{a.service_type.name} Active 31 Dec 2027 USD 250,000"
+        f"{a.service_type.name} Active 31 Dec 2027 $250,000"
     )
     assert row in text
     assert a.p2.contract.reference in text
@@ -198,6 +199,22 @@ def test_tenant_home_runs_a_fixed_number_of_queries(world, client_for):
 # --- Detail ----------------------------------------------------------------------------
 
 
+def test_money_reads_with_its_symbol_in_the_tenants_locale(world, client_for):
+    b = world.b
+    b.tenant.currency = "GBP"
+    b.tenant.save()
+    contract = b.p1.contract
+    contract.currency, contract.annual_value = "GBP", Decimal("5200000.00")
+    contract.total_value = Decimal("15600000.50")
+    contract.save()
+    text = _text(client_for(b.members["commissioner"]).get(contract.get_absolute_url()))
+    assert "Annual value £5,200,000" in text
+    assert "Total value £15,600,000.50" in text
+    assert "GBP 5,200,000" not in text
+    listing = _text(client_for(b.members["commissioner"]).get(_list_url(b)))
+    assert "£5,200,000" in listing
+
+
 def test_detail_shows_terms_sites_milestones_and_history(world, client_for):
     a = world.a
     contract = a.p1.contract
@@ -212,7 +229,7 @@ def test_detail_shows_terms_sites_milestones_and_history(world, client_for):
     text = _text(client_for(a.members["executive"]).get(contract.get_absolute_url()))
     assert f"{contract.reference}: {contract.title}" in text
     assert "1 Jan 2025 to 31 Dec 2027" in text
-    assert "Annual value USD 250,000.00" in text
+    assert "Annual value $250,000" in text and "USD" not in text
     assert "Outcome-linked, 12.5% of payment at risk" in text
     assert "Same worker each visit" in text and "Two-hour minimum" in text
     assert "East office" in text and "East CIL" in text

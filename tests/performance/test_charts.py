@@ -55,11 +55,49 @@ def test_mean_and_limits_are_the_xmr_numbers():
 
 def test_mean_and_limits_hand_checked():
     # mean 5; moving ranges 2, 2, 2 → MR̄ 2; limits 5 ± 2.66 × 2
-    figure = chart([4, 6, 4, 6]).figure
+    figure = chart([4, 6, 4, 6], unit="").figure
     lines = traces(figure)
     assert lines["Mean"]["y"] == pytest.approx([5.0] * 4)
     assert lines["Upper process limit"]["y"] == pytest.approx([10.32] * 4)
     assert lines["Lower process limit"]["y"] == pytest.approx([-0.32] * 4)
+
+
+def test_a_count_s_lower_limit_below_zero_is_drawn_at_zero_and_the_chart_says_so():
+    # mean 3; moving ranges 4, 4, 4 → MR̄ 4; limits 3 ± 2.66 × 4 = -7.64 and 13.64
+    result = chart([1, 5, 1, 5], unit="count")
+    lines = traces(result.figure)
+    assert lines["Lower process limit"]["y"] == [0] * 4
+    assert lines["Upper process limit"]["y"] == pytest.approx([13.64] * 4)
+    assert result.figure["layout"]["yaxis"]["rangemode"] == "nonnegative"
+    note = (
+        "The lower process limit works out at -7.6; a count cannot be below 0, so it is drawn at 0."
+    )
+    assert result.limit_notes == [note]
+    assert result.summary.endswith(note)
+    assert (result.rows[0].lower_limit, result.rows[0].upper_limit) == ("0.0", "13.6")
+    assert result.rows[0].mean == "3.0"  # a mean is not a count: one decimal
+    (hover, *_) = markers(result.figure)["common_cause"]["text"]
+    assert "Mean 3.0; limits 0.0 to 13.6" in hover
+
+
+def test_a_limit_that_only_rounds_to_the_edge_is_drawn_there_without_a_note():
+    # mean 2.62, MR̄ 1: the lower limit, 2.62 - 2.66 = -0.04, reads "0.0%" anyway
+    result = chart([3.12, 2.12, 3.12, 2.12], unit="percentage")
+    assert traces(result.figure)["Lower process limit"]["y"] == [0] * 4
+    assert result.limit_notes == []
+    assert result.rows[0].lower_limit == "0.0%"
+
+
+def test_a_percentage_s_upper_limit_is_drawn_at_100():
+    # mean 581 / 6 = 96.83; moving ranges 3, 5, 6, 7, 6 → MR̄ 5.4; UPL 96.83 + 14.36
+    result = chart([96, 99, 94, 100, 93, 99], unit="percentage")
+    upper = traces(result.figure)["Upper process limit"]["y"]
+    assert upper == [100.0] * 6
+    assert result.rows[0].upper_limit == "100.0%"
+    assert result.limit_notes == [
+        "The upper process limit works out at 111.2%; a percentage cannot be above 100.0%, "
+        "so it is drawn at 100.0%."
+    ]
 
 
 def test_points_are_coloured_and_shaped_by_point_type():
@@ -189,16 +227,16 @@ def test_hover_text_and_table_rows_carry_value_limits_and_type():
     result = chart(values, unit="percentage", target=5)
     concern = markers(result.figure)["special_cause_concern"]
     (hover,) = concern["text"]
-    assert "-20%" in hover
+    assert "-20.0%" in hover
     assert f"limits {charts.format_value(expected.lpl, 'percentage')}" in hover
     assert "Special cause concern (outside the process limits)" in hover
     assert len(result.rows) == len(values)
     last = result.rows[-1]
-    assert (last.period, last.value, last.target) == (PERIODS[len(STEADY)], "-20%", "5%")
+    assert (last.period, last.value, last.target) == (PERIODS[len(STEADY)], "-20.0%", "5.0%")
     assert last.upper_limit == charts.format_value(expected.upl, "percentage")
     assert last.label == "Special cause concern (outside the process limits)"
     assert result.figure["layout"]["yaxis"]["ticksuffix"] == "%"
-    assert "Latest -20%" in result.summary and "Special cause concern — low" in result.summary
+    assert "Latest -20.0%" in result.summary and "Special cause concern — low" in result.summary
 
 
 def test_missing_values_and_short_series():
@@ -243,10 +281,22 @@ def test_period_labels_are_months_until_weeks_appear():
     assert charts.period_labels(monthly) == ["Jan 2026", "Feb 2026"]
     weekly_after = [*monthly, date(2026, 3, 2), date(2026, 3, 9)]
     assert charts.period_labels(weekly_after) == [
-        "1 Jan 2026",
-        "1 Feb 2026",
-        "2 Mar 2026",
-        "9 Mar 2026",
+        "Jan 2026",
+        "Feb 2026",
+        "week of 2 Mar 2026",
+        "week of 9 Mar 2026",
+    ]
+    # A contract that started mid-month: its first period is still a month.
+    assert charts.period_labels([date(2025, 6, 9), date(2025, 7, 1), date(2025, 8, 1)]) == [
+        "Jun 2025",
+        "Jul 2025",
+        "Aug 2025",
+    ]
+    # A weekly period starting on the 1st is a week like its neighbours.
+    assert charts.period_labels([date(2026, 5, 25), date(2026, 6, 1), date(2026, 6, 8)]) == [
+        "week of 25 May 2026",
+        "week of 1 Jun 2026",
+        "week of 8 Jun 2026",
     ]
     with pytest.raises(ValueError, match="unique"):
         charts.kpi_chart(title="x", periods=["a", "a"], values=[1, 2], improvement="increase")

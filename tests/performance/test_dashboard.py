@@ -184,6 +184,27 @@ def test_the_signals_with_their_reasons_and_an_acknowledge_form(world, dash, cli
     assert f'id="ack-note-{concern.pk}"' in html
 
 
+def test_figures_periods_and_dates_read_as_people_write_them(world, dash, client_for):
+    html = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a)).content
+    html = html.decode()
+    ck_missed, _ = dash.contract_kpis
+    # KPI names, not codes, in the headings, the chart titles and the signals
+    assert "measure-0" not in html and "measure-1" not in html
+    panel = html.split(f'id="kpi-{ck_missed.pk}"')[1].split("</section>")[0]
+    assert "Missed visits <span" in panel and "(lower is better)" in panel
+    # the data table: a percentage to one decimal, the period as "May 2026"
+    assert '<th scope="row">May 2026</th><td class="text-right">21.0%</td>' in panel
+    assert '<td class="text-right">8.0%</td>' in panel  # the target
+    assert not re.search(r"\d\.\d{2,}%", panel)  # never 6.25% or 97.4684%
+    concern = Signal.objects.get(contract=dash.contract, kind="spc_concern")
+    row = html.split(f'id="signal-{concern.pk}"')[1].split("</tr>")[0]
+    assert "Special-cause concern</a> · Missed visits<br>" in row
+    assert ">May 2026</time>" in row
+    assert "latest 21.0% against a mean of 6.3%" in row  # (12 × 5 + 15) / 12 = 6.25
+    # one date format: "20 Jun 2026", not "20 June 2026" or "2026-06-20"
+    assert '<time datetime="2026-06-20">20 Jun 2026</time> from the open signals' in html
+
+
 def test_the_risk_score_with_its_reasons_history_and_the_latest_narrative(world, dash, client_for):
     response = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a))
     html = response.content.decode()
@@ -354,8 +375,55 @@ def test_the_signal_page_shows_its_evidence_and_the_form(world, dash, client_for
     )
     html = response.content.decode()
     assert signal.message in html
-    assert "Upper limit" in html and "Point type" in html
     assert 'name="note"' in html
+    # the evidence in words and figures to the unit, not codes and raw floats:
+    # mean 75 / 12 = 6.25; the moving range of 16 is screened out, MR̄ 1, so
+    # the limits are 6.25 ± 2.66
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', html))
+    assert rows == {
+        "KPI": "Missed visits",
+        "Latest value": "21.0%",
+        "Mean": "6.3%",
+        "Lower process limit": "3.6%",
+        "Upper process limit": "8.9%",
+        "Target": "8.0%",
+        "Latest point": "Special cause concern",
+        "Rule that fired": "Outside the process limits",
+    }
+    for code in ("Kpi", "special_cause_concern", "outside_limits", "measure-0"):
+        assert code not in html
+    assert "<dt>Period</dt><dd>May 2026</dd>" in html
+    assert "Missed visits (measure-0)" not in html
+
+
+def test_a_weekly_period_reads_as_the_week_it_starts(world, dash, client_for):
+    week = ReportingPeriod.objects.create(
+        tenant=world.a.tenant, contract=dash.contract, frequency="weekly",
+        start=date(2026, 6, 8), end=date(2026, 6, 14), due_date=date(2026, 6, 17),
+        missing_after=date(2026, 7, 17),
+    )  # fmt: skip
+    signal = _concern(dash)
+    signal.period_start = week.start
+    signal.save()
+    client = client_for(world.a.members[Role.COMMISSIONER])
+    page = client.get(reverse("signal_detail", args=[world.a.tenant.slug, signal.pk]))
+    assert "<dt>Period</dt><dd>week of 8 Jun 2026</dd>" in page.content.decode()
+    row = client.get(dashboard_url(world.a)).content.decode().split(f'id="signal-{signal.pk}"')[1]
+    assert ">week of 8 Jun 2026</time>" in row.split("</tr>")[0]
+
+
+def test_a_clipped_limit_in_the_evidence_says_what_it_works_out_at(world, dash, client_for):
+    signal = _concern(dash)
+    signal.evidence = {**signal.evidence, "lower_limit": -2.1857, "amber_tolerance": 1.0}
+    signal.save()
+    html = client_for(world.a.members[Role.COMMISSIONER]).get(
+        reverse("signal_detail", args=[world.a.tenant.slug, signal.pk])
+    )
+    rows = dict(
+        re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', html.content.decode())
+    )
+    assert rows["Lower process limit"] == "0.0% (works out at -2.2%)"
+    assert rows["Amber tolerance"] == "1.0%"
 
 
 # --- queries ---------------------------------------------------------------------------
@@ -368,7 +436,7 @@ def _count_queries(client, url, django_assert_max_num_queries, limit):
     return response
 
 
-DASHBOARD_QUERIES = 15  # the same for 1 KPI × 6 points as for 8 KPIs × 17 points
+DASHBOARD_QUERIES = 16  # the same for 1 KPI × 6 points as for 8 KPIs × 17 points
 
 
 def test_dashboard_queries_do_not_grow_with_kpis_or_points(

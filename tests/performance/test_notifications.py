@@ -62,7 +62,7 @@ def test_a_reminder_goes_once_to_the_providers_users_of_that_contract(world, cap
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [a.members["provider"].user.email, second_p1_user.user.email]
     )
-    assert "Return due 13 Mar" in mail.outbox[0].subject
+    assert f"Return due 13 Mar 2026: {a.p1.contract.reference} " in mail.outbox[0].subject
     assert note.url in mail.outbox[0].body
     period.refresh_from_db()
     assert period.reminded_at is not None
@@ -114,12 +114,12 @@ def test_a_late_return_is_notified_once_and_a_received_one_is_not(world, capture
         (p2_user.pk, str(drafted.pk)),  # a draft is not a return received
     }
     assert (
-        "is late: it was due on 09 Mar 2026"
+        "is late: it was due on 9 Mar 2026."
         in late_notes.get(user=a.members["provider"].user).message
     )
     assert {m.subject.split("] ")[1] for m in mail.outbox} == {
-        f"Return late: {a.p1.contract.reference} {late.label}",
-        f"Return late: {a.p2.contract.reference} {drafted.label}",
+        f"Return late: {a.p1.contract.reference} Feb 2026",
+        f"Return late: {a.p2.contract.reference} Feb 2026",
     }
     # Long missing periods are not announced as newly late.
     long_missing.refresh_from_db()
@@ -197,6 +197,19 @@ def test_notify_skips_users_already_notified_with_the_key(world):
     assert notify(
         tenant=world.b.tenant, users=users[:1], kind="general", message="m", dedupe_key="k"
     )
+
+
+def test_a_long_notice_is_cut_at_a_word_never_inside_a_number(world):
+    a = world.a
+    user = a.members["commissioner"].user
+    # 479 characters of words, then a figure straddling the 500-character limit:
+    # cut at 500 the notice would end "…against a mean of 95".
+    words = ("word " * 96).rstrip()
+    message = words + " against a mean of 95.2% and the rest of the sentence."
+    (note,) = notify(tenant=a.tenant, users=[user], kind="general", message=message)
+    note.refresh_from_db()
+    assert len(note.message) <= 500
+    assert note.message == words + " against a mean of…"
 
 
 def test_the_nightly_sync_creates_periods_for_active_contracts(world):

@@ -245,3 +245,26 @@ def test_risk_score_adds_weighted_points_with_reasons_in_order():
 def test_risk_score_of_a_quiet_contract_is_zero_and_low():
     scores = risk_scores([], _kpis(), _contracts())
     assert scores[10] == (0, "low", [])
+
+
+def test_a_count_s_figures_read_whole_in_the_sentence():
+    # mean of the 24 points: (5 × 20 + 5 + 4 + 5 + 20) / 24 = 134 / 24 = 5.58
+    # (a mean keeps one decimal; the latest value, a count, none)
+    specs = run(_values(STABLE[:23] + [20]), kpis=_kpis(unit="count"))
+    concern = next(s for s in specs if s.kind == "spc_concern")
+    assert concern.message == (
+        "Missed visits: outside its process limits (concern); latest 20 against a mean of 5.6."
+    )
+
+
+def test_a_percentage_s_figures_read_to_one_decimal_in_the_sentence():
+    specs = run(_values(STABLE[:23] + [20]))
+    concern = next(s for s in specs if s.kind == "spc_concern")
+    assert concern.message.endswith("latest 20.0% against a mean of 5.6%.")
+
+
+def test_the_expiry_date_reads_in_the_one_date_format():
+    (expiry,) = run(_values(STABLE), contracts=_contracts(end=date(2027, 1, 5)))
+    assert expiry.message == (
+        "Contract ends in 46 days (5 Jan 2027): decide on renewal, extension or re-procurement."
+    )

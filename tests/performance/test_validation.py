@@ -365,16 +365,16 @@ CASES = [
     Case("absurdly large value", "value", "is far too large",
          index=I_DAYS, mutate=_set(I_DAYS, value="1e30")),
     Case("target missed without an explanation", "variance_explanation",
-         "days_to_first_contact 12 misses its target of 7: explain the variance",
+         "Days to first contact: 12 misses its target of 7.0: explain the variance",
          index=I_DAYS, mutate=_set(I_DAYS, value="12")),
     Case("outside the expected range without an explanation", "variance_explanation",
-         "staff_turnover 1 is outside the expected range (3 to 9): explain the variance",
+         "Staff turnover: 1 is outside the expected range (3.0% to 9.0%): explain the variance",
          index=I_TURNOVER, mutate=_set(I_TURNOVER, value="1")),
     Case("ratio does not match", "value",
-         "80 does not match numerator ÷ denominator (95.0000)",
+         "80 does not match numerator ÷ denominator (95)",
          index=I_RATIO, mutate=_set(I_RATIO, value="80")),
     Case("ratio without its denominator", "denominator",
-         "visits_on_time is a ratio: give the denominator (Visits scheduled)",
+         "Visits on time is a ratio: give the denominator (Visits scheduled)",
          index=I_RATIO, mutate=_set(I_RATIO, denominator="")),
     Case("ratio with a zero denominator", "denominator", "must be more than 0",
          index=I_RATIO, mutate=_set(I_RATIO, denominator="0")),
@@ -545,6 +545,6 @@ def test_an_early_site_is_judged_against_its_phase_target(rw, way):
             {
                 "where": "values[0]",
                 "field": "variance_explanation",
-                "message": "visits_on_time 85 misses its target of 90: explain the variance",
+                "message": "Visits on time: 85 misses its target of 90.0%: explain the variance",
             }
         ]

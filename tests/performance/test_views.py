@@ -140,10 +140,29 @@ def test_the_form_asks_for_each_kpi_per_site_with_numerator_and_denominator(rw, 
     assert 'name="no_activity"' in body and 'name="narrative"' in body
 
 
+def test_the_form_shows_targets_and_expected_ranges_as_the_unit_allows(rw, client_for):
+    missed = ContractKpi.objects.get(contract=rw.contract, kpi__code="missed_visits")
+    missed.expected_low, missed.expected_high = Decimal("-2.1857"), Decimal("6.7918")
+    missed.save()
+    page = client_for(rw.provider).get(url(rw, "period_return", period_pk=rw.period.pk))
+    body = page.content.decode()
+    # a count: whole numbers inside the range, never below zero (the stored
+    # limits stay as they are; 7 would be outside 6.7918)
+    assert "<strong>Target: at most 5.</strong> Expected range: 0 to 6. Unit: count" in body
+    assert "-2.1857" not in body and "6.7918" not in body
+    # a percentage: one decimal
+    assert "<strong>Target: at most 10.0%.</strong> Expected range: 3.0% to 9.0%." in body
+    assert "<strong>Target: at least 90.0%.</strong>" in body
+    # headings name the KPI, not its code
+    assert '<legend class="usa-legend usa-legend--large">Staff turnover</legend>' in body
+    assert "staff_turnover:" not in body
+    assert "Period 1 Jun 2025 to 30 Jun 2025, due" in body
+
+
 @pytest.mark.parametrize(
     "overrides, field, message",
     [
-        ({"staff_turnover": {"value": ""}}, "value", "no value for staff_turnover"),
+        ({"staff_turnover": {"value": ""}}, "value", "no value for Staff turnover"),
         ({"staff_turnover": {"value": "abc"}}, "value", "'abc' is not a number"),
         ({"staff_turnover": {"value": "140"}}, "value", "not a percentage between 0 and 100"),
         ({"days_to_first_contact": {"value": "-2"}}, "value", "negative"),
@@ -151,22 +170,22 @@ def test_the_form_asks_for_each_kpi_per_site_with_numerator_and_denominator(rw, 
         (
             {"days_to_first_contact": {"value": "9"}},
             "variance_explanation",
-            "days_to_first_contact 9 misses its target of 7: explain the variance",
+            "Days to first contact: 9 misses its target of 7.0: explain the variance",
         ),
         (
             {"staff_turnover": {"value": "2"}},
             "variance_explanation",
-            "outside the expected range (3 to 9)",
+            "outside the expected range (3.0% to 9.0%)",
         ),
         (
             {"visits_on_time": {"numerator": ""}},
             "numerator",
-            "visits_on_time is a ratio: give the numerator (Visits on time)",
+            "Visits on time is a ratio: give the numerator (Visits on time)",
         ),
         (
             {"visits_on_time": {"value": "80"}},
             "value",
-            "80 does not match numerator ÷ denominator (95.0000)",
+            "80 does not match numerator ÷ denominator (95)",
         ),
         ({"visits_on_time": {"denominator": "0"}}, "denominator", "must be more than 0"),
     ],
@@ -539,6 +558,41 @@ def test_values_against_target_label_each_value_met_amber_or_missed(rw, client_f
     assert "Amber" in body and "Missed" in body  # in words, not colour alone
 
 
+def test_values_table_reads_in_names_periods_and_each_units_precision(rw, client_for):
+    assert post_form(client_for(rw.provider), rw).status_code == 302  # June 2025
+    page = client_for(rw.commissioner).get(
+        url(rw, "contract_values", contract_pk=rw.contract.pk) + f"?page={page_of(rw.period)}"
+    )
+    body = page.content.decode()
+    # column heads name the period as people do, not "2025-06"
+    assert '<th scope="col" class="text-right">Jun 2025</th>' in body
+    assert "2025-06" not in body
+    # rows are KPIs by name; the codes are for spreadsheets and the API
+    assert 'Visits on time <span class="usa-tag">Priority</span>' in body
+    assert "Missed visits at " + rw.sites[0].name in body
+    for code in ("visits_on_time", "missed_visits", "staff_turnover", "days_to_first_contact"):
+        assert code not in body
+    # a percentage to one decimal, a count whole, days to one decimal
+    assert '95.0%<br><span class="font-body-3xs">Met (target 90.0%), provisional' in body
+    assert '>2<br><span class="font-body-3xs">Met (target 5), provisional' in body
+    assert '4.0<br><span class="font-body-3xs">Met (target 7.0), provisional' in body
+    assert ".0000" not in body
+
+
+def test_a_return_reads_in_kpi_names_and_one_date_format(rw, client_for):
+    assert post_form(client_for(rw.provider), rw).status_code == 302
+    ret = Return.objects.get()
+    ret.submitted_at = datetime(2025, 7, 3, 9, 5, tzinfo=UTC)
+    ret.save()
+    body = client_for(rw.commissioner).get(url(rw, "return_detail", return_pk=ret.pk))
+    body = body.content.decode()
+    assert "<h1>" + rw.contract.reference + ", Jun 2025: version 1</h1>" in body
+    assert "<dd>1 Jun 2025 to 30 Jun 2025, due 15 Jul 2025</dd>" in body
+    assert "3 Jul 2025 09:05 by" in body
+    assert '<th scope="row">Days to first contact<br>' in body
+    assert "days_to_first_contact" not in body
+
+
 def test_values_use_the_phase_target_in_force(rw, client_for):
     """The contract started January 2025: a phase target for months 1–6 judges
     June 2025 (month 6) against 12 days, not the mature 7."""
@@ -553,7 +607,7 @@ def test_values_use_the_phase_target_in_force(rw, client_for):
     page = client_for(rw.commissioner).get(url(rw, "return_detail", return_pk=ret.pk))
     rows = page.context["rows"]
     row = next(r for r in rows if r["value"].contract_kpi.kpi.code == "days_to_first_contact")
-    assert (row["target"], row["label"]) == ("12", "Met")
+    assert (row["target"], row["label"]) == ("12.0", "Met")  # days, to one decimal
 
 
 def _period(tenant, contract, start: date, due: date) -> ReportingPeriod:
@@ -625,11 +679,11 @@ def test_timeliness_is_the_share_on_time_over_each_providers_last_12_due_periods
     rows = {r.provider_name: r for r in page.context["rows"]}
     assert (rows["Prompt Care"].periods, rows["Prompt Care"].on_time) == (12, 10)
     assert (rows["Prompt Care"].late, rows["Prompt Care"].not_received) == (1, 1)
-    assert rows["Prompt Care"].percent_on_time == "83%"
+    assert rows["Prompt Care"].percent_on_time == "83.3%"
     assert (rows["Patchy Care"].periods, rows["Patchy Care"].on_time) == (4, 2)
     assert (rows["Patchy Care"].late, rows["Patchy Care"].not_received) == (1, 1)
-    assert rows["Patchy Care"].percent_on_time == "50%"
-    assert "83%" in page.content.decode()
+    assert rows["Patchy Care"].percent_on_time == "50.0%"
+    assert "83.3%" in page.content.decode()
 
 
 def test_timeliness_is_not_for_providers(rw, client_for):
@@ -798,7 +852,12 @@ def test_contract_kpis_are_read_by_the_provider_and_edited_by_commissioners(rw, 
     ck = ContractKpi.objects.get(contract=rw.contract, kpi__code="staff_turnover")
     provider = client_for(rw.provider)
     page = provider.get(url(rw, "contract_kpis", contract_pk=rw.contract.pk))
-    assert page.status_code == 200 and "staff_turnover" in page.content.decode()
+    body = page.content.decode()
+    assert page.status_code == 200
+    # the KPI by name, its figures to the unit: target 10.0%, expected range as stored
+    assert '<th scope="row">Staff turnover<br><span class="font-body-3xs">Percentage, lower' in body
+    assert '<td class="text-right">10.0%</td>' in body
+    assert "staff_turnover" not in body and "10.0000" not in body
     assert not page.context["can_edit"]
     edit = url(rw, "contract_kpi_edit", contract_kpi_pk=ck.pk)
     assert provider.get(edit).status_code == 403
