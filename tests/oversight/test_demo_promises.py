@@ -4,7 +4,7 @@ Every commissioner opens Returns to submitted returns waiting for their review;
 a deteriorating contract's dashboard charts more than a year of risk scores,
 computed by the signals engine as the nightly job would have run at each
 month-end, and rising; ``seed_demo`` prints the logins, not the emails the
-demo's past would have sent.
+demo's past would have sent; and links in emails point at ``SITE_URL``.
 
 The demo is seeded once per date in ``DAYS`` (add dates to try the promises on
 other seeding days). The seed is committed, as ``scripts/demo`` commits it,
@@ -14,25 +14,34 @@ afterwards.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import date, timedelta
 from io import StringIO
+from pathlib import Path
 from statistics import mean
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test.utils import override_settings
 from django.urls import reverse
 
 from contracts.models import Contract
 from oversight.models import Tenant, User
+from oversight.notifications import notify
+from oversight.tasks import send_welcome_email
 from performance import demo
 from performance.models import Return, ReturnStatus, RiskScore, Signal, SignalStatus
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 DAYS = [date(2026, 3, 31)]
+ROOT = Path(__file__).resolve().parents[2]
 US, NHS = "riverbend-county", "wessex-vale-icb"
 
 # The README's demo logins.
@@ -215,3 +224,53 @@ def test_the_history_is_the_nightly_engine_run_at_each_month_end(seeded):
         closed = Signal.objects.filter(tenant=tenant, status=SignalStatus.CLOSED)
         assert closed.exists(), slug
         assert all(s.opened_at.astimezone(zone).date() < today for s in closed)
+
+
+# --- links in emails ----------------------------------------------------------------------
+
+
+def test_email_links_use_site_url(settings, django_capture_on_commit_callbacks):
+    settings.SITE_URL = "https://oversight.example.gov:8443"
+    tenant = TenantFactory(name="Alder County")
+    user = UserFactory(email="newcomer@example.org", full_name="Nia Newcomer")
+    user.set_unusable_password()
+    user.save()
+    membership = MembershipFactory(tenant=tenant, user=user)
+
+    assert send_welcome_email(membership.id)  # as a management command sends it: no request
+    with django_capture_on_commit_callbacks(execute=True):
+        notify(
+            tenant=tenant,
+            users=[user],
+            kind="signal",
+            message="A new signal",
+            url="/t/alder/contracts/7/dashboard/",
+            email_subject="A new signal",
+        )
+
+    welcome, notice = mail.outbox
+    [link] = re.findall(r"\S+://\S+", welcome.body)
+    assert link.startswith("https://oversight.example.gov:8443/") and link.endswith("/")
+    assert "https://oversight.example.gov:8443/t/alder/contracts/7/dashboard/" in notice.body
+
+
+def _site_url(**env: str) -> str:
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", "import oversight.settings as s; print(s.SITE_URL)"],
+        cwd=ROOT,
+        env={**base, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_site_url_defaults_to_the_demo_server_and_its_port():
+    assert _site_url() == "http://127.0.0.1:8000"
+    assert _site_url(DEMO_PORT="8107") == "http://127.0.0.1:8107"
+    assert _site_url(SITE_URL="https://oversight.example.org/", DEMO_PORT="8107") == (
+        "https://oversight.example.org"
+    )
