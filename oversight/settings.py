@@ -153,6 +153,14 @@ STORAGES = {
     },
 }
 
+# Where links in emails point: scheme, host and port, no trailing slash. By
+# default the demo server (scripts/demo serves on DEMO_PORT, 8000 unless set);
+# with DEBUG off, unset means the first ALLOWED_HOSTS entry.
+SITE_URL = (
+    os.environ.get("SITE_URL")
+    or (f"http://127.0.0.1:{os.environ.get('DEMO_PORT') or '8000'}" if DEBUG else "")
+).rstrip("/")
+
 # Email: console in the demo; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = os.environ.get(

@@ -6,6 +6,7 @@ instances or the request.
 """
 
 import logging
+from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
@@ -21,12 +22,21 @@ logger = logging.getLogger(__name__)
 
 
 def _default_domain() -> str:
-    """Where set-password links point when no request told us the host
-    (a member added by a management command): the first concrete ALLOWED_HOSTS entry."""
+    """The first concrete ALLOWED_HOSTS entry: where links point when neither a
+    request nor SITE_URL says."""
     for host in settings.ALLOWED_HOSTS:
         if host and host != "*" and not host.startswith("."):
             return host
     return "localhost"
+
+
+def _site() -> tuple[str, str]:
+    """(protocol, host[:port]) for links when no request told us the host (a
+    member added by a management command): SITE_URL, else the first allowed host."""
+    site = urlsplit(getattr(settings, "SITE_URL", ""))
+    if site.scheme and site.netloc:
+        return site.scheme, site.netloc
+    return "http", _default_domain()
 
 
 @shared_task(
@@ -58,14 +68,17 @@ def send_welcome_email(
         logger.info("welcome email skipped: user %s has already set a password", user.pk)
         return False
 
-    domain = domain or _default_domain()
+    if domain:
+        protocol = "https" if use_https else "http"
+    else:
+        protocol, domain = _site()
     context = {
         "user": user,
         "email": user.email,
         "tenant": membership.tenant,
         "domain": domain,
         "site_name": domain,
-        "protocol": "https" if use_https else "http",
+        "protocol": protocol,
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
         "token": default_token_generator.make_token(user),
     }

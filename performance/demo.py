@@ -22,6 +22,14 @@ for each demo tenant. It builds, in order and idempotently:
      sent, and a couple queried and resubmitted;
    - ``new``: a new site in its implementation phase, judged against phase targets.
 
+   The latest return of each contract in ``AWAITING_REVIEW`` is left submitted,
+   so that every demo commissioner has returns to accept or query.
+5. With ``nightly_history_months`` (seed_demo passes 13), the nightly signals
+   job, replayed within the returns at each past month-end in turn: the real
+   ``recompute_signals`` for the whole tenant, on the returns accepted by then,
+   so the risk-score history and the signals' opening and closing are the
+   engine's own (``_nightly``).
+
 How the returns are written: replayed through the real path, in time order.
 Each submission is built as ``ReturnHeader``/``ValueRow`` and goes through
 ``validation.validate`` and ``services.returns_write``; the contract manager
@@ -77,6 +85,7 @@ from .models import (
     ReturnSource,
     Unit,
 )
+from .signal_engine import recompute_signals
 
 REASON = "Demo data (seed_demo)"
 DEMO_SEED = 20260101
@@ -942,6 +951,19 @@ STORIES: dict[str, str] = {
     "WV-SD-2025-009": NEW,  # Community trust step-down, ~3 months
 }
 
+# Contracts whose latest return is left submitted, waiting for its contract
+# manager's review, so that every demo commissioner opens Returns to something
+# to accept or query. Long-running contracts, where holding one month back does
+# not blunt the story told by the months already accepted.
+AWAITING_REVIEW: frozenset[str] = frozenset(
+    {
+        "RC-HSG-2021-009",  # Marcus Reyes (late)
+        "RC-BH-2024-007",  # Priya Natarajan (steady)
+        "WV-D2A-2024-003",  # Rachel Adeyemi (deteriorating)
+        "WV-MH-2024-002",  # James Thornton (steady)
+    }
+)
+
 # How a provider's data reaches the County/ICB, where not the web form.
 SOURCES: dict[str, str] = {
     "WV-MH-2022-008": ReturnSource.API,
@@ -1021,6 +1043,7 @@ class _Period:
     query: bool = False
     resubmit_lag: float = 0.0
     accept_lag: float = 0.0
+    awaiting_review: bool = False  # submitted, and left for the commissioner to review
 
 
 @dataclass
@@ -1721,6 +1744,8 @@ def _submit(replay: _Replay, plan: _Plan, p: _Period, *, version_values, first: 
             reason=f"{REASON}: return submitted",
         )
         replay.count("submitted")
+        if p.awaiting_review:
+            return  # nobody has reviewed it yet: the demo's commissioner will
         if p.query and first:
             replay.at(moment + timedelta(days=p.review_lag), _query(replay, plan, p, ret))
         else:
@@ -1774,6 +1799,49 @@ def _query(replay: _Replay, plan: _Plan, p: _Period, ret: Return):
     return action
 
 
+def _leave_latest_for_review(plan: _Plan, cutoff: datetime) -> None:
+    """The latest return sent before ``cutoff`` stays submitted: not accepted, not
+    queried. Which period that is moves with the seeding date; that there is one
+    does not (every demo contract has sent a return by then)."""
+    sent = [
+        p for p in plan.periods if not p.missing and _at(plan, p.period.end, p.submit_lag) < cutoff
+    ]
+    if sent:
+        sent[-1].awaiting_review, sent[-1].query = True, False
+
+
+# When the nightly signals job runs (settings.CELERY_BEAT_SCHEDULE,
+# "recompute-portfolio-signals"), in the tenant's time.
+NIGHTLY_AT = time(2, 0)
+
+
+def month_ends_before(today: date, months: int) -> list[date]:
+    """The last ``months`` month-ends strictly before ``today``, oldest first."""
+    ends: list[date] = []
+    day = today.replace(day=1) - timedelta(days=1)
+    while len(ends) < months:
+        ends.append(day)
+        day = day.replace(day=1) - timedelta(days=1)
+    return ends[::-1]
+
+
+def _nightly(replay: _Replay, tenant: Tenant, contracts: list[Contract], day: date):
+    """The nightly portfolio recompute as it ran on ``day``: the whole tenant in
+    one call, from the returns accepted by then (the replay has reached that
+    moment, so later ones do not exist yet). Contracts not yet started were not
+    being monitored."""
+
+    def action(moment: datetime) -> None:
+        started = [c.id for c in contracts if c.start_date <= day]
+        if started:
+            recompute_signals(
+                tenant_id=tenant.id, contract_ids=started, today=day, user=replay.user
+            )
+            replay.count("nightly recomputes")
+
+    return action
+
+
 def _memberships(tenant: Tenant) -> tuple[dict, dict, Membership | None]:
     members = list(
         Membership.objects.filter(tenant=tenant, is_active=True)
@@ -1801,9 +1869,17 @@ def seed_returns(
     today: date,
     stories: dict[str, str] | None = None,
     service_groups: dict[str, str] | None = None,
+    awaiting_review: frozenset[str] | None = None,
+    nightly_history_months: int = 0,
 ) -> dict[str, int]:
     """Replay a return for every period the contracts owe (skipping contracts that
-    already have returns), in time order, through validation and the services."""
+    already have returns), in time order, through validation and the services.
+
+    The latest return of each contract in ``awaiting_review`` (references;
+    default ``AWAITING_REVIEW``) is left submitted. With ``nightly_history_months``
+    the nightly signals recompute runs, within the replay, at each of that many
+    month-ends before ``today``: the risk-score history and the signals' opening
+    and closing are the engine's own, on the data as it stood each night."""
     has_returns = set(
         Return.objects.filter(contract__in=contracts).values_list("contract_id", flat=True)
     )
@@ -1852,6 +1928,8 @@ def seed_returns(
             text_rng=_rng(tenant, contract, "words"),
         )
         _build_periods(plan, periods.get(contract.id, []), today)
+        if contract.reference in (AWAITING_REVIEW if awaiting_review is None else awaiting_review):
+            _leave_latest_for_review(plan, replay.cutoff)
         for p in plan.periods:
             if p.missing:
                 continue
@@ -1860,6 +1938,9 @@ def seed_returns(
                 _at(plan, p.period.end, p.submit_lag),
                 _submit(replay, plan, p, version_values=first_values, first=True),
             )
+    zone = ZoneInfo(tenant.time_zone)
+    for day in month_ends_before(today, nightly_history_months):
+        replay.at(datetime.combine(day, NIGHTLY_AT, zone), _nightly(replay, tenant, contracts, day))
     replay.run()
     return replay.counts
 
@@ -1878,9 +1959,12 @@ def seed_performance(
     today: date,
     stories: dict[str, str] | None = None,
     service_groups: dict[str, str] | None = None,
+    awaiting_review: frozenset[str] | None = None,
+    nightly_history_months: int = 0,
 ) -> dict[str, int]:
-    """KPI library, contract KPIs, reporting calendar and returns for a demo tenant.
-    Idempotent: what is already there is left alone."""
+    """KPI library, contract KPIs, reporting calendar and returns for a demo tenant
+    (and, with ``nightly_history_months``, the nightly signals runs of those
+    months: see ``seed_returns``). Idempotent: what is already there is left alone."""
     contracts = list(
         Contract.objects.filter(pk__in=[c.pk for c in contracts])
         .select_related("service_type", "tenant")
@@ -1905,15 +1989,24 @@ def seed_performance(
                 contracts=[contract], today=today, user=user, reason=REASON
             )
     counts = seed_returns(
-        tenant, contracts, user=user, today=today, stories=stories, service_groups=service_groups
+        tenant,
+        contracts,
+        user=user,
+        today=today,
+        stories=stories,
+        service_groups=service_groups,
+        awaiting_review=awaiting_review,
+        nightly_history_months=nightly_history_months,
     )
     return {"kpis": len(library), "contract_kpis": len(created), "periods": periods, **counts}
 
 
 __all__ = [
+    "AWAITING_REVIEW",
     "REASON",
     "STORIES",
     "STORY_NAMES",
+    "month_ends_before",
     "seed_contract_kpis",
     "seed_kpi_library",
     "seed_performance",

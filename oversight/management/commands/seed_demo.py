@@ -17,6 +17,9 @@ later features add a part (KPIs, returns…) without touching the others.
   ``bulk_create`` (oversight/history.py) with the reason ``REASON``; deletions
   on reset use ``delete_with_history``. The writes are attributed to
   ``--actor EMAIL`` if given, otherwise recorded as the system.
+- **Quiet.** It prints what it built and the logins. Email sent while seeding
+  (notices of the demo's past: queried returns, new signals) goes to memory and
+  is only counted; the engine's and notifications' INFO logs show with ``-v 2``.
 - **Demo-only passwords.** Every demo account signs in with ``DEMO_PASSWORD``.
   Because that password is published, the command refuses to run with DEBUG
   off unless ``--allow-without-debug`` is passed (the test-suite does).
@@ -24,8 +27,10 @@ later features add a part (KPIs, returns…) without touching the others.
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,9 +38,11 @@ from decimal import Decimal
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core import mail
 from django.core.exceptions import FieldDoesNotExist
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
+from django.test.utils import override_settings
 from simple_history.models import HistoricalChanges
 
 from contracts.models import (
@@ -57,6 +64,14 @@ from performance.signal_engine import recompute_signals
 REASON = "Demo data (seed_demo)"
 RESET_REASON = "Demo data reset (seed_demo --reset)"
 DEMO_SEED = 20260101
+# Month-ends at which the nightly signals job is replayed: 13, so that with
+# today's run the risk-score history spans more than a year on any seeding day.
+HISTORY_MONTHS = 13
+# While seeding, email goes to memory: the demo's past (queried returns, new
+# signals) would otherwise print hundreds of lines of console email.
+SEED_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Their INFO lines (one per recompute, one per email) are shown with -v 2.
+CHATTY_LOGGERS = ("performance.signal_engine", "oversight.notifications")
 # Demo only: published in the README and printed by the command. Never reuse.
 DEMO_PASSWORD = "oversight-demo"
 
@@ -1300,13 +1315,21 @@ def seed_milestones(ctx: SeedContext) -> None:
 
 
 def seed_performance_data(ctx: SeedContext) -> None:
-    """KPIs, targets, the reporting calendar and returns that tell stories."""
-    seed_performance(ctx.tenant, list(ctx.contracts.values()), user=ctx.actor, today=ctx.today)
+    """KPIs, targets, the reporting calendar and returns that tell stories, with
+    the nightly signals job run at each of the last ``HISTORY_MONTHS`` month-ends
+    along the way (a risk-score history the dashboards can chart)."""
+    seed_performance(
+        ctx.tenant,
+        list(ctx.contracts.values()),
+        user=ctx.actor,
+        today=ctx.today,
+        nightly_history_months=HISTORY_MONTHS,
+    )
 
 
 def seed_signals(ctx: SeedContext) -> None:
-    """Signals and risk scores from the returns just seeded, as the nightly job
-    would compute them, so the dashboards open with something to read."""
+    """Today's signals and risk scores, as tonight's nightly job would compute
+    them, so the dashboards open with something current to read."""
     recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
 
 
@@ -1405,6 +1428,20 @@ def reset_tenant(tenant: Tenant, *, actor: User | None) -> int:
 # --------------------------------------------------------------------------
 
 
+@contextmanager
+def _quiet(names: Iterable[str], *, unless: bool) -> Iterator[None]:
+    """Raise the given loggers to WARNING for the block (warnings still show)."""
+    loggers = [] if unless else [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 class Command(BaseCommand):
     help = (
         "Build the demo tenants (a US county and an NHS ICB) with a user for every role, "
@@ -1449,7 +1486,25 @@ class Command(BaseCommand):
                 raise CommandError(f"No user with the email {options['actor']!r}")
         today = options["today"] or clock.today()
         slugs = [spec.slug for spec in DEMO_TENANTS]
+        # Email sent while seeding (on commit, so still inside these blocks) goes
+        # to memory, and is counted instead of printed.
+        with (
+            override_settings(EMAIL_BACKEND=SEED_EMAIL_BACKEND),
+            _quiet(CHATTY_LOGGERS, unless=options["verbosity"] >= 2),
+        ):
+            held = len(getattr(mail, "outbox", []))
+            built = self.build(options, today=today, slugs=slugs, actor=actor)
+            held = len(getattr(mail, "outbox", [])) - held
+        if built and held:
+            self.stdout.write(
+                f"{held} notification emails to demo users (queried returns, new signals) "
+                "were not sent: the demo's past is not mailed."
+            )
+        self.print_logins()
 
+    def build(self, options, *, today: date, slugs: list[str], actor: User | None) -> bool:
+        """Build the demo tenants (resetting them if asked); False if they were
+        there already and left alone."""
         with transaction.atomic():
             existing = list(Tenant.objects.filter(slug__in=slugs))
             if existing and not options["reset"]:
@@ -1457,8 +1512,7 @@ class Command(BaseCommand):
                     "The demo tenants are already there; leaving them as they are "
                     "(run with --reset to rebuild them)."
                 )
-                self.print_logins()
-                return
+                return False
             for tenant in existing:
                 count = reset_tenant(tenant, actor=actor)
                 self.stdout.write(f"Deleted demo tenant {tenant.slug} ({count} rows).")
@@ -1478,7 +1532,7 @@ class Command(BaseCommand):
                         f"{len(ctx.providers)} providers, {len(ctx.contracts)} contracts."
                     )
                 )
-        self.print_logins()
+        return True
 
     def print_logins(self) -> None:
         self.stdout.write("")
