@@ -1,15 +1,17 @@
 from rest_framework import serializers
 
 from oversight.models import User
+from oversight.serializers import StrictModelSerializer
 
 from . import selectors
 from .models import Contract, DeliverySite, Milestone, Provider, ServiceType
 from .services import OWNER_ROLES
 
 
-class TenantScopedSerializer(serializers.ModelSerializer):
+class TenantScopedSerializer(StrictModelSerializer):
     """Related-object choices are limited to what the membership can see, so an
-    id from another tenant reads as "does not exist", never as a hint."""
+    id from another tenant reads as "does not exist", never as a hint. Unknown
+    fields are refused (``oversight.serializers``)."""
 
     scoped_fields: dict = {}
 
