@@ -4,7 +4,15 @@ from oversight.models import User
 from oversight.serializers import StrictModelSerializer
 
 from . import selectors
-from .models import Contract, DeliverySite, Milestone, Provider, ServiceType
+from .models import (
+    CORE_COMPONENT_MAX_LENGTH,
+    Contract,
+    DeliverySite,
+    Milestone,
+    Provider,
+    ServiceType,
+    core_components_validator,
+)
 from .services import OWNER_ROLES
 
 
@@ -50,7 +58,9 @@ class ContractSerializer(TenantScopedSerializer):
     service_type_name = serializers.CharField(source="service_type.name", read_only=True)
     currency = serializers.CharField(max_length=3, required=False)
     protected_core_components = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False
+        child=serializers.CharField(max_length=CORE_COMPONENT_MAX_LENGTH),
+        required=False,
+        validators=[core_components_validator],
     )
 
     scoped_fields = {

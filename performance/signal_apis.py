@@ -69,7 +69,8 @@ class AcknowledgeSerializer(StrictSerializer):
     also_accepted = frozenset()
 
     note = serializers.CharField(
-        help_text="What you have done or decided about the signal; kept in its history."
+        max_length=10_000,
+        help_text="What you have done or decided about the signal; kept in its history.",
     )
 
 

@@ -113,3 +113,141 @@ def test_what_was_read_may_be_sent_back_whole(world, api_client_for):
     )
     assert response.status_code == 200, response.content
     assert Contract.objects.get(pk=a.p1.contract.pk).title == "Retitled"
+
+
+# --- length limits ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def patch_contract(world, api_client_for):
+    a = world.a
+
+    def patch(payload):
+        return api_client_for(a.members["commissioner"]).patch(
+            reverse("api-contract-detail", args=[a.tenant.slug, a.p1.contract.pk]),
+            payload,
+            format="json",
+            HTTP_X_CHANGE_REASON="Limits test",
+        )
+
+    return patch
+
+
+def test_ten_thousand_protected_core_components_are_refused(world, patch_contract):
+    contract = world.a.p1.contract
+    before = list(contract.protected_core_components)
+    response = patch_contract(
+        {"protected_core_components": [f"Component {n}" for n in range(10_000)]}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "protected_core_components": ["Give at most 50 items (this list has 10,000)."]
+    }
+    contract.refresh_from_db()
+    assert contract.protected_core_components == before
+    assert _history_count(contract) == 1
+
+
+def test_fifty_protected_core_components_are_accepted(world, patch_contract):
+    items = [f"Component {n}" for n in range(50)]
+    response = patch_contract({"protected_core_components": items})
+    assert response.status_code == 200, response.content
+    assert Contract.objects.get(pk=world.a.p1.contract.pk).protected_core_components == items
+
+
+def test_a_protected_core_component_past_500_characters_is_refused(world, patch_contract):
+    response = patch_contract({"protected_core_components": ["Named worker", "x" * 501]})
+    assert response.status_code == 400
+    assert response.json() == {
+        "protected_core_components": {"1": ["Ensure this field has no more than 500 characters."]}
+    }
+
+
+@pytest.mark.parametrize(("field", "limit"), [("scope", 10_000), ("population_coverage", 5_000)])
+def test_contract_text_past_its_limit_is_refused(world, patch_contract, field, limit):
+    contract = world.a.p1.contract
+    response = patch_contract({field: "y" * (limit + 1)})
+    assert response.status_code == 400
+    assert response.json() == {field: [f"Ensure this field has no more than {limit} characters."]}
+    assert patch_contract({field: "y" * limit}).status_code == 200
+    contract.refresh_from_db()
+    assert len(getattr(contract, field)) == limit
+
+
+@pytest.mark.parametrize(
+    ("route", "field", "limit"),
+    [
+        ("api-provider-detail", "address", 1_000),
+        ("api-service-type-detail", "description", 5_000),
+        ("api-site-detail", "address", 1_000),
+        ("api-milestone-detail", "notes", 5_000),
+    ],
+)
+def test_other_register_text_past_its_limit_is_refused(world, api_client_for, route, field, limit):
+    a = world.a
+    milestone = Milestone.objects.create(
+        tenant=a.tenant, contract=a.p1.contract, title="Go live", due_date="2026-09-01"
+    )
+    pk = {
+        "api-provider-detail": a.p1.provider.pk,
+        "api-service-type-detail": a.service_type.pk,
+        "api-site-detail": a.p1.site.pk,
+        "api-milestone-detail": milestone.pk,
+    }[route]
+    response = api_client_for(a.members["admin"]).patch(
+        reverse(route, args=[a.tenant.slug, pk]),
+        {field: "z" * (limit + 1)},
+        format="json",
+        HTTP_X_CHANGE_REASON="Limits test",
+    )
+    assert response.status_code == 400
+    assert response.json() == {field: [f"Ensure this field has no more than {limit} characters."]}
+
+
+def test_the_edit_form_refuses_too_many_protected_core_components(world, client_for):
+    from tests.contracts.test_views import _form
+
+    a = world.a
+    contract = a.p1.contract
+    lines = "\n".join(f"Component {n}" for n in range(51))
+    response = client_for(a.members["commissioner"]).post(
+        reverse("contract_edit", args=[a.tenant.slug, contract.pk]),
+        _form(
+            a,
+            reference=contract.reference,
+            provider=a.p1.provider.pk,
+            protected_core_components=lines,
+            reason="Too many",
+        ),
+    )
+    assert response.status_code == 400
+    assert "Give at most 50 items (this list has 51)." in response.content.decode()
+    contract.refresh_from_db()
+    assert len(contract.protected_core_components) < 51
+
+
+def test_the_contracts_import_refuses_too_many_protected_core_components(world):
+    from contracts.management.commands.contracts_import import ImportRejected, contracts_import
+
+    a = world.a
+    row = {
+        "reference": "IMP-LIMIT",
+        "title": "Housing First",
+        "provider": a.p1.provider.name,
+        "service_type": a.service_type.code,
+        "status": "active",
+        "start_date": "2026-04-01",
+        "end_date": "2029-03-31",
+        "annual_value": "180000",
+        "total_value": "540000",
+        "payment_model": "block",
+        "contract_manager_email": a.user("commissioner").email,
+        "scope": "Permanent supportive housing",
+        "protected_core_components": "; ".join(f"Component {n}" for n in range(60)),
+    }
+    with pytest.raises(ImportRejected) as rejected:
+        contracts_import(membership=a.members["admin"], rows=[row], reason="Migration")
+    assert [str(e) for e in rejected.value.errors] == [
+        "row 2, protected_core_components: Give at most 50 items (this list has 60)."
+    ]
+    assert not Contract.objects.filter(reference="IMP-LIMIT").exists()

@@ -168,7 +168,9 @@ def test_a_review_with_a_misspelt_comment_is_refused_and_the_return_stays_submit
 
 
 @pytest.mark.django_db
-def test_acknowledging_a_signal_with_an_unknown_field_is_refused(world, api_client_for):
+def test_acknowledging_a_signal_with_an_unknown_field_or_a_long_note_is_refused(
+    world, api_client_for
+):
     from performance.models import Signal, SignalStatus
     from tests.performance.test_dashboard import build_dashboard
 
@@ -181,6 +183,15 @@ def test_acknowledging_a_signal_with_an_unknown_field_is_refused(world, api_clie
     )
     assert response.status_code == 400
     assert response.json() == {"urgent": ["unknown field 'urgent': the fields are note"]}
+    signal.refresh_from_db()
+    assert signal.status == SignalStatus.OPEN
+    too_long = api_client_for(world.a.members["commissioner"]).post(
+        f"/api/v1/t/{world.a.tenant.slug}/signals/{signal.pk}/acknowledge/",
+        {"note": "n" * 10_001},
+        format="json",
+    )
+    assert too_long.status_code == 400
+    assert too_long.json() == {"note": ["Ensure this field has no more than 10000 characters."]}
     signal.refresh_from_db()
     assert signal.status == SignalStatus.OPEN
 
