@@ -13,6 +13,10 @@ from difflib import get_close_matches
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+# Keys that carry the request, not data: the browsable API's HTML forms post
+# Django's CSRF token in the body.
+TRANSPORT_FIELDS = frozenset({"csrfmiddlewaretoken"})
+
 
 class RefuseUnknownFieldsMixin:
     """Put first in a serializer's bases. ``also_accepted`` names keys a view
@@ -23,7 +27,7 @@ class RefuseUnknownFieldsMixin:
     def unknown_fields(self, data) -> dict[str, list[str]]:
         if not isinstance(data, Mapping):
             return {}  # DRF answers "expected a dictionary" itself
-        known = set(self.fields) | set(self.also_accepted)
+        known = set(self.fields) | set(self.also_accepted) | TRANSPORT_FIELDS
         writable = sorted(name for name, field in self.fields.items() if not field.read_only)
         errors = {}
         for name in data:

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from contracts.filters import ContractChildFilter
 from oversight.api import TenantScopedViewSet
 from oversight.permissions import can
+from oversight.serializers import TRANSPORT_FIELDS
 from oversight.tenancy import tenant_today
 
 from . import selectors
@@ -57,8 +58,8 @@ MAX_BODY_BYTES = 5 * 1024 * 1024  # the spreadsheet upload's limit
 def request_fingerprint(data) -> str:
     """What identifies a request's body for its Idempotency-Key: its JSON with
     keys sorted, so a retry that orders or spaces it differently is the same."""
-    if hasattr(data, "lists"):  # a form-encoded QueryDict
-        data = {key: values for key, values in data.lists()}
+    if hasattr(data, "lists"):  # a form-encoded QueryDict; its CSRF token is not the request
+        data = {key: values for key, values in data.lists() if key not in TRANSPORT_FIELDS}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

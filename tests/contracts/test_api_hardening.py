@@ -100,6 +100,17 @@ def test_the_reason_may_still_come_in_the_body(world, api_client_for):
     assert a.p1.site.history.first().history_change_reason == "Boundary change"
 
 
+def test_a_form_posted_through_the_browsable_api_keeps_working(world, api_client_for):
+    """Its HTML form sends Django's CSRF token in the body: not a field, not refused."""
+    a = world.a
+    response = api_client_for(a.members["admin"]).post(
+        reverse("api-provider-list", args=[a.tenant.slug]),
+        {"name": "Harbour Care", "csrfmiddlewaretoken": "token-from-the-form"},
+    )
+    assert response.status_code == 201, response.content
+    assert Provider.objects.filter(tenant=a.tenant, name="Harbour Care").exists()
+
+
 def test_what_was_read_may_be_sent_back_whole(world, api_client_for):
     """Read-only fields (id, provider_name, created_at…) are fields the
     serializer knows: a client that GETs, edits and PUTs is not refused."""
