@@ -4,9 +4,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
 from oversight.models import TenantOwned
@@ -21,6 +27,57 @@ ods_validator = RegexValidator(
 )
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD.")
 
+# The most a free-text field or a list may hold (docs/api.md lists them): well
+# past any real contract's text, short of what a mistaken or hostile client
+# could send. Validators, so forms, the API and imports all refuse the excess.
+ADDRESS_MAX = 1_000
+DESCRIPTION_MAX = 5_000
+SCOPE_MAX = 10_000
+CORE_COMPONENTS_MAX_ITEMS = 50
+CORE_COMPONENT_MAX_LENGTH = 500
+
+
+def limited_text(limit: int, **kwargs) -> models.TextField:
+    """A TextField whose length the model validates (Django checks a
+    TextField's max_length only in forms)."""
+    return models.TextField(max_length=limit, validators=[MaxLengthValidator(limit)], **kwargs)
+
+
+@deconstructible
+class ListOfTextValidator:
+    """At most ``max_items`` strings, each at most ``max_length`` characters.
+    Other shapes are left to the model's clean()."""
+
+    def __init__(self, max_items: int, max_length: int):
+        self.max_items, self.max_length = max_items, max_length
+
+    def __call__(self, value) -> None:
+        if not isinstance(value, list):
+            return
+        if len(value) > self.max_items:
+            raise ValidationError(
+                f"Give at most {self.max_items} items (this list has {len(value):,}).",
+                code="max_items",
+            )
+        for number, item in enumerate(value, start=1):
+            if isinstance(item, str) and len(item) > self.max_length:
+                raise ValidationError(
+                    f"Item {number} has {len(item):,} characters; "
+                    f"each may have at most {self.max_length}.",
+                    code="max_length",
+                )
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ListOfTextValidator) and (self.max_items, self.max_length) == (
+            other.max_items,
+            other.max_length,
+        )
+
+
+core_components_validator = ListOfTextValidator(
+    CORE_COMPONENTS_MAX_ITEMS, CORE_COMPONENT_MAX_LENGTH
+)
+
 
 class Provider(TenantOwned):
     """An organisation that delivers services under contract."""
@@ -32,7 +89,7 @@ class Provider(TenantOwned):
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=40, blank=True)
-    address = models.TextField(blank=True)
+    address = limited_text(ADDRESS_MAX, blank=True)
 
     history = HistoricalRecords()
 
@@ -60,7 +117,7 @@ class ServiceType(TenantOwned):
 
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = limited_text(DESCRIPTION_MAX, blank=True)
 
     history = HistoricalRecords()
 
@@ -110,9 +167,11 @@ class Contract(TenantOwned):
     status = models.CharField(
         max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
     )
-    scope = models.TextField(help_text="What the provider is to deliver.")
-    population_coverage = models.TextField(
-        blank=True, help_text="Who is eligible and how many people are to be served."
+    scope = limited_text(SCOPE_MAX, help_text="What the provider is to deliver.")
+    population_coverage = limited_text(
+        DESCRIPTION_MAX,
+        blank=True,
+        help_text="Who is eligible and how many people are to be served.",
     )
     intensity = models.CharField(
         max_length=300, blank=True, help_text="e.g. up to 20 hours of support a week"
@@ -166,6 +225,7 @@ class Contract(TenantOwned):
     protected_core_components = models.JSONField(
         default=list,
         blank=True,
+        validators=[core_components_validator],
         help_text="What may not be traded away for volume, one item per line.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -225,7 +285,7 @@ class DeliverySite(TenantOwned):
     name = models.CharField(max_length=200)
     area = models.CharField(max_length=200, help_text="Area or county served.")
     partner_organisation = models.CharField(max_length=200, blank=True)
-    address = models.TextField(blank=True)
+    address = limited_text(ADDRESS_MAX, blank=True)
     opened_on = models.DateField(null=True, blank=True)
 
     history = HistoricalRecords()
@@ -262,7 +322,7 @@ class Milestone(TenantOwned):
         max_length=20, choices=MilestoneStatus.choices, default=MilestoneStatus.PENDING
     )
     completed_on = models.DateField(null=True, blank=True)
-    notes = models.TextField(blank=True)
+    notes = limited_text(DESCRIPTION_MAX, blank=True)
 
     history = HistoricalRecords()
 

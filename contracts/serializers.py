@@ -1,15 +1,25 @@
 from rest_framework import serializers
 
 from oversight.models import User
+from oversight.serializers import StrictModelSerializer
 
 from . import selectors
-from .models import Contract, DeliverySite, Milestone, Provider, ServiceType
+from .models import (
+    CORE_COMPONENT_MAX_LENGTH,
+    Contract,
+    DeliverySite,
+    Milestone,
+    Provider,
+    ServiceType,
+    core_components_validator,
+)
 from .services import OWNER_ROLES
 
 
-class TenantScopedSerializer(serializers.ModelSerializer):
+class TenantScopedSerializer(StrictModelSerializer):
     """Related-object choices are limited to what the membership can see, so an
-    id from another tenant reads as "does not exist", never as a hint."""
+    id from another tenant reads as "does not exist", never as a hint. Unknown
+    fields are refused (``oversight.serializers``)."""
 
     scoped_fields: dict = {}
 
@@ -48,7 +58,9 @@ class ContractSerializer(TenantScopedSerializer):
     service_type_name = serializers.CharField(source="service_type.name", read_only=True)
     currency = serializers.CharField(max_length=3, required=False)
     protected_core_components = serializers.ListField(
-        child=serializers.CharField(max_length=500), required=False
+        child=serializers.CharField(max_length=CORE_COMPONENT_MAX_LENGTH),
+        required=False,
+        validators=[core_components_validator],
     )
 
     scoped_fields = {

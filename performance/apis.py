@@ -8,6 +8,9 @@ same ``validation.validate`` as the web form and the spreadsheets, written by
 ``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
 """
 
+import hashlib
+import json
+
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,6 +25,7 @@ from contracts.filters import ContractChildFilter
 from oversight import clock
 from oversight.api import TenantScopedViewSet
 from oversight.permissions import can
+from oversight.serializers import TRANSPORT_FIELDS
 from oversight.tenancy import tenant_today
 
 from . import selectors
@@ -49,6 +53,15 @@ from .services import ImportRejected, return_accept, return_query, returns_write
 from .validation import Problem, validate
 
 IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
+
+
+def request_fingerprint(data) -> str:
+    """What identifies a request's body for its Idempotency-Key: its JSON with
+    keys sorted, so a retry that orders or spaces it differently is the same."""
+    if hasattr(data, "lists"):  # a form-encoded QueryDict; its CSRF token is not the request
+        data = {key: values for key, values in data.lists() if key not in TRANSPORT_FIELDS}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -154,8 +167,9 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=True,
     description=(
-        "A new random value (a UUID) for each new return; the same value when retrying. "
-        "A replay answers 200 with the return first created and writes nothing."
+        "A new random value (a UUID) for each new return; the same value and the same body "
+        "when retrying. Keys are the submitting user's own. A replay answers 200 with the "
+        "return first created and writes nothing; the same key with another body answers 422."
     ),
 )
 _ERRORS = OpenApiResponse(ErrorsSerializer, description="Field-level problems; nothing written.")
@@ -175,28 +189,36 @@ class ReturnViewSet(ReadOnlyViewSet):
     def _body(self, ret: Return) -> dict:
         return ReturnSerializer(self.get_queryset().get(pk=ret.pk)).data
 
-    def _replay(self, key: str, data) -> Response | None:
-        """The answer to a request whose key was already used, or None."""
-        original = self.get_queryset().filter(idempotency_key=key).first()
+    def _replay(self, key: str, fingerprint: str, data) -> Response | None:
+        """The answer to a request whose key this submitter already used, or
+        None. Keys are the submitter's own: another member's key is unknown here."""
+        original = (
+            self.get_queryset()
+            .filter(idempotency_key=key, submitted_by=self.membership.user)
+            .select_related("contract", "period")
+            .first()
+        )
         if original is None:
             return None
-        asked = (
-            (str(data.get("contract", "")).strip(), normalise_period(data.get("period", "")))
-            if isinstance(data, dict)
-            else None
-        )
-        if asked != (original.contract.reference, original.period.label):
+        if original.idempotency_fingerprint:
+            same = original.idempotency_fingerprint == fingerprint
+        else:  # stored before requests were fingerprinted: judge by what it is for
+            same = isinstance(data, dict) and (
+                str(data.get("contract", "")).strip(),
+                normalise_period(data.get("period", "")),
+            ) == (original.contract.reference, original.period.label)
+        if not same:
             return _errors(
                 [
                     Problem(
                         "request",
                         "Idempotency-Key",
-                        f"this key was already used for the return for "
-                        f"{original.contract.reference} {original.period.label}: "
-                        "use a new key for a new return",
+                        f"this key was already used with a different request (the return for "
+                        f"{original.contract.reference} {original.period.label}): "
+                        "send the same body to retry it, or a new key for a new return",
                     )
                 ],
-                status.HTTP_409_CONFLICT,
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(self._body(original), status=status.HTTP_200_OK)
 
@@ -208,9 +230,11 @@ class ReturnViewSet(ReadOnlyViewSet):
             200: OpenApiResponse(ReturnSerializer, description="A replay: the original return."),
             400: _ERRORS,
             409: OpenApiResponse(
+                ErrorsSerializer, description="Another submission for the period won a race."
+            ),
+            422: OpenApiResponse(
                 ErrorsSerializer,
-                description="Another submission for the period won a race, or the key was "
-                "used for another return.",
+                description="The Idempotency-Key was already used with a different body.",
             ),
         },
     )
@@ -253,7 +277,8 @@ class ReturnViewSet(ReadOnlyViewSet):
             return _errors([Problem("request", "body", f"the body is not valid JSON: {error}")])
         except exceptions.UnsupportedMediaType as error:
             return _errors([Problem("request", "body", str(error.detail))], 415)
-        replay = self._replay(key, data)
+        fingerprint = request_fingerprint(data)
+        replay = self._replay(key, fingerprint, data)
         if replay is not None:
             return replay
 
@@ -268,18 +293,24 @@ class ReturnViewSet(ReadOnlyViewSet):
             today=tenant_today(self.membership.tenant),
         )
         if not outcome.ok:
-            return _errors(outcome.problems)
+            # The same request, sent at the same time, may have been written
+            # since the check above: then this one is its retry ("already
+            # submitted" would be the wrong answer).
+            return self._replay(key, fingerprint, data) or _errors(outcome.problems)
         try:
             (ret,) = returns_write(
                 membership=self.membership,
                 outcome=outcome,
                 source=ReturnSource.API,
                 idempotency_key=key,
+                idempotency_fingerprint=fingerprint,
             )
         except ImportRejected as rejected:
             # Lost a race: to the same request retried (answer as a replay) or
             # to another submission for the period.
-            return self._replay(key, data) or _errors(rejected.problems, status.HTTP_409_CONFLICT)
+            return self._replay(key, fingerprint, data) or _errors(
+                rejected.problems, status.HTTP_409_CONFLICT
+            )
         return Response(self._body(ret), status=status.HTTP_201_CREATED)
 
     def _review(self, request, service):

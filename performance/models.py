@@ -263,7 +263,11 @@ class Return(TenantOwned):
     )
     narrative = models.TextField(blank=True)
     source = models.CharField(max_length=12, choices=ReturnSource.choices)
+    # An API submission's Idempotency-Key, unique per submitter (not per
+    # tenant: one provider's key says nothing to another), and a hash of the
+    # request it came with, so a retry with another body is told so.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -292,9 +296,9 @@ class Return(TenantOwned):
                 name="return_one_live_version_per_period",
             ),
             models.UniqueConstraint(
-                fields=["tenant", "idempotency_key"],
+                fields=["tenant", "submitted_by", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
-                name="return_idempotency_key_unique",
+                name="return_idempotency_key_unique_per_submitter",
             ),
         ]
         indexes = [models.Index(fields=["tenant", "status"])]

@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from contracts.models import Frequency
 from oversight import clock
+from oversight.serializers import StrictSerializer
 
 from .imports import normalise_period
 from .models import (
@@ -179,7 +180,9 @@ class NumberInput(serializers.Field):
         return value
 
 
-class ReturnValueInputSerializer(serializers.Serializer):
+class ReturnValueInputSerializer(StrictSerializer):
+    also_accepted = frozenset()
+
     kpi_code = serializers.CharField(max_length=100)
     site = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     value = NumberInput(required=False, allow_null=True, default=None)
@@ -190,8 +193,10 @@ class ReturnValueInputSerializer(serializers.Serializer):
     )
 
 
-class ReturnSubmitSerializer(serializers.Serializer):
+class ReturnSubmitSerializer(StrictSerializer):
     """``POST …/returns/``: one period's return for one contract."""
+
+    also_accepted = frozenset()
 
     contract = serializers.CharField(max_length=60, help_text="The contract's reference.")
     period = serializers.CharField(max_length=20, help_text="2026-03 for a month, 2026-W11 a week.")
@@ -229,7 +234,9 @@ class ReturnSubmitSerializer(serializers.Serializer):
         return header, rows
 
 
-class ReviewSerializer(serializers.Serializer):
+class ReviewSerializer(StrictSerializer):
+    also_accepted = frozenset()
+
     comment = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
 
 

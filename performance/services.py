@@ -140,10 +140,14 @@ def returns_write(
     source: str,
     submit: bool = True,
     idempotency_key: str | None = None,
+    idempotency_fingerprint: str = "",
     reason: str | None = None,
 ) -> list[Return]:
     """Write validated returns, all or nothing. Raises ImportRejected when the
-    outcome has problems, so a caller cannot write a half-valid submission."""
+    outcome has problems, so a caller cannot write a half-valid submission.
+    An ``idempotency_key`` (one return only) is stored with the request's
+    fingerprint; it is unique per submitter, so a concurrent request with the
+    same key is rejected here and the caller answers it as a replay."""
     require(membership, "return.submit")
     if not outcome.ok:
         raise ImportRejected(outcome.problems)
@@ -169,6 +173,11 @@ def returns_write(
             value.delete()
 
     status = ReturnStatus.SUBMITTED if submit else ReturnStatus.DRAFT
+    keyed = dict(idempotency_key=None, idempotency_fingerprint="")
+    if idempotency_key and len(outcome.returns) == 1:
+        keyed = dict(
+            idempotency_key=idempotency_key, idempotency_fingerprint=idempotency_fingerprint
+        )
     new_returns: list[Return] = []
     all_returns: list[Return] = []
     for prepared in outcome.returns:
@@ -184,9 +193,14 @@ def returns_write(
             ret = prepared.replaces_draft
             for key, value in fields.items():
                 setattr(ret, key, value)
-            if idempotency_key and len(outcome.returns) == 1:
-                ret.idempotency_key = idempotency_key
-            save_with_history(ret, user=user, reason=reason)
+            if keyed["idempotency_key"]:
+                for key, value in keyed.items():
+                    setattr(ret, key, value)
+            try:
+                with transaction.atomic():
+                    save_with_history(ret, user=user, reason=reason)
+            except IntegrityError as error:  # the same key, in flight for another return
+                raise ImportRejected([_RACE_PROBLEM]) from error
         else:
             ret = Return(
                 tenant_id=membership.tenant_id,
@@ -194,7 +208,7 @@ def returns_write(
                 period=prepared.period,
                 version=prepared.version,
                 created_by=user,
-                idempotency_key=idempotency_key if len(outcome.returns) == 1 else None,
+                **keyed,
                 **fields,
             )
             new_returns.append(ret)

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from oversight.api import TenantScopedViewSet
 from oversight.permissions import can
+from oversight.serializers import StrictSerializer
 
 from . import selectors
 from .models import RiskBand, RiskScore, Severity, Signal, SignalKind, SignalStatus
@@ -64,9 +65,12 @@ class SignalSerializer(serializers.ModelSerializer):
         return _person(signal.acknowledged_by)
 
 
-class AcknowledgeSerializer(serializers.Serializer):
+class AcknowledgeSerializer(StrictSerializer):
+    also_accepted = frozenset()
+
     note = serializers.CharField(
-        help_text="What you have done or decided about the signal; kept in its history."
+        max_length=10_000,
+        help_text="What you have done or decided about the signal; kept in its history.",
     )
 
 

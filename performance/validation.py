@@ -10,6 +10,7 @@ to write. Nothing is written here.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -226,8 +227,9 @@ def _period_span(label: str) -> tuple[date, date] | None:
     except ValueError:
         return None  # reported for its header
     if frequency == WEEKLY:
-        return start, start + timedelta(days=6)
-    return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        # The last ISO week of 9999 runs past date.max: stop there.
+        return start, start + timedelta(days=min(6, (date.max - start).days))
+    return start, start.replace(day=monthrange(start.year, start.month)[1])
 
 
 def validate(
@@ -290,12 +292,19 @@ def _prepare_header(ctx: _Context, header: ReturnHeader, problems: list[Problem]
         return None
     period = ctx.periods.get((contract.id, header.period.strip().upper()))
     if period is None:
+        span = _period_span(header.period)
+        if span and (span[1] < contract.start_date or span[0] > contract.end_date):
+            why = (
+                f"the contract runs from {formatting.date(contract.start_date)} "
+                f"to {formatting.date(contract.end_date)}"
+            )
+        else:
+            why = f"it reports {contract.get_reporting_frequency_display().lower()}"
         problems.append(
             Problem(
                 header.where,
                 "period",
-                f"{header.period} is not a reporting period of {contract.reference} "
-                f"(it reports {contract.get_reporting_frequency_display().lower()})",
+                f"{header.period} is not a reporting period of {contract.reference} ({why})",
             )
         )
         return None

@@ -67,15 +67,26 @@ def test_the_same_submission_sent_twice_makes_one_return_and_answers_the_same(rw
 
 
 @pytest.mark.django_db
-def test_a_replay_is_recognised_even_if_the_retry_differs_in_its_values(rw):
-    """A retry is the same request: its key decides, not a re-validation
-    (which would now say "already submitted")."""
+def test_a_retry_with_the_key_but_another_body_is_refused(rw):
+    """A key names one request: the same key with other values is a mistake
+    in the client, told so, not a replay nor a new return."""
     key = "retry-1"
-    first = api_post(rw.provider, body(rw), key=key)
+    api_post(rw.provider, body(rw), key=key)
+    before = counts()
     values = valid_values(rw.contract)
     values[0]["value"] = "not even a number"
     again = api_post(rw.provider, body(rw, values=values), key=key)
-    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    assert again.status_code == 422
+    assert again.json()["errors"] == [
+        {
+            "where": "request",
+            "field": "Idempotency-Key",
+            "message": "this key was already used with a different request (the return for "
+            f"{rw.contract.reference} {PERIOD}): send the same body to retry it, "
+            "or a new key for a new return",
+        }
+    ]
+    assert counts() == before
     one_version_written(rw)
 
 
@@ -84,13 +95,14 @@ def test_a_key_reused_for_another_period_is_refused(rw):
     api_post(rw.provider, body(rw), key="reused")
     before = counts()
     response = api_post(rw.provider, body(rw, period="2025-07"), key="reused")
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert response.json()["errors"] == [
         {
             "where": "request",
             "field": "Idempotency-Key",
-            "message": f"this key was already used for the return for {rw.contract.reference} "
-            f"{PERIOD}: use a new key for a new return",
+            "message": "this key was already used with a different request (the return for "
+            f"{rw.contract.reference} {PERIOD}): send the same body to retry it, "
+            "or a new key for a new return",
         }
     ]
     assert counts() == before
