@@ -34,12 +34,12 @@ WORLD_DAYS = (
 )
 
 
-def day_params(group: str):
-    """``DAYS`` as pytest params, each in an xdist group of its own, so that a
+def day_params(group: str, days=DAYS):
+    """``days`` as pytest params, each in an xdist group of its own, so that a
     module-scoped fixture seeded for one day is built once, by one worker."""
     return [
         pytest.param(day, id=day.isoformat(), marks=pytest.mark.xdist_group(f"{group}-{day}"))
-        for day in DAYS
+        for day in days
     ]
 
 

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
+from oversight import clock
 from oversight.models import Membership, Role, User
 
 SLUGS = ("riverbend-county", "wessex-vale-icb")
@@ -35,9 +36,16 @@ SKIP = (
 )
 
 
+@pytest.fixture(autouse=True)
+def pinned_day():
+    """The crawl reads the demo on the day it was seeded."""
+    with clock.pinned(SEED_DAY):
+        yield SEED_DAY
+
+
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
+    with clock.pinned(SEED_DAY), django_db_blocker.unblock(), transaction.atomic():
         seeder = User.objects.create(email="seeder@example.org", full_name="Demo Seeder")
         call_command(
             "seed_demo",

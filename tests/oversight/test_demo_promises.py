@@ -33,14 +33,17 @@ from django.test.utils import override_settings
 from django.urls import reverse
 
 from contracts.models import Contract
+from oversight import clock
 from oversight.models import Tenant, User
 from oversight.notifications import notify
 from oversight.tasks import send_welcome_email
 from performance import demo
 from performance.models import Return, ReturnStatus, RiskScore, Signal, SignalStatus
+from tests.dates import DEFAULT_DAY, day_params
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
-DAYS = [date(2026, 3, 31)]
+# A month end, and the last week of December (the year's history crosses a new year).
+DAYS = (date(2026, 3, 31), date(2026, 12, 28))
 ROOT = Path(__file__).resolve().parents[2]
 US, NHS = "riverbend-county", "wessex-vale-icb"
 
@@ -80,11 +83,20 @@ class Seeded:
     output: str  # everything the command printed, emails on the console included
 
 
-@pytest.fixture(scope="module", params=DAYS, ids=str)
+@pytest.fixture(autouse=True)
+def pinned_day(request):
+    """Each test reads the demo on the day it was seeded."""
+    callspec = getattr(request.node, "callspec", None)
+    day = callspec.params["seeded"] if callspec and "seeded" in callspec.params else DEFAULT_DAY
+    with clock.pinned(day):
+        yield day
+
+
+@pytest.fixture(scope="module", params=day_params("demo-promises", DAYS))
 def seeded(request, django_db_setup, django_db_blocker):
     today = request.param
     out, console = StringIO(), StringIO()
-    with django_db_blocker.unblock():
+    with clock.pinned(today), django_db_blocker.unblock():
         try:
             # The demo's own email setting (the console), not the test-suite's memory.
             with (
