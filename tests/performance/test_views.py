@@ -164,7 +164,7 @@ def test_the_form_asks_for_each_kpi_per_site_with_numerator_and_denominator(rw, 
         (
             {"visits_on_time": {"value": "80"}},
             "value",
-            "80 does not match numerator ÷ denominator (95.0000)",
+            "Visits on time: 80 does not match numerator ÷ denominator: 95 out of 100 is 95%",
         ),
         ({"visits_on_time": {"denominator": "0"}}, "denominator", "must be more than 0"),
     ],
@@ -183,6 +183,39 @@ def test_each_validation_problem_is_shown_on_its_field_and_nothing_is_written(
     assert "Nothing was saved" in body
     assert f'href="#id_{prefix}-{field}"' in body  # the summary links to the field
     assert 'aria-invalid="true"' in body
+    assert counts() == before
+
+
+def test_the_form_takes_numbers_as_people_type_them(rw, client_for):
+    """Issue 7: "95%" was "not a number"; commas and spaces are what people type."""
+    response = post_form(
+        client_for(rw.provider),
+        rw,
+        visits_on_time={"numerator": "1,140", "denominator": " 1,200 ", "value": "95%"},
+        staff_turnover={"value": "5%"},
+        days_to_first_contact={"value": " 4 "},
+    )
+    assert response.status_code == 302, field_errors(response)
+    stored = ReturnValue.objects.get(contract_kpi__kpi__code="visits_on_time")
+    assert (stored.value, stored.numerator, stored.denominator) == (95, 1140, 1200)
+    assert ReturnValue.objects.get(contract_kpi__kpi__code="staff_turnover").value == 5
+
+
+def test_a_numerator_over_its_denominator_is_shown_in_the_figures_typed(rw, client_for):
+    before = counts()
+    response = post_form(
+        client_for(rw.provider), rw, visits_on_time={"numerator": "500", "denominator": "100"}
+    )
+    assert response.status_code == 400
+    prefix = line_names(rw)["visits_on_time"]
+    assert field_errors(response) == {
+        f"{prefix}-numerator": [
+            "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+            "cannot exceed the denominator (Visits scheduled)"
+        ]
+    }
+    body = response.content.decode()
+    assert "500.0000" not in body
     assert counts() == before
 
 
