@@ -245,8 +245,10 @@ class ReturnForm(forms.Form):
         contract_kpis: list[ContractKpi],
         sites: list[DeliverySite],
         prefill: Return | None = None,
+        on_behalf: bool = False,
     ):
         self.period = period
+        self.on_behalf = on_behalf
         self.lines: list[ReturnLine] = []
         for ck in contract_kpis:
             target, amber = target_for(ck, period.start)
@@ -256,6 +258,8 @@ class ReturnForm(forms.Form):
                 self.lines.append(ReturnLine(ck, site, prefix, target, amber))
         initial = self._initial_from(prefill) if prefill is not None and data is None else None
         super().__init__(data, initial=initial)
+        if on_behalf:
+            self.fields["on_behalf_reason"] = on_behalf_reason_field(period.contract.provider.name)
         for line in self.lines:
             kpi = line.kpi
             unit = kpi.get_unit_display().lower()
@@ -394,6 +398,18 @@ class ReturnForm(forms.Form):
         return items
 
 
+def on_behalf_reason_field(provider_name: str) -> forms.CharField:
+    """The reason asked of anyone entering a return for a provider (issue 7)."""
+    return forms.CharField(
+        label=f"Why are you entering this for {provider_name}?",
+        max_length=2000,
+        help_text="You are entering it on the provider's behalf. The reason is recorded and "
+        "shown wherever the return appears, and someone else must accept or query it.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why you are entering this on the provider's behalf."},
+    )
+
+
 class ReviewForm(USWDSMixin, forms.Form):
     comment = forms.CharField(
         required=False,
@@ -409,6 +425,16 @@ class UploadForm(USWDSMixin, forms.Form):
         help_text="Up to 5 MB, with the template's columns. Any error rejects the whole file.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xlsm,.tsv,.txt"}),
     )
+
+    def __init__(self, *args, on_behalf_of: str | None = None, **kwargs):
+        """``on_behalf_of``: the provider (or "the providers") the returns are
+        entered for, when the uploader is not the provider: a reason is asked."""
+        if on_behalf_of:
+            self.base_fields = {
+                **self.base_fields,
+                "on_behalf_reason": on_behalf_reason_field(on_behalf_of),
+            }
+        super().__init__(*args, **kwargs)
 
 
 # --- list filters ------------------------------------------------------------------

@@ -263,6 +263,7 @@ def submit(
             file=csv_bytes(rows),
             filename="agency-export.csv",
             source=ReturnSource.BULK,
+            on_behalf_reason="The providers emailed their spreadsheets",
         )
     else:
         data = csv_bytes(rows) if way == "csv" else xlsx_bytes(rows)
@@ -648,3 +649,58 @@ def test_a_numerator_over_its_denominator_is_said_in_the_figures_typed(rw, way):
         "cannot exceed the denominator (Visits scheduled)"
     ]
     assert not any("500.0000" in m for m in messages)
+
+
+# --- the API: a return entered on the provider's behalf (issue 7) -------------------------
+
+
+def _api_body(rw, **extra) -> dict:
+    return {
+        "contract": rw.contract.reference,
+        "period": PERIOD,
+        "values": valid_values(rw.contract),
+        **extra,
+    }
+
+
+@pytest.mark.django_db
+def test_the_api_takes_the_on_behalf_reason_and_shows_it(rw):
+    before = counts()
+    refused = api_post(rw.commissioner, _api_body(rw), key=str(uuid.uuid4()))
+    assert refused.status_code == 403
+    assert "To enter one on the provider's behalf, say why" in refused.json()["detail"]
+    assert counts() == before
+    provider_claiming = api_post(
+        rw.provider, _api_body(rw, on_behalf_reason="For myself"), key=str(uuid.uuid4())
+    )
+    assert provider_claiming.status_code == 403
+    assert counts() == before
+
+    response = api_post(
+        rw.commissioner,
+        _api_body(rw, on_behalf_reason="Figures phoned in by the registered manager"),
+        key=str(uuid.uuid4()),
+    )
+    assert response.status_code == 201, response.content
+    user = rw.commissioner.user
+    assert response.json()["entered_on_behalf"] == {
+        "provider": rw.contract.provider.name,
+        "entered_by": str(user),
+        "reason": "Figures phoned in by the registered manager",
+        "text": f"Entered on behalf of {rw.contract.provider.name} by {user}, "
+        "reason: Figures phoned in by the registered manager",
+    }
+    ret_id = response.json()["id"]
+    client = APIClient()
+    client.force_login(rw.commissioner.user)
+    accept = client.post(f"/api/v1/t/{rw.slug}/returns/{ret_id}/accept/", {}, format="json")
+    assert accept.status_code == 403
+    assert "You entered this return on the provider's behalf" in accept.json()["detail"]
+    assert Return.objects.get(pk=ret_id).status == ReturnStatus.SUBMITTED
+
+
+@pytest.mark.django_db
+def test_the_api_shows_a_providers_own_return_as_not_entered_on_behalf(rw):
+    response = api_post(rw.provider, _api_body(rw), key=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    assert response.json()["entered_on_behalf"] is None
