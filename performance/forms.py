@@ -259,7 +259,9 @@ class ReturnForm(forms.Form):
         initial = self._initial_from(prefill) if prefill is not None and data is None else None
         super().__init__(data, initial=initial)
         if on_behalf:
-            self.fields["on_behalf_reason"] = on_behalf_reason_field(period.contract.provider.name)
+            self.fields["on_behalf_reason"] = on_behalf_reason_field(
+                period.contract.provider.name, judged_later=True
+            )
         for line in self.lines:
             kpi = line.kpi
             unit = kpi.get_unit_display().lower()
@@ -356,6 +358,16 @@ class ReturnForm(forms.Form):
             )
         return header, rows
 
+    def has_on_behalf_reason(self) -> bool:
+        """True unless the form is entered on the provider's behalf without a
+        reason (then the field says so). Checked after the figures are
+        validated, so that every problem is shown at once."""
+        if not self.on_behalf or self.cleaned_data.get("on_behalf_reason", "").strip():
+            return True
+        self.add_error("on_behalf_reason", ON_BEHALF_REASON_MISSING)
+        self._mark_errors()
+        return False
+
     def apply_problems(self, problems: list[Problem]) -> None:
         """Put each problem on the field it names; what names no field goes on top."""
         by_where = {line.where: line for line in self.lines}
@@ -398,15 +410,26 @@ class ReturnForm(forms.Form):
         return items
 
 
-def on_behalf_reason_field(provider_name: str) -> forms.CharField:
+ON_BEHALF_REASON_MISSING = "Say why you are entering this on the provider's behalf."
+
+
+class _ReasonLaterField(forms.CharField):
+    """Required, but judged by the form after the figures (``has_on_behalf_reason``)
+    so that a missing reason and the figures' problems are shown together."""
+
+    def validate(self, value):
+        pass
+
+
+def on_behalf_reason_field(provider_name: str, *, judged_later: bool = False) -> forms.CharField:
     """The reason asked of anyone entering a return for a provider (issue 7)."""
-    return forms.CharField(
+    return (_ReasonLaterField if judged_later else forms.CharField)(
         label=f"Why are you entering this for {provider_name}?",
         max_length=2000,
         help_text="You are entering it on the provider's behalf. The reason is recorded and "
         "shown wherever the return appears, and someone else must accept or query it.",
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Say why you are entering this on the provider's behalf."},
+        error_messages={"required": ON_BEHALF_REASON_MISSING},
     )
 
 

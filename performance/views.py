@@ -451,7 +451,8 @@ def _period_return(request, membership, period, *, on_behalf: bool):
         header, rows = form.validation_input()
         outcome = validate(membership=membership, headers=[header], rows=rows, today=today)
         submit = request.POST.get("action") == "submit"
-        if outcome.ok:
+        # The reason is checked with the figures, so every problem shows at once.
+        if form.has_on_behalf_reason() and outcome.ok:
             try:
                 written = services.returns_write(
                     membership=membership,

@@ -917,6 +917,25 @@ def test_the_on_behalf_form_needs_a_reason_and_writes_nothing_without(rw, client
     assert counts() == before
 
 
+def test_a_missing_reason_and_the_figures_problems_are_shown_together(rw, client_for):
+    before = counts()
+    response = client_for(rw.commissioner).post(
+        url(rw, "period_return_on_behalf", period_pk=rw.period.pk),
+        form_data(rw, visits_on_time={"numerator": "500", "denominator": "100"}),
+    )
+    assert response.status_code == 400
+    prefix = line_names(rw)["visits_on_time"]
+    assert field_errors(response) == {
+        "on_behalf_reason": ["Say why you are entering this on the provider's behalf."],
+        f"{prefix}-numerator": [
+            "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+            "cannot exceed the denominator (Visits scheduled)"
+        ],
+    }
+    assert "please correct 2 problems" in response.content.decode()
+    assert counts() == before
+
+
 def _entered_on_behalf(rw, client_for):
     response = client_for(rw.commissioner).post(
         url(rw, "period_return_on_behalf", period_pk=rw.period.pk),
