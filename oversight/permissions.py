@@ -21,9 +21,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "kpi.change": frozenset({Role.ADMIN}),
     "contract_kpi.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "reporting_policy.change": frozenset({Role.ADMIN}),
-    # Providers submit their own returns; a commissioner's data team may upload
-    # a period's returns for many contracts at once (the bulk upload).
-    "return.submit": frozenset({Role.PROVIDER, Role.COMMISSIONER, Role.ADMIN}),
+    # Providers submit their own returns. The commissioning organisation may
+    # enter one for a provider (a form, a spreadsheet, the data team's bulk
+    # upload) only as a recorded act with a reason; whoever entered or
+    # submitted a return may not review it (performance.services).
+    "return.submit": frozenset({Role.PROVIDER}),
+    "return.enter_on_behalf": frozenset({Role.COMMISSIONER, Role.ADMIN}),
     "return.review": frozenset({Role.COMMISSIONER, Role.ADMIN}),
     "signal.acknowledge": frozenset({Role.COMMISSIONER, Role.ADMIN}),
 }

@@ -49,7 +49,14 @@ from .serializers import (
     ReviewSerializer,
     problems_from_drf,
 )
-from .services import ImportRejected, return_accept, return_query, returns_write
+from .services import (
+    ON_BEHALF,
+    ImportRejected,
+    return_accept,
+    return_entry_check,
+    return_query,
+    returns_write,
+)
 from .validation import Problem, validate
 
 IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
@@ -239,8 +246,11 @@ class ReturnViewSet(ReadOnlyViewSet):
         },
     )
     def create(self, request, *args, **kwargs):
-        """Submit a period's return for a contract, whole or not at all."""
-        self.check_write()
+        """Submit a period's return for a contract, whole or not at all. The
+        commissioning organisation enters one only on the provider's behalf,
+        giving ``on_behalf_reason``."""
+        if not (can(self.membership, "return.submit") or can(self.membership, ON_BEHALF)):
+            self.check_write()
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key or len(key) > IDEMPOTENCY_KEY_MAX:
             return _errors(
@@ -285,6 +295,8 @@ class ReturnViewSet(ReadOnlyViewSet):
         serializer = ReturnSubmitSerializer(data=data)
         if not serializer.is_valid():
             return _errors(problems_from_drf(serializer.errors))
+        on_behalf_reason = serializer.validated_data["on_behalf_reason"]
+        return_entry_check(membership=self.membership, on_behalf_reason=on_behalf_reason)
         header, rows = serializer.to_submission()
         outcome = validate(
             membership=self.membership,
@@ -304,6 +316,7 @@ class ReturnViewSet(ReadOnlyViewSet):
                 source=ReturnSource.API,
                 idempotency_key=key,
                 idempotency_fingerprint=fingerprint,
+                on_behalf_reason=on_behalf_reason,
             )
         except ImportRejected as rejected:
             # Lost a race: to the same request retried (answer as a replay) or

@@ -1742,6 +1742,10 @@ def _submit(replay: _Replay, plan: _Plan, p: _Period, *, version_values, first: 
             submit=True,
             idempotency_key=key,
             reason=f"{REASON}: return submitted",
+            on_behalf_reason=""
+            if plan.submitter.role == Role.PROVIDER
+            else "The provider sent its return as a spreadsheet by email; the data team "
+            "uploaded it",
         )
         replay.count("submitted")
         if p.awaiting_review:
@@ -1911,6 +1915,9 @@ def seed_returns(
         source = SOURCES.get(contract.reference, ReturnSource.WEB)
         if submitter is None:  # the provider sends a spreadsheet; the data team uploads it
             submitter, source = data_team, ReturnSource.BULK
+        if submitter is not None and reviewer is not None and reviewer.user_id == submitter.user_id:
+            # Nobody reviews a return they entered (issue 7): a colleague does.
+            reviewer = next((m for m in reviewers.values() if m.user_id != submitter.user_id), None)
         if submitter is None or reviewer is None or not cks.get(contract.id):
             continue
         plan = _Plan(

@@ -248,8 +248,10 @@ class ReturnForm(forms.Form):
         contract_kpis: list[ContractKpi],
         sites: list[DeliverySite],
         prefill: Return | None = None,
+        on_behalf: bool = False,
     ):
         self.period = period
+        self.on_behalf = on_behalf
         self.lines: list[ReturnLine] = []
         for ck in contract_kpis:
             target, amber = target_for(ck, period.start)
@@ -259,6 +261,10 @@ class ReturnForm(forms.Form):
                 self.lines.append(ReturnLine(ck, site, prefix, target, amber))
         initial = self._initial_from(prefill) if prefill is not None and data is None else None
         super().__init__(data, initial=initial)
+        if on_behalf:
+            self.fields["on_behalf_reason"] = on_behalf_reason_field(
+                period.contract.provider.name, judged_later=True
+            )
         for line in self.lines:
             kpi = line.kpi
             unit = kpi.get_unit_display().lower()
@@ -355,6 +361,16 @@ class ReturnForm(forms.Form):
             )
         return header, rows
 
+    def has_on_behalf_reason(self) -> bool:
+        """True unless the form is entered on the provider's behalf without a
+        reason (then the field says so). Checked after the figures are
+        validated, so that every problem is shown at once."""
+        if not self.on_behalf or self.cleaned_data.get("on_behalf_reason", "").strip():
+            return True
+        self.add_error("on_behalf_reason", ON_BEHALF_REASON_MISSING)
+        self._mark_errors()
+        return False
+
     def apply_problems(self, problems: list[Problem]) -> None:
         """Put each problem on the field it names; what names no field goes on top."""
         by_where = {line.where: line for line in self.lines}
@@ -397,6 +413,29 @@ class ReturnForm(forms.Form):
         return items
 
 
+ON_BEHALF_REASON_MISSING = "Say why you are entering this on the provider's behalf."
+
+
+class _ReasonLaterField(forms.CharField):
+    """Required, but judged by the form after the figures (``has_on_behalf_reason``)
+    so that a missing reason and the figures' problems are shown together."""
+
+    def validate(self, value):
+        pass
+
+
+def on_behalf_reason_field(provider_name: str, *, judged_later: bool = False) -> forms.CharField:
+    """The reason asked of anyone entering a return for a provider (issue 7)."""
+    return (_ReasonLaterField if judged_later else forms.CharField)(
+        label=f"Why are you entering this for {provider_name}?",
+        max_length=2000,
+        help_text="You are entering it on the provider's behalf. The reason is recorded and "
+        "shown wherever the return appears, and someone else must accept or query it.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": ON_BEHALF_REASON_MISSING},
+    )
+
+
 class ReviewForm(USWDSMixin, forms.Form):
     comment = forms.CharField(
         required=False,
@@ -415,6 +454,16 @@ class UploadForm(USWDSMixin, forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.xlsm,.tsv,.txt"}),
     )
+
+    def __init__(self, *args, on_behalf_of: str | None = None, **kwargs):
+        """``on_behalf_of``: the provider (or "the providers") the returns are
+        entered for, when the uploader is not the provider: a reason is asked."""
+        if on_behalf_of:
+            self.base_fields = {
+                **self.base_fields,
+                "on_behalf_reason": on_behalf_reason_field(on_behalf_of),
+            }
+        super().__init__(*args, **kwargs)
 
 
 # --- list filters ------------------------------------------------------------------

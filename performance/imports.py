@@ -34,10 +34,9 @@ from django.db.models import Prefetch
 
 from contracts.models import Contract
 from oversight.models import Membership
-from oversight.permissions import require
 
 from .models import ContractKpi, Direction, ReportingLevel, ReportingPeriod, Return, ReturnSource
-from .services import ImportRejected, returns_write
+from .services import ImportRejected, return_entry_check, returns_write
 from .validation import Problem, ReturnHeader, ValueRow, target_for, validate
 
 MAX_UPLOAD_BYTES = settings.MAX_UPLOAD_BYTES  # the one request size limit (settings.py)
@@ -540,15 +539,17 @@ def import_returns(
     expected_period: ReportingPeriod | str | None = None,
     submit: bool = True,
     today: date | None = None,
+    on_behalf_reason: str = "",
 ) -> ImportResult:
     """Read, validate and write a spreadsheet of returns, whole or not at all.
 
     A provider's upload passes the contract and period it is for (a row for
     any other is an error); the commissioner data team's upload
     (``source=ReturnSource.BULK``) passes neither and may hold many contracts.
-    Raises ``PermissionDenied`` if the role may not submit returns; every
-    other problem comes back in ``result.problems`` with nothing written."""
-    require(membership, "return.submit")
+    Raises ``PermissionDenied`` if the role may not submit returns (anyone
+    but the provider needs ``on_behalf_reason``); every other problem comes
+    back in ``result.problems`` with nothing written."""
+    return_entry_check(membership=membership, on_behalf_reason=on_behalf_reason)
     try:
         rows = read_spreadsheet(file, filename=filename)
     except SpreadsheetRejected as rejected:
@@ -569,7 +570,11 @@ def import_returns(
         return result
     try:
         result.returns = returns_write(
-            membership=membership, outcome=outcome, source=source, submit=submit
+            membership=membership,
+            outcome=outcome,
+            source=source,
+            submit=submit,
+            on_behalf_reason=on_behalf_reason,
         )
     except ImportRejected as rejected:
         result.problems = rejected.problems

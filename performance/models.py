@@ -281,6 +281,13 @@ class Return(TenantOwned):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True)
+    # Set when someone of the commissioning organisation entered the return for
+    # the provider (a spreadsheet sent by email, a call): a recorded act, shown
+    # wherever the return appears; that person may not review it.
+    entered_on_behalf_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_behalf_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()
 
@@ -305,6 +312,16 @@ class Return(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.contract.reference} {self.period.label} v{self.version}"
+
+    @property
+    def on_behalf_text(self) -> str:
+        """ "Entered on behalf of Heartland Home Care by …, reason: …", or ""."""
+        if self.entered_on_behalf_by_id is None:
+            return ""
+        return (
+            f"Entered on behalf of {self.contract.provider.name} by {self.entered_on_behalf_by}, "
+            f"reason: {self.on_behalf_reason}"
+        )
 
     @property
     def submitted_on_time(self) -> bool | None:

@@ -66,7 +66,9 @@ def returns_visible(*, membership: Membership | None) -> QuerySet[Return]:
         return Return.objects.none()
     return Return.objects.filter(
         tenant_id=membership.tenant_id, contract__in=contracts_visible(membership=membership)
-    ).select_related("contract", "period", "submitted_by", "reviewed_by")
+    ).select_related(
+        "contract__provider", "period", "submitted_by", "reviewed_by", "entered_on_behalf_by"
+    )
 
 
 def return_get(*, membership: Membership | None, pk) -> Return:

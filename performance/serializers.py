@@ -136,6 +136,15 @@ class ReturnVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OnBehalfSerializer(serializers.Serializer):
+    """Who entered a return for the provider, and why (issue 7)."""
+
+    provider = serializers.CharField(source="contract.provider.name")
+    entered_by = serializers.CharField(source="entered_on_behalf_by.__str__")
+    reason = serializers.CharField(source="on_behalf_reason")
+    text = serializers.CharField(source="on_behalf_text")
+
+
 class ReturnSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
     period_label = serializers.CharField(source="period.label", read_only=True)
@@ -145,6 +154,10 @@ class ReturnSerializer(serializers.ModelSerializer):
     versions = serializers.SerializerMethodField(
         help_text="Every version of the return for this period, oldest first."
     )
+    entered_on_behalf = serializers.SerializerMethodField(
+        help_text="Set when the commissioning organisation entered the return for the "
+        "provider: who, and the reason given; null when the provider submitted it."
+    )
 
     class Meta:
         model = Return
@@ -152,9 +165,15 @@ class ReturnSerializer(serializers.ModelSerializer):
             "id", "contract", "contract_reference", "period", "period_label", "version",
             "status", "no_activity", "narrative", "source", "created_at",
             "submitted_at", "submitted_on_time", "reviewed_at", "review_comment",
-            "values", "versions",
+            "values", "versions", "entered_on_behalf",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(OnBehalfSerializer(allow_null=True))
+    def get_entered_on_behalf(self, ret):
+        if ret.entered_on_behalf_by_id is None:
+            return None
+        return OnBehalfSerializer(ret).data
 
     @extend_schema_field(ReturnVersionSerializer(many=True))
     def get_versions(self, ret):
@@ -206,6 +225,14 @@ class ReturnSubmitSerializer(StrictSerializer):
     no_activity = serializers.BooleanField(required=False, default=False)
     values = ReturnValueInputSerializer(
         many=True, required=False, default=list, max_length=MAX_VALUES_PER_RETURN
+    )
+    on_behalf_reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the commissioning organisation enters the return for the "
+        "provider: why (recorded and shown with the return). Providers leave it out.",
     )
 
     def to_submission(self) -> tuple[ReturnHeader, list[ValueRow]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ from contracts.models import Contract
 from oversight import clock, formatting
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
-from oversight.permissions import require
+from oversight.permissions import can, require
 
 from . import calendar
 from .models import (
@@ -68,6 +68,51 @@ def _transition(ret: Return, to: str) -> None:
             }
         )
     ret.status = to
+
+
+# --- who may enter and review a return --------------------------------------------
+
+ON_BEHALF = "return.enter_on_behalf"
+
+
+def return_entry_check(*, membership: Membership, on_behalf_reason: str = "") -> bool:
+    """May this membership enter a return, and is it on a provider's behalf?
+
+    A provider submits its own return (``return.submit``). Anyone else enters
+    one only on the provider's behalf, saying why (``return.enter_on_behalf``);
+    without a reason that is refused, as is a provider claiming to act on
+    someone's behalf. Raises PermissionDenied; returns True when on behalf."""
+    if on_behalf_reason.strip():
+        require(membership, ON_BEHALF)
+        return True
+    if not can(membership, "return.submit") and can(membership, ON_BEHALF):
+        raise PermissionDenied(
+            "A provider submits its own returns. To enter one on the provider's behalf, "
+            "say why (the on-behalf reason): it is recorded and shown with the return."
+        )
+    require(membership, "return.submit")
+    return False
+
+
+def return_review_refusal(*, membership: Membership, ret: Return) -> str:
+    """Why this membership may not accept or query the return ("" if it may):
+    nobody reviews a return they entered or submitted."""
+    user_id = membership.user_id
+    if user_id == ret.entered_on_behalf_by_id:
+        return (
+            "You entered this return on the provider's behalf, so someone else must "
+            "accept or query it."
+        )
+    if user_id in (ret.submitted_by_id, ret.created_by_id):
+        return "You entered or submitted this return, so someone else must accept or query it."
+    return ""
+
+
+def _require_review(membership: Membership, ret: Return) -> None:
+    require(membership, "return.review")
+    refusal = return_review_refusal(membership=membership, ret=ret)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def policy_for(tenant_id: int) -> ReportingPolicy:
@@ -142,18 +187,24 @@ def returns_write(
     idempotency_key: str | None = None,
     idempotency_fingerprint: str = "",
     reason: str | None = None,
+    on_behalf_reason: str = "",
 ) -> list[Return]:
     """Write validated returns, all or nothing. Raises ImportRejected when the
     outcome has problems, so a caller cannot write a half-valid submission.
     An ``idempotency_key`` (one return only) is stored with the request's
     fingerprint; it is unique per submitter, so a concurrent request with the
-    same key is rejected here and the caller answers it as a replay."""
-    require(membership, "return.submit")
+    same key is rejected here and the caller answers it as a replay.
+    Anyone but the provider writes only with ``on_behalf_reason``, recorded on
+    each return (``return_entry_check``)."""
+    on_behalf = return_entry_check(membership=membership, on_behalf_reason=on_behalf_reason)
     if not outcome.ok:
         raise ImportRejected(outcome.problems)
     user = membership.user
     now = clock.now()
     reason = reason or f"Return submitted ({ReturnSource(source).label.lower()})"
+    on_behalf_reason = on_behalf_reason.strip()
+    if on_behalf:
+        reason = f"{reason}; entered on the provider's behalf: {on_behalf_reason}"
 
     drafts = [p.replaces_draft for p in outcome.returns if p.replaces_draft]
     if drafts:
@@ -188,6 +239,8 @@ def returns_write(
             source=source,
             submitted_by=user if submit else None,
             submitted_at=now if submit else None,
+            entered_on_behalf_by=user if on_behalf else None,
+            on_behalf_reason=on_behalf_reason if on_behalf else "",
         )
         if prepared.replaces_draft:
             ret = prepared.replaces_draft
@@ -241,9 +294,18 @@ def returns_write(
 def return_submit(
     *, membership: Membership, ret: Return, reason: str = "Return submitted"
 ) -> Return:
-    """Submit a draft saved from the web form (it was validated when saved)."""
-    require(membership, "return.submit")
+    """Submit a draft saved from the web form (it was validated when saved).
+    The provider submits its drafts (even one entered on its behalf); anyone
+    else only a draft entered on the provider's behalf, whose reason it records."""
     ret = Return.objects.select_for_update().get(pk=ret.pk)
+    if can(membership, "return.submit"):
+        require(membership, "return.submit")
+    else:
+        require(membership, ON_BEHALF)
+        if ret.entered_on_behalf_by_id is None:
+            raise PermissionDenied(
+                "This draft is the provider's own: only the provider can submit it."
+            )
     _transition(ret, ReturnStatus.SUBMITTED)
     ret.submitted_by = membership.user
     ret.submitted_at = clock.now()
@@ -257,9 +319,10 @@ def return_accept(
 ) -> Return:
     """Accept a submitted return. After commit, the contract's expected ranges,
     signals and risk score are recomputed; a caller accepting many returns in one
-    transaction (the demo seed) passes ``recompute=False`` and recomputes once."""
-    require(membership, "return.review")
+    transaction (the demo seed) passes ``recompute=False`` and recomputes once.
+    Nobody accepts a return they entered or submitted."""
     ret = Return.objects.select_for_update().get(pk=ret.pk)
+    _require_review(membership, ret)
     _transition(ret, ReturnStatus.ACCEPTED)
     ret.reviewed_by = membership.user
     ret.reviewed_at = clock.now()
@@ -280,10 +343,11 @@ def _after_accept(contract_id: int) -> None:
 
 @transaction.atomic
 def return_query(*, membership: Membership, ret: Return, comment: str) -> Return:
-    require(membership, "return.review")
+    """Query a submitted return; nobody queries a return they entered or submitted."""
+    ret = Return.objects.select_for_update().get(pk=ret.pk)
+    _require_review(membership, ret)
     if not comment.strip():
         raise ValidationError({"comment": "Say what the provider must correct."})
-    ret = Return.objects.select_for_update().get(pk=ret.pk)
     _transition(ret, ReturnStatus.QUERIED)
     ret.reviewed_by = membership.user
     ret.reviewed_at = clock.now()

@@ -16,6 +16,11 @@ urlpatterns = [
     path("returns/<int:return_pk>/submit/", views.return_submit, name="return_submit"),
     path("returns/<int:return_pk>/review/", views.return_review, name="return_review"),
     path("periods/<int:period_pk>/return/", views.period_return, name="period_return"),
+    path(
+        "periods/<int:period_pk>/return/on-behalf/",
+        views.period_return_on_behalf,
+        name="period_return_on_behalf",
+    ),
     path("periods/<int:period_pk>/upload/", views.period_upload, name="period_upload"),
     path("periods/<int:period_pk>/template/", views.period_template, name="period_template"),
     path("contracts/<int:contract_pk>/returns/", views.contract_returns, name="contract_returns"),

@@ -10,11 +10,12 @@ to write. Nothing is written here.
 
 from __future__ import annotations
 
+import re
 from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, Q
 
@@ -111,15 +112,62 @@ class Outcome:
         return not self.problems
 
 
-def _decimal(raw) -> Decimal | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+class NotANumber(ValueError):
+    """What someone typed cannot be read as a number; ``str()`` says why, quoting it."""
+
+
+# 1234, 1,234, 1,234.5, .5, -3, +2, 1e30 (a spreadsheet's text for a large
+# number); commas (or spaces) only between groups of three digits.
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:[eE][+-]?\d+)?"
+)
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2212": "-"})
+
+
+def parse_number(raw, *, percent: bool = False) -> Decimal | None:
+    """A number as people type it, or None when nothing was given.
+
+    Accepts " 12 ", "1,234", "1,234.5", "1 234" and, where ``percent`` (the
+    value of a percentage KPI), "95%" meaning 95. Numbers from JSON or a
+    spreadsheet cell (int, float, Decimal) are taken as they are. Raises
+    ``NotANumber`` with a message that quotes what was typed. The one parser
+    behind the web form, the spreadsheets and the API (through ``validate``)."""
+    if raw is None:
         return None
     if isinstance(raw, bool):
-        raise InvalidOperation
-    text = str(raw).strip().replace(",", "")
-    number = Decimal(text)
+        raise NotANumber(f"{raw!r} is not a number")
+    if isinstance(raw, int | Decimal):
+        number = Decimal(raw)
+    elif isinstance(raw, float):
+        number = Decimal(repr(raw)) if raw == raw and abs(raw) != float("inf") else None
+        if number is None:
+            raise NotANumber(f"{raw!r} is not a number")
+    else:
+        typed = str(raw)
+        text = typed.translate(_SPACES).strip()
+        if not text:
+            return None
+        if text.endswith("%"):
+            if not percent:
+                raise NotANumber(
+                    f"{typed.strip()!r}: give the number without a percent sign; "
+                    "this figure is not a percentage"
+                )
+            text = text[:-1].rstrip()
+        match = _NUMBER.fullmatch(text)
+        if match is None:
+            if re.fullmatch(r"[+-]?\d+,\d{1,2}", text):
+                raise NotANumber(
+                    f"{typed.strip()!r} is not a number: write decimals with a point "
+                    f"({text.replace(',', '.')}); commas only separate thousands (1,234)"
+                )
+            raise NotANumber(f"{typed.strip()!r} is not a number")
+        if match.group("sep"):
+            text = text.replace(match.group("sep"), "")
+        number = Decimal(text)
     if not number.is_finite():
-        raise InvalidOperation
+        raise NotANumber(f"{raw!r} is not a number")
     return number
 
 
@@ -421,27 +469,21 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
         )
         return
 
-    try:
-        value = _decimal(row.value)
-        numerator = _decimal(row.numerator)
-        denominator = _decimal(row.denominator)
-    except (InvalidOperation, ValueError):
-        bad = next(
-            name
-            for name, raw in (
-                ("value", row.value),
-                ("numerator", row.numerator),
-                ("denominator", row.denominator),
-            )
-            if not _parses(raw)
-        )
-        problems.append(Problem(where, bad, f"{getattr(row, bad)!r} is not a number"))
-        return
+    numbers = {}
+    for name in ("value", "numerator", "denominator"):
+        percent = name == "value" and kpi.unit == Unit.PERCENTAGE
+        try:
+            numbers[name] = parse_number(getattr(row, name), percent=percent)
+        except NotANumber as error:
+            problems.append(Problem(where, name, f"{_named(kpi, site)}: {error}"))
+            return
+    value, numerator, denominator = numbers["value"], numbers["numerator"], numbers["denominator"]
     # Stored with 4 decimal places; a number too large for that (or for the
     # ratio arithmetic below) is reported, never left to overflow.
-    for name, number in (("value", value), ("numerator", numerator), ("denominator", denominator)):
-        if number is not None and number.adjusted() >= 10:
-            problems.append(Problem(where, name, "is far too large"))
+    for name, number in numbers.items():
+        if number is not None and (number.adjusted() >= 10 or abs(_round(number)) >= MAX_VALUE):
+            typed = str(getattr(row, name)).strip()
+            problems.append(Problem(where, name, f"{_named(kpi, site)}: {typed} is far too large"))
             return
     value, numerator, denominator = (_round(n) for n in (value, numerator, denominator))
 
@@ -468,15 +510,30 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
         if numerator < 0:
             problems.append(Problem(where, "numerator", "cannot be negative"))
             return
+        out_of = f"{_fmt(numerator)} out of {_fmt(denominator)}"
+        if kpi.unit == Unit.PERCENTAGE and numerator > denominator:
+            # Said in the provider's own figures, not as the percentage they make.
+            problems.append(
+                Problem(
+                    where,
+                    "numerator",
+                    f"{_named(kpi, site)}: {out_of} is more than 100%: the numerator "
+                    f"({kpi.numerator or 'numerator'}) cannot exceed the denominator "
+                    f"({kpi.denominator or 'denominator'})",
+                )
+            )
+            return
         computed = (numerator / denominator * _scale(kpi.unit)).quantize(Decimal("0.0001"))
         if value is None:
             value = computed
         elif abs(value - computed) > RATIO_TOLERANCE:
+            unit = {Unit.PERCENTAGE: "%", Unit.RATE_PER_1000: " per 1,000"}.get(kpi.unit, "")
             problems.append(
                 Problem(
                     where,
                     "value",
-                    f"{_fmt(value)} does not match numerator ÷ denominator ({_fmt(computed)})",
+                    f"{_named(kpi, site)}: {_fmt(value)} does not match numerator ÷ "
+                    f"denominator: {out_of} is {_fmt(computed)}{unit}",
                 )
             )
             return
@@ -485,7 +542,7 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
         return
     reason = unit_range_problem(kpi.unit, value)
     if reason:
-        problems.append(Problem(where, "value", reason))
+        problems.append(Problem(where, "value", f"{_named(kpi, site)}: {reason}"))
         return
 
     explanation = (row.variance_explanation or "").strip()
@@ -541,12 +598,9 @@ def _round(number: Decimal | None) -> Decimal | None:
     return number if rounded == number else rounded
 
 
-def _parses(raw) -> bool:
-    try:
-        _decimal(raw)
-    except (InvalidOperation, ValueError):
-        return False
-    return True
+def _named(kpi, site) -> str:
+    """The KPI by its name (and the site), as a message names what it is about."""
+    return f"{kpi.name} at {site.name}" if site else kpi.name
 
 
 def _check_complete(ctx, ret: PreparedReturn, problems: list[Problem]) -> None:

@@ -91,6 +91,7 @@ def with_state(periods, today: date):
     latest = Return.objects.filter(period=OuterRef("pk")).order_by("-version")
     return periods.annotate(
         latest_pk=Subquery(latest.values("pk")[:1]),
+        latest_on_behalf=Subquery(latest.values("entered_on_behalf_by_id")[:1]),
         state=Case(
             When(latest_status__in=RECEIVED, then=F("latest_status")),
             When(missing_after__lt=today, then=Value(MISSING)),
@@ -99,6 +100,16 @@ def with_state(periods, today: date):
             output_field=CharField(),
         ),
     )
+
+
+def _may_enter(membership) -> bool:
+    """May this membership enter returns at all (its own, or on a provider's behalf)?"""
+    return can(membership, "return.submit") or can(membership, services.ON_BEHALF)
+
+
+def _entry_url_name(membership) -> str:
+    """Providers fill in their own return; anyone else the on-behalf form."""
+    return "period_return" if can(membership, "return.submit") else "period_return_on_behalf"
 
 
 def _not_provider(membership) -> None:
@@ -286,7 +297,8 @@ def contract_returns(request, *, membership, contract_pk):
             "rows": rows,
             "page": page,
             "state_labels": STATE_LABELS,
-            "can_submit": can(membership, "return.submit"),
+            "can_submit": _may_enter(membership),
+            "entry_url_name": _entry_url_name(membership),
             "needs_action": NEEDS_ACTION,
             "today": today,
             "breadcrumbs": _contract_crumbs(membership, contract),
@@ -374,8 +386,25 @@ def contract_values(request, *, membership, contract_pk):
 
 @tenant_view
 def period_return(request, *, membership, period_pk):
+    """The provider's own return for a period."""
     period = period_get(membership=membership, pk=period_pk)
+    on_behalf = not can(membership, "return.submit") and can(membership, services.ON_BEHALF)
+    if request.method == "GET" and on_behalf:  # the commissioner's form asks for a reason
+        return redirect(tenant_url(membership, "period_return_on_behalf", period_pk=period.pk))
     require(membership, "return.submit")
+    return _period_return(request, membership, period, on_behalf=False)
+
+
+@tenant_view
+def period_return_on_behalf(request, *, membership, period_pk):
+    """A return entered for the provider by the commissioning organisation:
+    the same form, with the reason asked and recorded (issue 7)."""
+    period = period_get(membership=membership, pk=period_pk)
+    require(membership, services.ON_BEHALF)
+    return _period_return(request, membership, period, on_behalf=True)
+
+
+def _period_return(request, membership, period, *, on_behalf: bool):
     today = tenant_today(membership.tenant)
     contract = period.contract
     versions = list(
@@ -399,6 +428,7 @@ def period_return(request, *, membership, period_pk):
         "contract": contract,
         "draft": draft,
         "queried": queried,
+        "on_behalf": on_behalf,
         "not_open": period.end >= today,
         "breadcrumbs": _returns_crumbs(
             membership,
@@ -423,12 +453,14 @@ def period_return(request, *, membership, period_pk):
         contract_kpis=cks,
         sites=sites,
         prefill=draft or queried,
+        on_behalf=on_behalf,
     )
     if request.method == "POST" and form.is_valid():
         header, rows = form.validation_input()
         outcome = validate(membership=membership, headers=[header], rows=rows, today=today)
         submit = request.POST.get("action") == "submit"
-        if outcome.ok:
+        # The reason is checked with the figures, so every problem shows at once.
+        if form.has_on_behalf_reason() and outcome.ok:
             try:
                 written = services.returns_write(
                     membership=membership,
@@ -436,6 +468,7 @@ def period_return(request, *, membership, period_pk):
                     source=ReturnSource.WEB,
                     submit=submit,
                     reason="Return submitted (web form)" if submit else "Draft saved (web form)",
+                    on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
                 )
             except services.ImportRejected as rejected:
                 form.apply_problems(rejected.problems)
@@ -462,7 +495,8 @@ def period_return(request, *, membership, period_pk):
 def period_upload(request, *, membership, period_pk):
     """A provider's spreadsheet for one period: whole or nothing."""
     period = period_get(membership=membership, pk=period_pk)
-    require(membership, "return.submit")
+    if not _may_enter(membership):
+        require(membership, "return.submit")
     contract = period.contract
     return _upload_page(
         request,
@@ -486,7 +520,7 @@ def period_upload(request, *, membership, period_pk):
 def bulk_upload(request, *, membership):
     """The commissioner data team's spreadsheet: a period's returns for many contracts."""
     _not_provider(membership)
-    require(membership, "return.review")
+    require(membership, services.ON_BEHALF)
     return _upload_page(
         request,
         membership,
@@ -502,11 +536,15 @@ def bulk_upload(request, *, membership):
 def _upload_page(
     request, membership, *, title, source, expected_contract, expected_period, period, breadcrumbs
 ):
-    form = UploadForm(request.POST or None, request.FILES or None)
+    on_behalf_of = None
+    if not can(membership, "return.submit"):
+        on_behalf_of = expected_contract.provider.name if expected_contract else "the providers"
+    form = UploadForm(request.POST or None, request.FILES or None, on_behalf_of=on_behalf_of)
     result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         result = imports.import_returns(
+            on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
             membership=membership,
             file=upload,
             filename=upload.name,
@@ -594,8 +632,13 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
     versions = list(
         returns_visible(membership=membership).filter(period_id=ret.period_id).order_by("version")
     )
+    review_refusal = ""
     can_review = can(membership, "return.review") and ret.status == ReturnStatus.SUBMITTED
+    if can_review:
+        review_refusal = services.return_review_refusal(membership=membership, ret=ret)
+        can_review = not review_refusal
     is_latest = versions[-1].pk == ret.pk
+    own = can(membership, "return.submit")
     contract = ret.contract
     return render(
         request,
@@ -609,11 +652,13 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
             "history": history_entries(ret),
             "can_review": can_review,
             "review_form": review_form or (ReviewForm() if can_review else None),
-            "can_submit_draft": can(membership, "return.submit")
-            and ret.status == ReturnStatus.DRAFT,
-            "can_correct": can(membership, "return.submit")
+            "review_refusal": review_refusal,
+            "can_submit_draft": ret.status == ReturnStatus.DRAFT
+            and (own or (can(membership, services.ON_BEHALF) and ret.entered_on_behalf_by_id)),
+            "can_correct": _may_enter(membership)
             and ret.status == ReturnStatus.QUERIED
             and is_latest,
+            "entry_url_name": _entry_url_name(membership),
             "breadcrumbs": _returns_crumbs(
                 membership,
                 (
@@ -637,7 +682,8 @@ def return_detail(request, *, membership, return_pk):
 @require_POST
 def return_submit(request, *, membership, return_pk):
     ret = return_get(membership=membership, pk=return_pk)
-    require(membership, "return.submit")
+    if not _may_enter(membership):
+        require(membership, "return.submit")
     try:
         services.return_submit(membership=membership, ret=ret, reason="Draft submitted (web form)")
     except ValidationError as error:
@@ -662,6 +708,9 @@ def return_review(request, *, membership, return_pk):
                 services.return_accept(membership=membership, ret=ret, comment=comment)
             else:
                 services.return_query(membership=membership, ret=ret, comment=comment)
+        except PermissionDenied as refused:  # the return is the reviewer's own
+            messages.error(request, str(refused))
+            return redirect(_return_url(membership, ret))
         except ValidationError as error:
             if hasattr(error, "error_dict") and "status" in error.error_dict:
                 messages.error(request, " ".join(error.messages))

@@ -624,6 +624,24 @@ def _created_return(period):
     return period.returns.filter(status="submitted").first()
 
 
+def _on_behalf_form(period, tag: str) -> dict:
+    ck = _perf_contract_kpi_of(period)
+    return {
+        "action": "submit",
+        "narrative": f"Entered from the provider's emailed spreadsheet {tag}",
+        f"k{ck.pk}-value": "4",
+        "on_behalf_reason": f"The provider's portal login is broken {tag}",
+    }
+
+
+def _perf_contract_kpi_of(period):
+    return period.contract.contract_kpis.get(kpi__code="first-contact")
+
+
+def _entered_on_behalf(period) -> bool:
+    return period.returns.filter(status="submitted", entered_on_behalf_by__isnull=False).exists()
+
+
 WORKFLOWS: dict[str, Workflow] = {
     "return.submit": Workflow(
         prepare=lambda tw: _perf_return(tw, "draft"),
@@ -640,6 +658,25 @@ WORKFLOWS: dict[str, Workflow] = {
             "values": [{"kpi_code": "first-contact", "value": "4"}],
         },
         api_headers=lambda tag: {"HTTP_IDEMPOTENCY_KEY": f"roles-{tag}"},
+    ),
+    # A commissioner's return for the provider: its own form and the API's
+    # on_behalf_reason; a provider sending either is refused (issue 7).
+    "return.enter_on_behalf": Workflow(
+        prepare=lambda tw: (_perf_contract_kpi(tw), _perf_period(tw, month=5))[1],
+        is_done=_entered_on_behalf,
+        written=lambda period: period.returns.get(status="submitted"),
+        page="period_return_on_behalf",
+        page_kwarg="period_pk",
+        page_data=_on_behalf_form,
+        api="api-return-list",
+        api_data=lambda period, tag: {
+            "contract": period.contract.reference,
+            "period": period.label,
+            "narrative": f"May {tag}",
+            "values": [{"kpi_code": "first-contact", "value": "4"}],
+            "on_behalf_reason": f"The provider phoned the figures in {tag}",
+        },
+        api_headers=lambda tag: {"HTTP_IDEMPOTENCY_KEY": f"roles-behalf-{tag}"},
     ),
     "return.review": Workflow(
         prepare=lambda tw: _perf_return(tw, "submitted"),
@@ -826,3 +863,54 @@ def test_a_user_with_two_tenants_acts_with_the_role_of_each(world, client_for):
     b_edit = reverse("contract_edit", args=[world.b.tenant.slug, world.b.p1.contract.pk])
     assert client.get(a_edit).status_code == 403
     assert client.get(b_edit).status_code == 200
+
+
+# Segregation of duties (issue 7): providers submit their own returns; the
+# commissioning organisation enters one only on a provider's behalf; nobody
+# reviews a return they entered. Written out, not read from ACTIONS.
+RETURN_RULES = {
+    "return.submit": {Role.PROVIDER},
+    "return.enter_on_behalf": {Role.COMMISSIONER, Role.ADMIN},
+    "return.review": {Role.COMMISSIONER, Role.ADMIN},
+}
+
+
+@pytest.mark.parametrize("action", sorted(RETURN_RULES))
+def test_return_actions_follow_the_segregation_of_duties(action):
+    assert set(ACTIONS[action]) == RETURN_RULES[action]
+
+
+@pytest.mark.parametrize("role", [Role.COMMISSIONER, Role.ADMIN])
+def test_nobody_accepts_or_queries_a_return_they_entered_on_behalf(
+    world, client_for, api_client_for, role
+):
+    tw = world.a
+    member = tw.members[role]
+    period = WORKFLOWS["return.enter_on_behalf"].prepare(tw)
+    client = client_for(member)
+    entered = client.post(
+        reverse("period_return_on_behalf", args=[tw.tenant.slug, period.pk]),
+        _on_behalf_form(period, "sod"),
+    )
+    assert entered.status_code == 302, _form_errors(entered)
+    ret = period.returns.get()
+    assert ret.entered_on_behalf_by == member.user
+    review = reverse("return_review", args=[tw.tenant.slug, ret.pk])
+    api = api_client_for(member)
+    before = _counts()
+    for decision in ("accept", "query"):
+        client.post(review, {"decision": decision, "comment": "Looks fine to me"})
+    for verb in ("accept", "query"):
+        response = api.post(
+            reverse(f"api-return-{verb}", args=[tw.tenant.slug, ret.pk]),
+            {"comment": "Looks fine to me"},
+            format="json",
+        )
+        assert response.status_code == 403, response.content
+    assert _counts() == before
+    ret.refresh_from_db()
+    assert (ret.status, ret.reviewed_by) == ("submitted", None)
+    colleague = tw.members[Role.ADMIN if role == Role.COMMISSIONER else Role.COMMISSIONER]
+    client_for(colleague).post(review, {"decision": "accept", "comment": "Checked"})
+    ret.refresh_from_db()
+    assert (ret.status, ret.reviewed_by) == ("accepted", colleague.user)

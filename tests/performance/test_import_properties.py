@@ -72,7 +72,11 @@ def run_import(rw, data: bytes, filename: str, *, bulk: bool) -> None:
         before = counts()
         if bulk:
             result = import_returns(
-                membership=rw.commissioner, file=data, filename=filename, source=ReturnSource.BULK
+                membership=rw.commissioner,
+                file=data,
+                filename=filename,
+                source=ReturnSource.BULK,
+                on_behalf_reason="The providers emailed their spreadsheets",
             )
         else:
             result = import_returns(

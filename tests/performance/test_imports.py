@@ -54,7 +54,11 @@ def provider_import(rw, data, filename="return.csv", **kwargs):
 
 def bulk_import(rw, data, filename="export.csv"):
     return import_returns(
-        membership=rw.commissioner, file=data, filename=filename, source=ReturnSource.BULK
+        membership=rw.commissioner,
+        file=data,
+        filename=filename,
+        source=ReturnSource.BULK,
+        on_behalf_reason="The providers emailed their spreadsheets",
     )
 
 

@@ -150,3 +150,132 @@ def test_return_review_follows_the_declared_workflow(rw):
         return_accept(membership=rw.commissioner, ret=queried)
     reasons = [h.history_change_reason for h in queried.history.order_by("history_date")]
     assert reasons[-2:] == ["Return submitted", "Check turnover"]
+
+
+# --- segregation of duties (issue 7) ---------------------------------------------------
+
+
+def _outcome(rw, membership):
+    from performance.validation import ReturnHeader, ValueRow, validate
+    from tests.performance.test_validation import PERIOD, valid_values
+
+    rows = [
+        ValueRow(where=f"values[{i}]", contract_ref=rw.contract.reference, period=PERIOD, **v)
+        for i, v in enumerate(valid_values(rw.contract))
+    ]
+    header = ReturnHeader(contract_ref=rw.contract.reference, period=PERIOD)
+    outcome = validate(membership=membership, headers=[header], rows=rows)
+    assert outcome.ok, outcome.problems
+    return outcome
+
+
+def _enter_on_behalf(rw, membership, *, submit=True, reason="The provider's portal login failed"):
+    from performance.models import ReturnSource
+    from performance.services import returns_write
+
+    (ret,) = returns_write(
+        membership=membership,
+        outcome=_outcome(rw, membership),
+        source=ReturnSource.WEB,
+        submit=submit,
+        reason="Return submitted (web form)",
+        on_behalf_reason=reason,
+    )
+    return ret
+
+
+def test_a_commissioner_enters_a_return_only_with_a_reason_and_nothing_is_written_without(rw):
+    from performance.models import ReturnSource
+    from performance.services import returns_write
+
+    with pytest.raises(PermissionDenied, match="A provider submits its own returns"):
+        returns_write(
+            membership=rw.commissioner,
+            outcome=_outcome(rw, rw.commissioner),
+            source=ReturnSource.WEB,
+            on_behalf_reason="   ",
+        )
+    assert not Return.objects.exists()
+    ret = _enter_on_behalf(rw, rw.commissioner)
+    assert ret.status == ReturnStatus.SUBMITTED
+    assert ret.entered_on_behalf_by == rw.commissioner.user
+    assert ret.submitted_by == rw.commissioner.user
+    assert ret.on_behalf_text == (
+        f"Entered on behalf of {rw.contract.provider.name} by {rw.commissioner.user}, "
+        "reason: The provider's portal login failed"
+    )
+    record = ret.history.latest("history_date")
+    assert record.history_user == rw.commissioner.user
+    assert record.history_change_reason == (
+        "Return submitted (web form); entered on the provider's behalf: "
+        "The provider's portal login failed"
+    )
+
+
+def test_a_provider_cannot_claim_to_enter_its_return_on_someone_elses_behalf(rw):
+    from performance.models import ReturnSource
+    from performance.services import returns_write
+
+    with pytest.raises(PermissionDenied):
+        returns_write(
+            membership=rw.provider,
+            outcome=_outcome(rw, rw.provider),
+            source=ReturnSource.WEB,
+            on_behalf_reason="Because",
+        )
+    assert not Return.objects.exists()
+
+
+def test_a_providers_own_return_is_unchanged(rw):
+    from performance.models import ReturnSource
+    from performance.services import returns_write
+
+    (ret,) = returns_write(
+        membership=rw.provider, outcome=_outcome(rw, rw.provider), source=ReturnSource.WEB
+    )
+    assert ret.status == ReturnStatus.SUBMITTED
+    assert ret.entered_on_behalf_by is None and ret.on_behalf_reason == ""
+    assert ret.on_behalf_text == ""
+    return_accept(membership=rw.commissioner, ret=ret)
+
+
+def test_nobody_accepts_or_queries_a_return_they_entered(rw):
+    ret = _enter_on_behalf(rw, rw.commissioner)
+    with pytest.raises(PermissionDenied, match="You entered this return on the provider's behalf"):
+        return_accept(membership=rw.commissioner, ret=ret)
+    with pytest.raises(PermissionDenied, match="You entered this return on the provider's behalf"):
+        return_query(membership=rw.commissioner, ret=ret, comment="Looks wrong")
+    ret.refresh_from_db()
+    assert ret.status == ReturnStatus.SUBMITTED and ret.reviewed_by is None
+    # Someone else in the organisation may.
+    admin = rw.world.a.members["admin"]
+    accepted = return_accept(membership=admin, ret=ret, comment="Checked against the email")
+    assert (accepted.status, accepted.reviewed_by) == (ReturnStatus.ACCEPTED, admin.user)
+
+
+def test_nobody_accepts_a_draft_entered_by_another_that_they_submitted(rw):
+    """The admin submits the commissioner's on-behalf draft: neither may accept it."""
+    draft = _enter_on_behalf(rw, rw.commissioner, submit=False)
+    assert draft.status == ReturnStatus.DRAFT
+    admin = rw.world.a.members["admin"]
+    submitted = return_submit(membership=admin, ret=draft)
+    assert submitted.submitted_by == admin.user
+    with pytest.raises(PermissionDenied, match="You entered or submitted this return"):
+        return_accept(membership=admin, ret=submitted)
+    with pytest.raises(PermissionDenied, match="You entered this return"):
+        return_accept(membership=rw.commissioner, ret=submitted)
+    assert Return.objects.get(pk=draft.pk).status == ReturnStatus.SUBMITTED
+
+
+def test_a_commissioner_cannot_submit_a_providers_own_draft(rw):
+    draft = _return(rw, ReturnStatus.DRAFT)
+    with pytest.raises(PermissionDenied, match="This draft is the provider's own"):
+        return_submit(membership=rw.commissioner, ret=draft)
+    assert Return.objects.get(pk=draft.pk).status == ReturnStatus.DRAFT
+    # A commissioner may take over the draft only as an on-behalf entry (it
+    # then records who and why), and the provider may still submit it.
+    taken = _enter_on_behalf(rw, rw.commissioner, submit=False)
+    assert taken.pk == draft.pk and taken.entered_on_behalf_by == rw.commissioner.user
+    submitted = return_submit(membership=rw.provider, ret=taken)
+    assert submitted.entered_on_behalf_by == rw.commissioner.user
+    assert submitted.submitted_by == rw.provider.user

@@ -22,7 +22,13 @@ from performance.models import (
 )
 from performance.services import reporting_calendar_sync
 from performance.signal_engine import recompute_signals, signal_acknowledge
-from tests.factories import ContractFactory, MembershipFactory, TenantFactory, member_user
+from tests.factories import (
+    ContractFactory,
+    MembershipFactory,
+    TenantFactory,
+    UserFactory,
+    member_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +198,8 @@ def test_accepting_a_return_recomputes_that_contracts_signals(
         period=last,
         status=ReturnStatus.SUBMITTED,
         source="api",
-        created_by=manager,
+        # the provider's (nobody accepts a return they entered: issue 7)
+        created_by=UserFactory(),
         submitted_at=datetime.combine(last.due_date, time(9), tzinfo=UTC),
     )
     ReturnValue.objects.create(tenant=tenant, return_obj=ret, contract_kpi=ck, value=Decimal(20))

@@ -264,6 +264,7 @@ def submit(
             file=csv_bytes(rows),
             filename="agency-export.csv",
             source=ReturnSource.BULK,
+            on_behalf_reason="The providers emailed their spreadsheets",
         )
     else:
         data = csv_bytes(rows) if way == "csv" else xlsx_bytes(rows)
@@ -371,8 +372,21 @@ CASES = [
          "Staff turnover: 1 is outside the expected range (3.0% to 9.0%): explain the variance",
          index=I_TURNOVER, mutate=_set(I_TURNOVER, value="1")),
     Case("ratio does not match", "value",
-         "80 does not match numerator ÷ denominator (95)",
+         "Visits on time: 80 does not match numerator ÷ denominator: 95 out of 100 is 95%",
          index=I_RATIO, mutate=_set(I_RATIO, value="80")),
+    Case("numerator more than the denominator of a percentage", "numerator",
+         "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+         "cannot exceed the denominator (Visits scheduled)",
+         index=I_RATIO, mutate=_set(I_RATIO, value="", numerator="500", denominator="100")),
+    Case("a site's count named by KPI and site", "value",
+         f"Missed visits at {SECOND_SITE}: -3 is negative; a count cannot be",
+         index=I_SITE, mutate=_set(I_SITE, value="-3")),
+    Case("a percent sign on a count", "value",
+         "Days to first contact: '4%': give the number without a percent sign",
+         index=I_DAYS, mutate=_set(I_DAYS, value="4%")),
+    Case("a decimal comma", "value",
+         "Staff turnover: '5,5' is not a number: write decimals with a point (5.5)",
+         index=I_TURNOVER, mutate=_set(I_TURNOVER, value="5,5")),
     Case("ratio without its denominator", "denominator",
          "Visits on time is a ratio: give the denominator (Visits scheduled)",
          index=I_RATIO, mutate=_set(I_RATIO, denominator="")),
@@ -521,9 +535,11 @@ def test_a_value_too_large_after_rounding_is_reported_not_crashed(rw):
     values = _set(I_DAYS, value="9999999999.99999")(valid_values(rw.contract))
     answer = submit("api", rw, values)
     assert answer.status == 400
-    assert {"where": "values[4]", "field": "value", "message": "is far too large"} in (
-        answer.problems
-    )
+    assert {
+        "where": "values[4]",
+        "field": "value",
+        "message": "Days to first contact: 9999999999.99999 is far too large",
+    } in (answer.problems)
 
 
 @pytest.mark.django_db
@@ -548,3 +564,144 @@ def test_an_early_site_is_judged_against_its_phase_target(rw, way):
                 "message": "Visits on time: 85 misses its target of 90.0%: explain the variance",
             }
         ]
+
+
+# --- numbers as people type them (issue 7) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "percent", "expected"),
+    [
+        ("95%", True, Decimal("95")),
+        ("95 %", True, Decimal("95")),
+        ("1,234", False, Decimal("1234")),
+        (" 12 ", False, Decimal("12")),
+        ("1,234.5", False, Decimal("1234.5")),
+        ("12,345,678", False, Decimal("12345678")),
+        ("1\u00a0234", False, Decimal("1234")),  # a non-breaking space, as Excel copies it
+        ("-3", False, Decimal("-3")),
+        (".5", False, Decimal("0.5")),
+        (7, False, Decimal("7")),
+        (2.5, False, Decimal("2.5")),
+        ("", False, None),
+        ("   ", False, None),
+        (None, False, None),
+    ],
+)
+def test_parse_number_reads_what_people_type(typed, percent, expected):
+    from performance.validation import parse_number
+
+    assert parse_number(typed, percent=percent) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "percent", "message"),
+    [
+        ("lots", False, "'lots' is not a number"),
+        ("1,5", False, "'1,5' is not a number: write decimals with a point (1.5)"),
+        ("1,2345", False, "'1,2345' is not a number"),
+        ("1,,234", False, "'1,,234' is not a number"),
+        ("95%", False, "'95%': give the number without a percent sign"),
+        ("%", True, "'%' is not a number"),
+        ("NaN", False, "'NaN' is not a number"),
+        ("inf", False, "'inf' is not a number"),
+        (True, False, "True is not a number"),
+    ],
+)
+def test_parse_number_says_what_is_wrong_with_what_was_typed(typed, percent, message):
+    from performance.validation import NotANumber, parse_number
+
+    with pytest.raises(NotANumber) as raised:
+        parse_number(typed, percent=percent)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("way", WAYS)
+def test_numbers_as_people_type_them_are_accepted_through_each_way(rw, way):
+    values = valid_values(rw.contract)
+    values[I_RATIO] |= {"value": "95%", "numerator": "1,140", "denominator": " 1,200 "}
+    values[I_SITE] |= {"value": " 2 "}
+    values[I_TURNOVER] |= {"value": "5.5%"}
+    values[I_DAYS] |= {"value": "4.0"}
+    answer = submit(way, rw, values)
+    assert answer.ok, answer.problems
+    stored = {
+        (v.contract_kpi.kpi.code, v.site_id): v
+        for v in ReturnValue.objects.filter(return_obj__contract=rw.contract)
+    }
+    ratio = stored[("visits_on_time", None)]
+    assert (ratio.value, ratio.numerator, ratio.denominator) == (95, 1140, 1200)
+    assert stored[("missed_visits", rw.sites[0].pk)].value == 2
+    assert stored[("staff_turnover", None)].value == Decimal("5.5")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("way", WAYS)
+def test_a_numerator_over_its_denominator_is_said_in_the_figures_typed(rw, way):
+    """500 out of 100: the provider is told about 500 and 100, not about a
+    500.0000% the provider never typed."""
+    values = _set(I_RATIO, value="", numerator="500", denominator="100")(valid_values(rw.contract))
+    answer = submit(way, rw, values)
+    assert not answer.ok
+    messages = [p["message"] for p in answer.problems]
+    assert messages == [
+        "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+        "cannot exceed the denominator (Visits scheduled)"
+    ]
+    assert not any("500.0000" in m for m in messages)
+
+
+# --- the API: a return entered on the provider's behalf (issue 7) -------------------------
+
+
+def _api_body(rw, **extra) -> dict:
+    return {
+        "contract": rw.contract.reference,
+        "period": PERIOD,
+        "values": valid_values(rw.contract),
+        **extra,
+    }
+
+
+@pytest.mark.django_db
+def test_the_api_takes_the_on_behalf_reason_and_shows_it(rw):
+    before = counts()
+    refused = api_post(rw.commissioner, _api_body(rw), key=str(uuid.uuid4()))
+    assert refused.status_code == 403
+    assert "To enter one on the provider's behalf, say why" in refused.json()["detail"]
+    assert counts() == before
+    provider_claiming = api_post(
+        rw.provider, _api_body(rw, on_behalf_reason="For myself"), key=str(uuid.uuid4())
+    )
+    assert provider_claiming.status_code == 403
+    assert counts() == before
+
+    response = api_post(
+        rw.commissioner,
+        _api_body(rw, on_behalf_reason="Figures phoned in by the registered manager"),
+        key=str(uuid.uuid4()),
+    )
+    assert response.status_code == 201, response.content
+    user = rw.commissioner.user
+    assert response.json()["entered_on_behalf"] == {
+        "provider": rw.contract.provider.name,
+        "entered_by": str(user),
+        "reason": "Figures phoned in by the registered manager",
+        "text": f"Entered on behalf of {rw.contract.provider.name} by {user}, "
+        "reason: Figures phoned in by the registered manager",
+    }
+    ret_id = response.json()["id"]
+    client = APIClient()
+    client.force_login(rw.commissioner.user)
+    accept = client.post(f"/api/v1/t/{rw.slug}/returns/{ret_id}/accept/", {}, format="json")
+    assert accept.status_code == 403
+    assert "You entered this return on the provider's behalf" in accept.json()["detail"]
+    assert Return.objects.get(pk=ret_id).status == ReturnStatus.SUBMITTED
+
+
+@pytest.mark.django_db
+def test_the_api_shows_a_providers_own_return_as_not_entered_on_behalf(rw):
+    response = api_post(rw.provider, _api_body(rw), key=str(uuid.uuid4()))
+    assert response.status_code == 201, response.content
+    assert response.json()["entered_on_behalf"] is None

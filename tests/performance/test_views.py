@@ -185,7 +185,7 @@ def test_the_form_shows_targets_and_expected_ranges_as_the_unit_allows(rw, clien
         (
             {"visits_on_time": {"value": "80"}},
             "value",
-            "80 does not match numerator ÷ denominator (95)",
+            "Visits on time: 80 does not match numerator ÷ denominator: 95 out of 100 is 95%",
         ),
         ({"visits_on_time": {"denominator": "0"}}, "denominator", "must be more than 0"),
     ],
@@ -204,6 +204,39 @@ def test_each_validation_problem_is_shown_on_its_field_and_nothing_is_written(
     assert "Nothing was saved" in body
     assert f'href="#id_{prefix}-{field}"' in body  # the summary links to the field
     assert 'aria-invalid="true"' in body
+    assert counts() == before
+
+
+def test_the_form_takes_numbers_as_people_type_them(rw, client_for):
+    """Issue 7: "95%" was "not a number"; commas and spaces are what people type."""
+    response = post_form(
+        client_for(rw.provider),
+        rw,
+        visits_on_time={"numerator": "1,140", "denominator": " 1,200 ", "value": "95%"},
+        staff_turnover={"value": "5%"},
+        days_to_first_contact={"value": " 4 "},
+    )
+    assert response.status_code == 302, field_errors(response)
+    stored = ReturnValue.objects.get(contract_kpi__kpi__code="visits_on_time")
+    assert (stored.value, stored.numerator, stored.denominator) == (95, 1140, 1200)
+    assert ReturnValue.objects.get(contract_kpi__kpi__code="staff_turnover").value == 5
+
+
+def test_a_numerator_over_its_denominator_is_shown_in_the_figures_typed(rw, client_for):
+    before = counts()
+    response = post_form(
+        client_for(rw.provider), rw, visits_on_time={"numerator": "500", "denominator": "100"}
+    )
+    assert response.status_code == 400
+    prefix = line_names(rw)["visits_on_time"]
+    assert field_errors(response) == {
+        f"{prefix}-numerator": [
+            "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+            "cannot exceed the denominator (Visits scheduled)"
+        ]
+    }
+    body = response.content.decode()
+    assert "500.0000" not in body
     assert counts() == before
 
 
@@ -382,8 +415,8 @@ def test_roles_that_cannot_submit_cannot_open_the_form(rw, client_for):
 # --- upload ---------------------------------------------------------------------------
 
 
-def _upload(client, target, data: bytes, name="return.csv"):
-    return client.post(target, {"file": SimpleUploadedFile(name, data, "text/csv")})
+def _upload(client, target, data: bytes, name="return.csv", **extra):
+    return client.post(target, {"file": SimpleUploadedFile(name, data, "text/csv"), **extra})
 
 
 def test_upload_lists_row_problems_and_writes_nothing(rw, client_for):
@@ -430,10 +463,26 @@ def test_bulk_upload_is_the_commissioners_and_writes_many_contracts(rw, client_f
     target = url(rw, "returns_bulk_upload")
     assert client_for(rw.provider).get(target).status_code == 403
     assert client_for(rw.world.a.members["executive"]).get(target).status_code == 403
-    response = _upload(client_for(rw.commissioner), target, csv_bytes(rows), "export.csv")
+    commissioner = client_for(rw.commissioner)
+    # Entering the providers' returns is a recorded act: without a reason, nothing.
+    refused = _upload(commissioner, target, csv_bytes(rows), "export.csv")
+    assert refused.status_code == 400
+    reason_missing = "Say why you are entering this on the provider&#x27;s behalf."
+    assert reason_missing in refused.content.decode()
+    assert not Return.objects.exists()
+    response = _upload(
+        commissioner,
+        target,
+        csv_bytes(rows),
+        "export.csv",
+        on_behalf_reason="Both providers emailed their spreadsheets",
+    )
     assert response.status_code == 302
     assert set(Return.objects.values_list("source", flat=True)) == {ReturnSource.BULK}
     assert Return.objects.count() == 2
+    assert set(
+        Return.objects.values_list("entered_on_behalf_by", "on_behalf_reason").distinct()
+    ) == {(rw.commissioner.user_id, "Both providers emailed their spreadsheets")}
 
 
 # --- the commissioner's pages -------------------------------------------------------
@@ -894,3 +943,117 @@ def test_a_member_of_two_tenants_sees_each_tenants_returns_only(rw, world, clien
     # (The tenant switcher names tenant A: the person is a member there.)
     assert not contains_any(page.content, [rw.contract.reference, rw.other.reference])
     assert contains_any(page.content, [world.b.p1.contract.reference])
+
+
+# --- a return entered on the provider's behalf (issue 7) -------------------------------
+
+REASON = "Heartland's portal login is broken; figures emailed on 3 July"
+
+
+def test_a_commissioner_opening_the_providers_form_is_sent_to_the_on_behalf_form(rw, client_for):
+    client = client_for(rw.commissioner)
+    response = client.get(url(rw, "period_return", period_pk=rw.period.pk))
+    on_behalf = url(rw, "period_return_on_behalf", period_pk=rw.period.pk)
+    assert (response.status_code, response["Location"]) == (302, on_behalf)
+    # Posting the provider's own form is refused: a commissioner cannot submit as the provider.
+    before = counts()
+    assert (
+        client.post(url(rw, "period_return", period_pk=rw.period.pk), form_data(rw)).status_code
+        == 403
+    )
+    assert counts() == before
+    page = client.get(on_behalf)
+    body = page.content.decode()
+    provider = rw.contract.provider.name
+    assert f"You are entering this return on behalf of {provider}" in body
+    assert f"Why are you entering this for {provider}?" in body
+
+
+def test_the_on_behalf_form_needs_a_reason_and_writes_nothing_without(rw, client_for):
+    before = counts()
+    response = client_for(rw.commissioner).post(
+        url(rw, "period_return_on_behalf", period_pk=rw.period.pk), form_data(rw)
+    )
+    assert response.status_code == 400
+    assert field_errors(response) == {
+        "on_behalf_reason": ["Say why you are entering this on the provider's behalf."]
+    }
+    assert counts() == before
+
+
+def test_a_missing_reason_and_the_figures_problems_are_shown_together(rw, client_for):
+    before = counts()
+    response = client_for(rw.commissioner).post(
+        url(rw, "period_return_on_behalf", period_pk=rw.period.pk),
+        form_data(rw, visits_on_time={"numerator": "500", "denominator": "100"}),
+    )
+    assert response.status_code == 400
+    prefix = line_names(rw)["visits_on_time"]
+    assert field_errors(response) == {
+        "on_behalf_reason": ["Say why you are entering this on the provider's behalf."],
+        f"{prefix}-numerator": [
+            "Visits on time: 500 out of 100 is more than 100%: the numerator (Visits on time) "
+            "cannot exceed the denominator (Visits scheduled)"
+        ],
+    }
+    assert "please correct 2 problems" in response.content.decode()
+    assert counts() == before
+
+
+def _entered_on_behalf(rw, client_for):
+    response = client_for(rw.commissioner).post(
+        url(rw, "period_return_on_behalf", period_pk=rw.period.pk),
+        form_data(rw, on_behalf_reason=REASON),
+    )
+    assert response.status_code == 302, field_errors(response)
+    return Return.objects.get(period=rw.period)
+
+
+def test_a_return_entered_on_behalf_says_so_wherever_it_appears(rw, client_for):
+    ret = _entered_on_behalf(rw, client_for)
+    provider = rw.contract.provider.name
+    who = rw.commissioner.user
+    assert (ret.entered_on_behalf_by, ret.on_behalf_reason) == (who, REASON)
+    admin = client_for(rw.world.a.members["admin"])
+    expected = f"Entered on behalf of {provider} by {who}, reason: {REASON}"
+    detail = admin.get(url(rw, "return_detail", return_pk=ret.pk)).content.decode()
+    assert expected.replace("'", "&#x27;") in detail
+    contract_page = admin.get(
+        url(rw, "contract_returns", contract_pk=rw.contract.pk) + f"?page={page_of(rw.period)}"
+    )
+    assert "Entered on behalf" in contract_page.content.decode()
+    overview = admin.get(url(rw, "returns_home") + "?state=submitted").content.decode()
+    assert f'Entered on behalf</span><span class="usa-sr-only"> of {provider}' in overview
+    provider_home = client_for(rw.provider).get(url(rw, "returns_home")).content.decode()
+    assert "Entered on your behalf" in provider_home
+    own = client_for(rw.provider).get(url(rw, "return_detail", return_pk=ret.pk))
+    assert expected.replace("'", "&#x27;") in own.content.decode()
+
+
+def test_a_providers_own_return_is_not_marked(rw, client_for):
+    post_form(client_for(rw.provider), rw)
+    ret = Return.objects.get(period=rw.period)
+    detail = client_for(rw.commissioner).get(url(rw, "return_detail", return_pk=ret.pk))
+    assert "Entered on behalf" not in detail.content.decode()
+    assert 'value="accept"' in detail.content.decode()
+
+
+def test_whoever_entered_a_return_is_not_offered_its_review_and_cannot_accept_it(rw, client_for):
+    ret = _entered_on_behalf(rw, client_for)
+    client = client_for(rw.commissioner)
+    page = client.get(url(rw, "return_detail", return_pk=ret.pk)).content.decode()
+    assert 'value="accept"' not in page
+    assert "You entered this return on the provider&#x27;s behalf, so someone else must" in page
+    response = client.post(
+        url(rw, "return_review", return_pk=ret.pk), {"decision": "accept", "comment": ""}
+    )
+    assert response.status_code == 302
+    followed = client.get(response["Location"]).content.decode()
+    assert "You entered this return on the provider&#x27;s behalf" in followed
+    ret.refresh_from_db()
+    assert ret.status == ReturnStatus.SUBMITTED and ret.reviewed_by is None
+    # A colleague reviews it.
+    admin = client_for(rw.world.a.members["admin"])
+    admin.post(url(rw, "return_review", return_pk=ret.pk), {"decision": "accept", "comment": ""})
+    ret.refresh_from_db()
+    assert ret.status == ReturnStatus.ACCEPTED
