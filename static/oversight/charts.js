@@ -1,7 +1,9 @@
 /* Draw the Plotly figures of a page as they scroll into view, laid out for
    the width they are drawn at.
 
-   Markup: <div data-chart="ID"></div> beside {{ figure|json_script:"ID" }}.
+   Markup: <div data-chart="ID"></div> beside {{ figure|json_script:"ID" }},
+   and this script's tag names Plotly's: <script src="…/charts.js"
+   data-plotly="…/plotly-basic.min.js" defer>, loaded only when needed.
    The figures are built on the server (performance/charts.py, the layout for a
    desktop width); each chart has a caption and a data table, so a chart that
    is never drawn (no JavaScript, not scrolled to) loses nothing.
@@ -80,8 +82,14 @@
   }
 
   function draw(element) {
+    loadPlotly().then(function () {
+      drawNow(element);
+    });
+  }
+
+  function drawNow(element) {
     var figure = element._oversightFigure;
-    if (!figure || element._oversightWidth !== undefined) {
+    if (!figure || element._oversightWidth !== undefined || typeof window.Plotly === "undefined") {
       return;
     }
     var width = element.clientWidth;
@@ -105,10 +113,27 @@
   }
 
   function start() {
-    if (typeof window.Plotly === "undefined") {
+    var elements = Array.prototype.slice.call(document.querySelectorAll("[data-chart]"));
+    if (!elements.length) {
       return;
     }
-    var elements = Array.prototype.slice.call(document.querySelectorAll("[data-chart]"));
+    // Fetch and parse Plotly once a chart is within two screens, so that it
+    // is ready by the time the chart scrolls into view, without holding up a
+    // page whose charts are further down.
+    if ("IntersectionObserver" in window) {
+      var approaching = new IntersectionObserver(
+        function (entries) {
+          if (entries.some(function (entry) { return entry.isIntersecting; })) {
+            approaching.disconnect();
+            loadPlotly();
+          }
+        },
+        { rootMargin: "200% 0px" }
+      );
+      elements.forEach(function (element) {
+        approaching.observe(element);
+      });
+    }
     elements.forEach(function (element) {
       element._oversightFigure = figureOf(element);
       if (element._oversightFigure) {
@@ -142,6 +167,30 @@
         elements.forEach(refit);
       }, 150);
     });
+  }
+
+  // Plotly itself (1.2 MB to parse) is loaded only when a chart is on its way
+  // into view (within two screens) or is to be drawn, never for a page, or the
+  // part of a page, without charts.
+  var script = document.currentScript;
+  var plotlyUrl = script && script.getAttribute("data-plotly");
+  var plotlyLoading = null;
+
+  function loadPlotly() {
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise(function (resolve, reject) {
+        if (typeof window.Plotly !== "undefined" || !plotlyUrl) {
+          resolve();
+          return;
+        }
+        var tag = document.createElement("script");
+        tag.src = plotlyUrl;
+        tag.onload = resolve;
+        tag.onerror = reject;
+        document.head.appendChild(tag);
+      });
+    }
+    return plotlyLoading;
   }
 
   window.OversightCharts = { fit: fit };
