@@ -42,7 +42,7 @@ def _boxes(locator) -> list[dict]:
 
 
 def _open_dashboard(page, sign_in, world, role: str, width: int):
-    dashboard = build_dashboard(world.a, kpis=3)
+    dashboard = build_dashboard(world.a, kpis=3, points=17)  # as many months as the demo
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, world.a.members[role].user)
     page.goto(
@@ -91,7 +91,7 @@ def _check_kpi_panel(page, panel, width: int) -> None:
     assert _inside(legend, svg), f"the legend is cut at {width}px"
     assert not _overlap(legend, title), f"'Period' prints over the legend at {width}px"
     for tick in tick_boxes:
-        assert not _overlap(legend, tick)
+        assert not _overlap(legend, tick), f"the legend covers an x label at {width}px"
     entries = panel.locator(".legend .traces")
     assert entries.count() >= 5  # the point types shown, mean, limits and target
     drawn = []  # what each entry shows: its symbol and its label
@@ -151,9 +151,9 @@ def test_charts_are_drawn_as_they_scroll_into_view_with_their_text_alternative_b
     assert last.locator("[data-chart]").get_attribute("data-rendered") is None
     assert last.locator("svg").count() == 0
     caption = last.locator("figcaption").text_content()
-    assert re.match(r"Measure number \d \(measure-\d\): 12 periods from ", caption), caption
+    assert re.match(r"Measure number \d \(measure-\d\): 17 periods from ", caption), caption
     assert "Variation:" in caption and "Assurance:" in caption
-    assert last.locator("table tbody tr").count() == 12
+    assert last.locator("table tbody tr").count() == 17
     box = last.locator("[data-chart]").bounding_box()
     assert box["height"] >= 400  # the chart's room is kept: the page will not jump
 
