@@ -26,6 +26,7 @@ from performance.models import ReportingPeriod, ReportingPolicy
 from performance.selectors import LATE, MISSING, period_state
 from performance.services import reporting_calendar_sync
 from performance.tasks import sync_reporting_calendars
+from tests.oversight.test_history import _csv, _import, _row
 from tests.oversight.test_isolation import _add_performance, _snapshot, _url, _values, all_routes
 
 
@@ -293,3 +294,21 @@ def contract_returns_url(tw) -> str:
     return reverse(
         "contract_returns", kwargs={"tenant_slug": tw.tenant.slug, "contract_pk": tw.p1.contract.pk}
     )
+
+
+@pytest.mark.django_db
+def test_contracts_imported_active_have_their_periods_and_planned_ones_none(world, tmp_path):
+    starts = _month_starts_to(tenant_today(world.a.tenant), 3)
+    path = _csv(
+        tmp_path,
+        world,
+        _row(world, "IMP-001", start_date=starts[0].isoformat()),
+        _row(world, "IMP-002", start_date=starts[0].isoformat(), status="planned"),
+    )
+    _import(path, world, reason="Register migrated from spreadsheet")
+    active = ReportingPeriod.objects.filter(contract__reference="IMP-001").order_by("start")
+    assert [p.start for p in active] == starts
+    assert active[0].history.first().history_change_reason == (
+        "Reporting calendar (Register migrated from spreadsheet)"
+    )
+    assert not ReportingPeriod.objects.filter(contract__reference="IMP-002").exists()
