@@ -119,25 +119,40 @@ def service_type_update(
 def contract_create(*, membership: Membership, data: dict, reason: str) -> Contract:
     data = dict(data)
     data.setdefault("currency", membership.tenant.currency)
-    return _write(
+    contract = _write(
         membership=membership,
         instance=Contract(),
         data=data,
         reason=reason,
         action="contract.change",
     )
+    _calendar_sync(membership, contract)
+    return contract
 
 
 @transaction.atomic
 def contract_update(
     *, membership: Membership, contract: Contract, data: dict, reason: str
 ) -> Contract:
-    return _write(
+    contract = _write(
         membership=membership,
         instance=_locked(contract),
         data=data,
         reason=reason,
         action="contract.change",
+    )
+    _calendar_sync(membership, contract)
+    return contract
+
+
+def _calendar_sync(membership: Membership, contract: Contract) -> None:
+    """The reporting calendar follows the contract's dates, frequency and status."""
+    from performance.services import contract_calendar_sync  # performance builds on contracts
+
+    contract_calendar_sync(
+        contract=contract,
+        user=membership.user,
+        reason=f"Reporting calendar of {contract.reference}",
     )
 
 

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver leaves /static/ to WhiteNoise (compressed, cached), as in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
@@ -65,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # WhiteNoise, in production and in the demo alike: see oversight/staticfiles.py.
+    "oversight.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,11 +82,6 @@ MIDDLEWARE = [
     "oversight.middleware.RequestSizeLimitMiddleware",
     "oversight.middleware.ErrorPagesMiddleware",
 ]
-
-if not DEBUG:
-    # In production WhiteNoise serves the collected, hashed static files; in the
-    # demo and the tests Django's own static serving reads them from the finders.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "oversight.urls"
 CSRF_FAILURE_VIEW = "oversight.views.csrf_failure"
@@ -131,8 +130,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# USWDS comes from npm (package.json) and Plotly's JavaScript from the
-# installed plotly package: both served locally, never from a CDN.
+# USWDS and Plotly's basic bundle come from npm (package.json): served locally,
+# never from a CDN.
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("uswds", BASE_DIR / "node_modules" / "@uswds" / "uswds" / "dist"),
@@ -146,12 +145,24 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            # The demo: files from the finders, URLs versioned by content hash.
+            "oversight.staticfiles.VersionedStaticFilesStorage"
             if DEBUG
+            # Production: collectstatic's hashed names with gzip/Brotli copies.
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
+# Static files are compressed and cached for good in both (oversight/staticfiles.py).
+# In the demo WhiteNoise reads the finders on each request (an edited file is
+# served at once; no STATIC_ROOT is needed, so none is warned about) and
+# compresses each file once into a cache directory outside the source tree.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+# A URL without its content hash (typed by hand, or url() inside a stylesheet)
+# is revalidated: at once in the demo, where files are edited, after a minute
+# in production.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 60
 
 # Where links in emails point: scheme, host and port, no trailing slash. By
 # default the demo server (scripts/demo serves on DEMO_PORT, 8000 unless set);

@@ -195,6 +195,12 @@ UNIT_TITLES = {
     "currency": "Amount",
 }
 
+# Layout, in px: the title's band at the top of a figure and, below it in a
+# control chart, the two badges (one row each).
+TITLE_SPACE = 48
+BADGE_ROW = 26
+BADGES_HEIGHT = 2 * BADGE_ROW + 8
+
 INK = "#1b1b1b"
 TARGET_COLOUR = "#B50909"
 FONT = "Source Sans Pro Web, Helvetica Neue, Helvetica, Roboto, Arial, sans-serif"
@@ -449,17 +455,22 @@ def kpi_chart(
     a_label = assurance_label(
         result.assurance, improvement=result.improvement, target=latest_target
     )
-    for xpos, anchor, prefix, label, colour in (
-        (0, "left", "Variation", v_label, POINT_OUTLINES[result.variation]),
-        (1, "right", "Assurance", a_label, _assurance_colour(result.assurance)),
+    # The badges are stacked at the left above the plot, so that they never
+    # overlap each other whatever the width; a page that shows them in HTML
+    # leaves them out (static/oversight/charts.js, data-badges="outside").
+    for shift, name, prefix, label, colour in (
+        (BADGE_ROW + 4, "variation badge", "Variation", v_label, POINT_OUTLINES[result.variation]),
+        (4, "assurance badge", "Assurance", a_label, _assurance_colour(result.assurance)),
     ):
         annotations.append(
             {
+                "name": name,
                 "xref": "paper",
                 "yref": "paper",
-                "x": xpos,
-                "xanchor": anchor,
-                "y": 1.08,
+                "x": 0,
+                "xanchor": "left",
+                "y": 1,
+                "yshift": shift,
                 "yanchor": "bottom",
                 "text": f"{prefix}: {label}",
                 "showarrow": False,
@@ -475,7 +486,13 @@ def kpi_chart(
         "data": data,
         "layout": {
             "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-            "xaxis": {"type": "category", "title": {"text": "Period"}, "automargin": True},
+            "xaxis": {
+                "type": "category",
+                "title": {"text": "Period", "standoff": 8},
+                "automargin": True,
+                "nticks": 12,  # charts.js fits the ticks to the width drawn at
+                "tickangle": 0,
+            },
             "yaxis": {
                 "title": {"text": UNIT_TITLES.get(unit, "")},
                 "ticksuffix": "%" if unit == "percentage" else "",
@@ -488,9 +505,21 @@ def kpi_chart(
             },
             "shapes": shapes,
             "annotations": annotations,
-            "legend": {"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
-            "margin": {"t": 96, "r": 16, "b": 16, "l": 16},
-            "height": 420,
+            # The legend sits at the foot of the figure, below the axis title
+            # (Plotly makes room for both), four entries a row in equal columns
+            # so that a line's symbol never runs into the label before it.
+            "legend": {
+                "orientation": "h",
+                "yref": "container",
+                "y": 0,
+                "yanchor": "bottom",
+                "x": 0,
+                "xanchor": "left",
+                "entrywidth": 0.25,
+                "entrywidthmode": "fraction",
+            },
+            "margin": {"t": TITLE_SPACE + BADGES_HEIGHT, "r": 16, "b": 16, "l": 16},
+            "height": 440,
             "hovermode": "closest",
             "font": {"family": FONT, "color": INK},
             "paper_bgcolor": "#ffffff",
@@ -500,6 +529,7 @@ def kpi_chart(
                 "variation_label": v_label,
                 "assurance": result.assurance,
                 "assurance_label": a_label,
+                "badges_height": BADGES_HEIGHT,
             },
         },
     }
@@ -702,7 +732,7 @@ def risk_history_chart(days: list[date], scores: list[int], *, title: str = "Ris
             "shapes": shapes,
             "annotations": annotations,
             "showlegend": False,
-            "margin": {"t": 48, "r": 16, "b": 16, "l": 16},
+            "margin": {"t": TITLE_SPACE, "r": 16, "b": 16, "l": 16},
             "height": 300,
             "hovermode": "closest",
             "font": {"family": FONT, "color": INK},

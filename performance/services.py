@@ -14,11 +14,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contracts.models import Contract
+from contracts.models import Contract, ContractStatus
 from oversight import clock, formatting
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
 from oversight.permissions import can, require
+from oversight.tenancy import tenant_today
 
 from . import calendar
 from .models import (
@@ -172,6 +173,24 @@ def reporting_calendar_sync(
     if new:
         bulk_create(ReportingPeriod, new, user=user, reason=reason)
     return len(new)
+
+
+def contract_calendar_sync(
+    *, contract: Contract, user=None, reason: str, today: date | None = None
+) -> int:
+    """A contract was created or changed: an active one gets at once the periods
+    it owes up to its tenant's day (a new contract, a start moved earlier, a
+    change of frequency); the nightly ``sync_reporting_calendars`` adds each new
+    period after that. Runs in the caller's transaction, so a rejected change
+    writes no period. Pages only read the calendar: they never call this."""
+    if contract.status != ContractStatus.ACTIVE:
+        return 0
+    return reporting_calendar_sync(
+        contracts=[contract],
+        today=today or tenant_today(contract.tenant),
+        user=user,
+        reason=reason,
+    )
 
 
 # --- returns ------------------------------------------------------------------

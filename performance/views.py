@@ -24,7 +24,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from contracts.models import ContractStatus
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.forms import apply_service_errors
@@ -272,13 +271,6 @@ def contract_returns(request, *, membership, contract_pk):
     """Every period of the contract, newest first, with every version."""
     contract = contract_get(membership=membership, pk=contract_pk)
     today = tenant_today(membership.tenant)
-    if contract.status == ContractStatus.ACTIVE:
-        # A new contract has its periods as soon as anyone looks at them.
-        services.reporting_calendar_sync(
-            contracts=[contract],
-            today=today,
-            reason="Reporting calendar (contract's returns opened)",
-        )
     periods = with_state(periods_with_state(membership=membership), today).filter(contract=contract)
     page = Paginator(periods.order_by("-start"), PERIODS_PER_PAGE).get_page(request.GET.get("page"))
     versions: dict[int, list[Return]] = {}

@@ -74,6 +74,9 @@ def _swagger_operation_opened(page) -> None:
 
 
 def _charts_drawn(page) -> None:
+    # Charts are drawn as they scroll into view: bring each one in.
+    for chart in page.locator("[data-chart]").all():
+        chart.scroll_into_view_if_needed()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-chart]')]"
         ".every(chart => chart.dataset.rendered === 'true')"

@@ -4,10 +4,16 @@ them (idempotent, follows a change of frequency without reporting a day twice)."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from contracts import services as contract_services
+from contracts.models import ContractStatus
+from oversight.tenancy import tenant_today
 from performance.calendar import (
     MONTHLY,
     WEEKLY,
@@ -19,6 +25,9 @@ from performance.calendar import (
 from performance.models import ReportingPeriod, ReportingPolicy
 from performance.selectors import LATE, MISSING, period_state
 from performance.services import reporting_calendar_sync
+from performance.tasks import sync_reporting_calendars
+from tests.oversight.test_history import _csv, _import, _row
+from tests.oversight.test_isolation import _add_performance, _snapshot, _url, _values, all_routes
 
 
 def _spans(periods):
@@ -164,3 +173,142 @@ def test_enhanced_monitoring_switches_to_weekly_from_the_end_of_the_last_period(
         ("2025-04", date(2025, 4, 1), date(2025, 4, 30)),
         ("2025-03", date(2025, 3, 17), date(2025, 3, 31)),
     ]
+
+
+# --- who writes the calendar: the register's services and the nightly task, never a page
+
+
+def _month_starts_to(today: date, count: int) -> list[date]:
+    """The first days of the ``count`` months up to and including today's."""
+    starts = [today.replace(day=1)]
+    while len(starts) < count:
+        starts.insert(0, (starts[0] - timedelta(days=1)).replace(day=1))
+    return starts
+
+
+def _contract_data(tw, **over) -> dict:
+    data = {
+        "reference": "CAL-001",
+        "title": "Reablement at home",
+        "provider": tw.p1.provider,
+        "service_type": tw.service_type,
+        "status": ContractStatus.ACTIVE,
+        "scope": "Short-term reablement after a hospital stay.",
+        "end_date": date(2099, 12, 31),
+        "annual_value": Decimal("100000"),
+        "total_value": Decimal("200000"),
+        "payment_model": "block",
+        "payment_at_risk_pct": Decimal("0"),
+        "contract_manager": tw.user("commissioner"),
+    }
+    data.update(over)
+    return data
+
+
+@pytest.mark.django_db
+def test_a_contract_created_active_has_its_periods_at_once_with_history(world):
+    tw = world.a
+    starts = _month_starts_to(tenant_today(tw.tenant), 3)
+    contract = contract_services.contract_create(
+        membership=tw.members["commissioner"],
+        data=_contract_data(tw, start_date=starts[0]),
+        reason="Award",
+    )
+    periods = list(ReportingPeriod.objects.filter(contract=contract).order_by("start"))
+    assert [p.start for p in periods] == starts
+    assert periods[0].history.first().history_change_reason == "Reporting calendar of CAL-001"
+    assert periods[0].history.first().history_user == tw.user("commissioner")
+
+
+@pytest.mark.django_db
+def test_a_planned_contract_gets_its_periods_when_it_is_made_active(world):
+    tw = world.a
+    starts = _month_starts_to(tenant_today(tw.tenant), 2)
+    contract = contract_services.contract_create(
+        membership=tw.members["commissioner"],
+        data=_contract_data(tw, start_date=starts[0], status=ContractStatus.PLANNED),
+        reason="Award",
+    )
+    assert not ReportingPeriod.objects.filter(contract=contract).exists()
+    contract_services.contract_update(
+        membership=tw.members["commissioner"],
+        contract=contract,
+        data={"status": ContractStatus.ACTIVE},
+        reason="Service started",
+    )
+    assert [p.start for p in ReportingPeriod.objects.filter(contract=contract)] == starts
+
+
+@pytest.mark.django_db
+def test_a_rejected_contract_change_writes_no_period(world):
+    tw = world.a
+    with pytest.raises(ValidationError):
+        contract_services.contract_create(
+            membership=tw.members["commissioner"],
+            data=_contract_data(tw, start_date=date(2025, 1, 1), end_date=date(2024, 1, 1)),
+            reason="Award",
+        )
+    assert not ReportingPeriod.objects.filter(contract__reference="CAL-001").exists()
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_adds_the_periods_that_fell_due(world):
+    contract = world.a.p1.contract  # active, 1 January 2025 to 31 December 2027
+    created = sync_reporting_calendars(tenant_id=world.a.tenant.pk, today="2025-03-05")
+    assert created == 6  # three for each of the tenant's two contracts
+    assert [p.label for p in ReportingPeriod.objects.filter(contract=contract)] == [
+        "2025-01",
+        "2025-02",
+        "2025-03",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["commissioner", "provider", "admin"])
+def test_reading_every_page_writes_nothing(world, client_for, role):
+    """GET every tenant route (pages and API) of tenant A as one member, with a
+    KPI, a period, a return and a signal per contract: no row is added,
+    changed (a history row would be added) or deleted. The contracts are active
+    and owe periods they do not have yet, which a page must not create."""
+    for tw in (world.a, world.b):
+        _add_performance(tw)
+    contract = world.a.p1.contract
+    assert contract.status == ContractStatus.ACTIVE and contract.start_date < date(2025, 3, 1)
+    assert ReportingPeriod.objects.filter(contract=contract).count() == 1
+    client = client_for(world.a.members[role])
+    routes = [r for r in all_routes() if r.is_tenant]
+    before = _snapshot()
+    answered = []
+    for route in routes:
+        url = _url(route, _values(route, world.a, world.a.p1, world.a.tenant.slug))
+        response = client.get(url)
+        assert response.status_code < 500, f"GET {url} → {response.status_code}"
+        answered.append((url, response.status_code))
+    after = _snapshot()
+    assert {k: (before[k], after[k]) for k in before if before[k] != after[k]} == {}
+    assert (contract_returns_url(world.a), 200) in answered
+    assert sum(1 for _, status in answered if status == 200) >= 30, answered
+
+
+def contract_returns_url(tw) -> str:
+    return reverse(
+        "contract_returns", kwargs={"tenant_slug": tw.tenant.slug, "contract_pk": tw.p1.contract.pk}
+    )
+
+
+@pytest.mark.django_db
+def test_contracts_imported_active_have_their_periods_and_planned_ones_none(world, tmp_path):
+    starts = _month_starts_to(tenant_today(world.a.tenant), 3)
+    path = _csv(
+        tmp_path,
+        world,
+        _row(world, "IMP-001", start_date=starts[0].isoformat()),
+        _row(world, "IMP-002", start_date=starts[0].isoformat(), status="planned"),
+    )
+    _import(path, world, reason="Register migrated from spreadsheet")
+    active = ReportingPeriod.objects.filter(contract__reference="IMP-001").order_by("start")
+    assert [p.start for p in active] == starts
+    assert active[0].history.first().history_change_reason == (
+        "Reporting calendar (Register migrated from spreadsheet)"
+    )
+    assert not ReportingPeriod.objects.filter(contract__reference="IMP-002").exists()

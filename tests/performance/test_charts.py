@@ -336,3 +336,35 @@ def test_risk_history_chart():
 
 def _annotations(figure) -> list[str]:
     return [a["text"] for a in figure["layout"]["annotations"]]
+
+
+# --- layout: what keeps a chart readable at every width (the browser tests in
+# tests/browser/test_charts_layout.py look at the drawn result) -------------------------
+
+
+def test_the_badges_are_stacked_one_row_each_at_the_left_so_they_never_overlap():
+    layout = chart([*STEADY, 20], target=4).figure["layout"]
+    badges = {a["name"]: a for a in layout["annotations"] if a.get("name", "").endswith("badge")}
+    assert set(badges) == {"variation badge", "assurance badge"}
+    variation, assurance = badges["variation badge"], badges["assurance badge"]
+    assert variation["text"] == "Variation: Special cause improvement — high"
+    assert assurance["text"].startswith("Assurance: ")
+    assert (variation["x"], variation["xanchor"]) == (0, "left")
+    assert (assurance["x"], assurance["xanchor"]) == (0, "left")
+    assert variation["yshift"] - assurance["yshift"] >= 24  # a row of 12 px text each
+    # Above the plot: the title's band and both rows, which a page that shows
+    # the badges itself (charts.js, data-badges="outside") takes away again.
+    assert layout["margin"]["t"] == 48 + layout["meta"]["badges_height"]
+    assert layout["meta"]["badges_height"] >= 2 * 24
+
+
+def test_the_legend_sits_at_the_foot_in_equal_columns_below_the_axis_title():
+    layout = chart(STEADY).figure["layout"]
+    legend = layout["legend"]
+    # At the figure's foot, not at a fraction of the plot's height, where the
+    # axis title and tick labels would print over it.
+    assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0, "bottom")
+    assert (legend["entrywidth"], legend["entrywidthmode"]) == (0.25, "fraction")
+    assert layout["xaxis"]["title"]["text"] == "Period"
+    assert layout["xaxis"]["automargin"] is True and layout["yaxis"]["automargin"] is True
+    assert layout["xaxis"]["tickangle"] == 0

@@ -166,7 +166,7 @@ def test_commissioner_sees_a_control_chart_per_kpi_priority_first(world, dash, c
     assert f'aria-labelledby="kpi-{ck_missed.pk}-caption"' in html
     assert "Special cause concern (outside the process limits)" in html
     assert html.count("<td>Common cause</td>") >= 11
-    assert "plotly/plotly.min.js" in html and "oversight/charts.js" in html
+    assert "/static/plotly/plotly-basic.min.js?v=" in html and "oversight/charts.js?v=" in html
 
 
 def test_the_signals_with_their_reasons_and_an_acknowledge_form(world, dash, client_for):

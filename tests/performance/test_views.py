@@ -18,6 +18,7 @@ from django.urls import reverse
 from contracts.models import Contract, ContractStatus
 from oversight import clock
 from oversight.models import Role
+from oversight.tenancy import tenant_today
 from performance.models import (
     ContractKpi,
     Kpi,
@@ -739,21 +740,40 @@ def test_timeliness_is_not_for_providers(rw, client_for):
     assert client_for(rw.provider).get(url(rw, "returns_timeliness")).status_code == 403
 
 
-def test_opening_a_new_contracts_returns_creates_its_periods(world, client_for):
+def test_a_new_contracts_returns_page_lists_the_periods_its_creation_made(world, client_for):
+    """The calendar is written when the contract is created (contracts.services),
+    not when its returns page is opened: the page only reads."""
+    from contracts.services import contract_create
+
     tenant = world.a.tenant
-    contract = ContractFactory(
-        tenant=tenant,
-        provider=world.a.p1.provider,
-        start_date=clock.today() - timedelta(days=70),
-        end_date=clock.today() + timedelta(days=365),
+    today = tenant_today(tenant)
+    contract = contract_create(
+        membership=world.a.members["commissioner"],
+        data={
+            "reference": "NEW-001",
+            "title": "Reablement at home",
+            "provider": world.a.p1.provider,
+            "service_type": world.a.service_type,
+            "status": "active",
+            "scope": "Short-term reablement after a hospital stay.",
+            "start_date": today - timedelta(days=70),
+            "end_date": today + timedelta(days=365),
+            "annual_value": Decimal("100000"),
+            "total_value": Decimal("200000"),
+            "payment_model": "block",
+            "payment_at_risk_pct": Decimal("0"),
+            "contract_manager": world.a.user("commissioner"),
+        },
+        reason="Award",
     )
-    assert not ReportingPeriod.objects.filter(contract=contract).exists()
+    made = ReportingPeriod.objects.filter(contract=contract).count()
+    assert made >= 3
     page = client_for(world.a.members["provider"]).get(
         reverse("contract_returns", kwargs={"tenant_slug": tenant.slug, "contract_pk": contract.pk})
     )
     assert page.status_code == 200
-    assert ReportingPeriod.objects.filter(contract=contract).count() >= 3
-    assert len(page.context["rows"]) >= 3
+    assert len(page.context["rows"]) == made
+    assert ReportingPeriod.objects.filter(contract=contract).count() == made
 
 
 # --- the KPI library and contract KPIs -----------------------------------------------

@@ -250,7 +250,19 @@ def contracts_import(
         contracts.append(contract)
     if errors:
         raise ImportRejected(errors)
-    return bulk_create(Contract, contracts, user=membership.user, reason=reason)
+    created = bulk_create(Contract, contracts, user=membership.user, reason=reason)
+    # Active contracts get the periods they owe at once, as one created in the
+    # register does (contracts.services); the nightly task adds the rest.
+    from oversight.tenancy import tenant_today
+    from performance.services import reporting_calendar_sync
+
+    reporting_calendar_sync(
+        contracts=[c for c in created if c.status == ContractStatus.ACTIVE],
+        today=tenant_today(membership.tenant),
+        user=membership.user,
+        reason=f"Reporting calendar ({reason})",
+    )
+    return created
 
 
 def read_rows(path: Path) -> list[dict]:
