@@ -175,8 +175,9 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     required=True,
     description=(
         "A new random value (a UUID) for each new return; the same value and the same body "
-        "when retrying. Keys are the submitting user's own. A replay answers 200 with the "
-        "return first created and writes nothing; the same key with another body answers 422."
+        "when retrying. Keys are the submitting user's own. A replay answers as the original "
+        "did (201 with the return first created, and `Idempotent-Replayed: true`) and writes "
+        "nothing; the same key with another body answers 422."
     ),
 )
 _ERRORS = OpenApiResponse(ErrorsSerializer, description="Field-level problems; nothing written.")
@@ -227,14 +228,23 @@ class ReturnViewSet(ReadOnlyViewSet):
                 ],
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        return Response(self._body(original), status=status.HTTP_200_OK)
+        # The original answer again: a client retrying after a lost response cannot
+        # tell it from the first, except by the header that says it is a replay.
+        return Response(
+            self._body(original),
+            status=status.HTTP_201_CREATED,
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     @extend_schema(
         request=ReturnSubmitSerializer,
         parameters=[_IDEMPOTENCY_KEY],
         responses={
-            201: ReturnSerializer,
-            200: OpenApiResponse(ReturnSerializer, description="A replay: the original return."),
+            201: OpenApiResponse(
+                ReturnSerializer,
+                description="The return created; a replay of the same request answers the "
+                "same, with the header Idempotent-Replayed: true.",
+            ),
             400: _ERRORS,
             409: OpenApiResponse(
                 ErrorsSerializer, description="Another submission for the period won a race."

@@ -363,4 +363,4 @@ def test_the_schema_documents_the_returns_routes_and_the_idempotency_key(admin_c
     create = paths[base + "returns/"]["post"]
     header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert (header["in"], header["required"]) == ("header", True)
-    assert {"200", "201", "400", "409"} <= set(create["responses"])
+    assert {"201", "400", "409", "422"} <= set(create["responses"])

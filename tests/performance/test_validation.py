@@ -219,6 +219,17 @@ class Answer:
     body: dict | None = None
 
 
+REPLAYED = "201 replayed"
+
+
+def answered(response) -> int | str:
+    """The status a client sees, with a replay of an earlier request (201 and the
+    ``Idempotent-Replayed`` header) told apart from the original 201."""
+    if response.status_code == 201 and response.headers.get("Idempotent-Replayed") == "true":
+        return REPLAYED
+    return response.status_code
+
+
 def api_post(membership: Membership, body, *, key: str | None = None, raw: bytes | None = None):
     client = APIClient()
     client.force_login(membership.user)
