@@ -10,7 +10,6 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 
-from .clock import tenant_today  # noqa: F401  (the clock owns it; views import it here)
 from .models import Membership
 from .permissions import require
 

@@ -24,9 +24,9 @@ from rest_framework.response import Response
 from contracts.filters import ContractChildFilter
 from oversight import clock
 from oversight.api import TenantScopedViewSet
+from oversight.clock import tenant_today
 from oversight.permissions import can
 from oversight.serializers import TRANSPORT_FIELDS
-from oversight.tenancy import tenant_today
 
 from . import selectors
 from .imports import normalise_period

@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from contracts.models import Contract, ContractStatus
 from oversight import clock, formatting
+from oversight.clock import tenant_today
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
 from oversight.permissions import can, require
-from oversight.tenancy import tenant_today
 
 from . import calendar
 from .models import (

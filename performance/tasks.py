@@ -8,7 +8,7 @@ from datetime import date
 
 from celery import shared_task
 
-from oversight.tenancy import tenant_today
+from oversight.clock import tenant_today
 
 logger = logging.getLogger(__name__)
 

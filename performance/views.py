@@ -26,11 +26,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from contracts.selectors import contract_get
 from oversight import formatting
+from oversight.clock import tenant_today
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
 from oversight.permissions import can, require
-from oversight.tenancy import tenant_today, tenant_view
+from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
 from . import charts, imports, services

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from contracts import services as contract_services
 from contracts.models import ContractStatus
-from oversight.tenancy import tenant_today
+from oversight.clock import tenant_today
 from performance.calendar import (
     MONTHLY,
     WEEKLY,

@@ -10,7 +10,7 @@ import yaml
 from django.test import Client
 from rest_framework.test import APIClient
 
-from oversight.tenancy import tenant_today
+from oversight.clock import tenant_today
 from performance.models import Return, ReturnStatus
 from performance.serializers import MAX_VALUES_PER_RETURN
 from tests.dates import pin_days

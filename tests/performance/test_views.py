@@ -17,8 +17,8 @@ from django.urls import reverse
 
 from contracts.models import Contract, ContractStatus
 from oversight import clock
+from oversight.clock import tenant_today
 from oversight.models import Role
-from oversight.tenancy import tenant_today
 from performance.models import (
     ContractKpi,
     Kpi,

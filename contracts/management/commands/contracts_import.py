@@ -253,7 +253,7 @@ def contracts_import(
     created = bulk_create(Contract, contracts, user=membership.user, reason=reason)
     # Active contracts get the periods they owe at once, as one created in the
     # register does (contracts.services); the nightly task adds the rest.
-    from oversight.tenancy import tenant_today
+    from oversight.clock import tenant_today
     from performance.services import reporting_calendar_sync
 
     reporting_calendar_sync(
