@@ -299,6 +299,15 @@ def contract_returns(request, *, membership, contract_pk):
     )
 
 
+def _not_received(period, today) -> str:
+    """Why a period has no value yet, in the words of the returns pages."""
+    if period.end >= today:
+        return "Still running"
+    if period.due_date >= today:
+        return "Not yet due"
+    return "No return"
+
+
 @tenant_view
 @require_safe
 def contract_values(request, *, membership, contract_pk):
@@ -318,6 +327,7 @@ def contract_values(request, *, membership, contract_pk):
         PERIODS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     columns = list(page.object_list)  # the latest period first, where the eye starts
+    today = tenant_today(membership.tenant)
     live = {
         ret.period_id: ret
         for ret in returns_visible(membership=membership)
@@ -341,7 +351,7 @@ def contract_values(request, *, membership, contract_pk):
                 target, amber = target_for(ck, period.start)
                 value = values.get((period.pk, ck.pk, site.pk if site else None))
                 if ret is None:
-                    cells.append({"text": "—", "label": "No return", "css": ""})
+                    cells.append({"text": "—", "label": _not_received(period, today), "css": ""})
                 elif ret.no_activity:
                     cells.append({"text": "—", "label": "No activity", "css": ""})
                 elif value is None:

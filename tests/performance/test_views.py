@@ -1077,3 +1077,24 @@ def test_whoever_entered_a_return_is_not_offered_its_review_and_cannot_accept_it
     admin.post(url(rw, "return_review", return_pk=ret.pk), {"decision": "accept", "comment": ""})
     ret.refresh_from_db()
     assert ret.status == ReturnStatus.ACCEPTED
+
+
+@pin_days(WORLD_DAYS)
+def test_values_say_why_a_period_has_no_value_yet(rw, client_for):
+    """A period still running, or ended but not yet due, is not a missing return."""
+    today = tenant_today(rw.contract.tenant)
+    page = client_for(rw.commissioner).get(url(rw, "contract_values", contract_pk=rw.contract.pk))
+    line = page.context["lines"][0]
+    said = {
+        period.pk: cell["label"]
+        for period, cell in zip(page.context["columns"], line["cells"], strict=True)
+    }
+    for period in page.context["columns"]:
+        if period.end >= today:
+            assert said[period.pk] == "Still running", period
+        elif period.due_date >= today:
+            assert said[period.pk] == "Not yet due", period
+        else:
+            assert said[period.pk] == "No return", period
+    assert "Still running" in said.values()
+    assert "No return" in said.values()
