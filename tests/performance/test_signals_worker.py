@@ -15,8 +15,10 @@ import pytest
 from django.urls import reverse
 
 from oversight.celery import app as celery_app
+from oversight.models import Role
 from performance.models import Return, ReturnStatus, ReturnValue, Signal
 from performance.tasks import contract_returns_accepted
+from tests.factories import MembershipFactory, UserFactory
 
 # The worker machinery (a real `celery worker` subprocess on the test database).
 from tests.oversight.test_celery_worker import (  # noqa: F401  (fixtures)
@@ -51,13 +53,17 @@ def test_worker_computes_signals_after_a_return_is_accepted(
 ):
     tenant, contract, ck, manager, periods = build(STABLE[:-1])
     last = periods[len(STABLE) - 1]
+    sender = MembershipFactory(
+        tenant=tenant, role=Role.PROVIDER, provider=contract.provider, user=UserFactory()
+    ).user  # the provider sends it; the commissioner, who did not, accepts it
     ret = Return.objects.create(
         tenant=tenant,
         contract=contract,
         period=last,
         status=ReturnStatus.SUBMITTED,
         source="api",
-        created_by=manager,
+        created_by=sender,
+        submitted_by=sender,
         submitted_at=datetime.combine(last.due_date, clock(9), tzinfo=UTC),
     )
     ReturnValue.objects.create(tenant=tenant, return_obj=ret, contract_kpi=ck, value=Decimal(20))
