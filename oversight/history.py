@@ -5,14 +5,18 @@ from django-simple-history (bulk writes); nothing saves a domain row without a
 user (or an explicit system actor) and a reason.
 """
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from oversight import formatting
 from oversight.models import Tenant
 
 
@@ -130,6 +134,16 @@ def _display(record, field_name: str, value) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
+    # The one way the product writes dates and figures (oversight/formatting.py).
+    if isinstance(value, dt.datetime):
+        return formatting.datetime(value, tz=timezone.get_current_timezone())
+    if isinstance(value, dt.date):
+        return formatting.date(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        # Whole figures without decimals; otherwise to the field's own places.
+        whole = value == value.to_integral_value()
+        places = 0 if whole else getattr(field, "decimal_places", None) or 2
+        return formatting.number(value, places=places)
     return str(value)
 
 

@@ -97,6 +97,7 @@ def test_contract_page_shows_who_when_what_and_why(world, client_for):
             title="Personal care and reablement",
             status="suspended",
             end_date="2028-03-31",
+            annual_value="262500.50",
             reason="Variation V-7 agreed at review",
         ),
     )
@@ -112,7 +113,8 @@ def test_contract_page_shows_who_when_what_and_why(world, client_for):
         # what, from what to what, in the words on the form
         assert f"Title: {old_title} → Personal care and reablement" in body
         assert "Status: Active → Suspended" in body
-        assert "End date: 2027-12-31 → 2028-03-31" in body
+        assert "End date: 31 Dec 2027 → 31 Mar 2028" in body
+        assert "Annual value: 250,000 → 262,500.50" in body  # figures as on the page
 
 
 def test_history_names_related_objects_not_their_ids(world, client_for):
