@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 
 from oversight import clock
 from oversight.models import Membership, Tenant
-from tests.dates import DEFAULT_DAY
+from tests.dates import seeded_day
 from tests.factories import (
     P1_MARK,
     P2_MARK,
@@ -35,10 +35,10 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def pinned_day(request):
-    """Every test runs with the clock held on a known day (``DEFAULT_DAY``, or each
-    of the days a test names with ``tests.dates.pin_days``), so no answer depends
-    on the day the suite runs."""
-    day = getattr(request, "param", DEFAULT_DAY)
+    """Every test runs with the clock held on a known day (``DEFAULT_DAY``, each of
+    the days a test names with ``tests.dates.pin_days``, or the day its module's
+    ``seeded`` demo was built for), so no answer depends on the day the suite runs."""
+    day = getattr(request, "param", None) or seeded_day(request)
     with clock.pinned(day):
         yield day
 

@@ -49,3 +49,11 @@ def pin_days(days=DAYS):
     return pytest.mark.parametrize(
         "pinned_day", [pytest.param(d, id=d.isoformat()) for d in days], indirect=True
     )
+
+
+def seeded_day(request) -> date:
+    """The day of the module-scoped ``seeded`` fixture a test runs with (a
+    ``day_params`` param), else ``DEFAULT_DAY``."""
+    callspec = getattr(request.node, "callspec", None)
+    day = callspec.params.get("seeded") if callspec else None
+    return day if isinstance(day, date) else DEFAULT_DAY

@@ -39,7 +39,7 @@ from oversight.notifications import notify
 from oversight.tasks import send_welcome_email
 from performance import demo
 from performance.models import Return, ReturnStatus, RiskScore, Signal, SignalStatus
-from tests.dates import DEFAULT_DAY, day_params
+from tests.dates import day_params
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 # A month end, and the last week of December (the year's history crosses a new year).
@@ -81,15 +81,6 @@ COMMISSIONERS = [
 class Seeded:
     today: date
     output: str  # everything the command printed, emails on the console included
-
-
-@pytest.fixture(autouse=True)
-def pinned_day(request):
-    """Each test reads the demo on the day it was seeded."""
-    callspec = getattr(request.node, "callspec", None)
-    day = callspec.params["seeded"] if callspec and "seeded" in callspec.params else DEFAULT_DAY
-    with clock.pinned(day):
-        yield day
 
 
 @pytest.fixture(scope="module", params=day_params("demo-promises", DAYS))

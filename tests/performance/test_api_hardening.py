@@ -22,6 +22,7 @@ from tests.performance.test_validation import (
     build_returns_world,
     counts,
     csv_bytes,
+    in_threads,
     sheet_rows,
     valid_values,
 )
@@ -311,35 +312,11 @@ def test_a_colleague_reusing_a_key_submits_their_own_return_not_a_replay(rw):
 # --- retries racing each other (PostgreSQL) ---------------------------------------------
 
 
-def _in_threads(sends: list) -> list:
-    """Run each ``send`` in its own thread (its own database connection),
-    released together; their responses' (status, json) in order."""
-    start = threading.Barrier(len(sends), timeout=30)
-    answers: list = [None] * len(sends)
-
-    def run(index, send):
-        try:
-            start.wait()
-            response = send()
-            answers[index] = (answered(response), response.json())
-        except Exception as error:  # noqa: BLE001 - reported by the assertions
-            answers[index] = ("raised", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(sends)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return answers
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_thirty_identical_retries_at_once_all_answer_the_one_return(rw):
     require_postgres()
-    answers = _in_threads([lambda: api_post(rw.provider, body(rw), key="k-30")] * 30)
+    answers = in_threads([lambda: api_post(rw.provider, body(rw), key="k-30")] * 30)
     statuses = [a[0] for a in answers]
     assert statuses.count(201) == 1, answers
     assert statuses.count(REPLAYED) == 29, answers
@@ -392,7 +369,7 @@ def test_a_retry_that_checked_before_the_original_was_written_replays_it(rw, mon
 @pytest.mark.django_db(transaction=True)
 def test_the_same_key_with_two_bodies_at_once_writes_one_and_refuses_the_other(rw):
     require_postgres()
-    answers = _in_threads(
+    answers = in_threads(
         [
             lambda: api_post(rw.provider, body(rw), key="k-two"),
             lambda: api_post(rw.provider, body(rw, narrative="Another story."), key="k-two"),
@@ -409,7 +386,7 @@ def test_the_same_key_with_two_bodies_at_once_writes_one_and_refuses_the_other(r
 def test_two_providers_sending_one_key_at_once_each_get_their_return(rw):
     require_postgres()
     p2 = rw.world.a.members["provider_p2"]
-    answers = _in_threads(
+    answers = in_threads(
         [
             lambda: api_post(rw.provider, body(rw), key="k-shared"),
             lambda: api_post(p2, p2_body(rw), key="k-shared"),

@@ -42,7 +42,7 @@ from performance.validation import (
     unit_range_problem,
     validate,
 )
-from tests.dates import DEFAULT_DAY, day_params
+from tests.dates import day_params
 
 SLUGS = ("riverbend-county", "wessex-vale-icb")
 STRESS_INDICATORS = {
@@ -73,15 +73,6 @@ def seeded(request, django_db_setup, django_db_blocker):
         )
         yield {"seeder": seeder, "today": today}
         transaction.set_rollback(True)
-
-
-@pytest.fixture(autouse=True)
-def pinned_day(request):
-    """Each test sees the clock on the day its demo was seeded."""
-    callspec = getattr(request.node, "callspec", None)
-    day = callspec.params["seeded"] if callspec and "seeded" in callspec.params else DEFAULT_DAY
-    with clock.pinned(day):
-        yield day
 
 
 pytestmark = pytest.mark.django_db

@@ -24,6 +24,7 @@ from tests.performance.test_validation import (
     api_post,
     build_returns_world,
     counts,
+    in_threads,
     valid_values,
 )
 
@@ -146,23 +147,7 @@ def race(monkeypatch, requests):
         return real_write(**kwargs)
 
     monkeypatch.setattr(apis, "returns_write", held_write)
-    answers: list = [None] * len(requests)
-
-    def run(index, send):
-        try:
-            response = send()
-            answers[index] = (answered(response), response.json())
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            answers[index] = ("raised", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, send)) for i, send in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
+    return in_threads(requests, released_together=False, timeout=60)
 
 
 @pytest.mark.postgres

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from contracts.models import Contract, DeliverySite
@@ -228,6 +230,32 @@ def answered(response) -> int | str:
     if response.status_code == 201 and response.headers.get("Idempotent-Replayed") == "true":
         return REPLAYED
     return response.status_code
+
+
+def in_threads(sends: list, *, released_together: bool = True, timeout: float = 120) -> list:
+    """Run each ``send`` (a call returning a response) in its own thread, with its
+    own database connection, and return their (status, json) in order; with
+    ``released_together`` they wait for each other before sending."""
+    start = threading.Barrier(len(sends), timeout=30) if released_together else None
+    answers: list = [None] * len(sends)
+
+    def run(index, send):
+        try:
+            if start is not None:
+                start.wait()
+            response = send()
+            answers[index] = (answered(response), response.json())
+        except Exception as error:  # noqa: BLE001 - reported by the callers' assertions
+            answers[index] = ("raised", repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(sends)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return answers
 
 
 def api_post(membership: Membership, body, *, key: str | None = None, raw: bytes | None = None):
