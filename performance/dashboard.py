@@ -45,7 +45,7 @@ from .selectors import (
 )
 from .signal_engine import signal_acknowledge
 from .signal_rules import SEVERITY_ORDER
-from .validation import target_for
+from .terms import target_in_force
 
 RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores
 CLOSED_SHOWN = 10  # recently closed signals listed under the live ones
@@ -117,7 +117,7 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
                 periods=formatting.period_labels([start for start, _ in points], frequencies),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
-                target=[target_for(ck, start)[0] for start, _ in points],
+                target=[target_in_force(ck, start)[0] for start, _ in points],
                 unit=ck.kpi.unit,
             )
         panels.append({"ck": ck, "chart": chart, "dom_id": f"kpi-{ck.pk}"})

@@ -60,7 +60,8 @@ from .selectors import (
     returns_visible,
     with_state,
 )
-from .validation import target_for, validate
+from .terms import target_in_force
+from .validation import validate
 
 PAGE_SIZE = 25
 PERIODS_PER_PAGE = 12
@@ -331,7 +332,7 @@ def contract_values(request, *, membership, contract_pk):
             cells = []
             for period in columns:
                 ret = live.get(period.pk)
-                target, amber = target_for(ck, period.start)
+                target, amber = target_in_force(ck, period.start)
                 value = values.get((period.pk, ck.pk, site.pk if site else None))
                 if ret is None:
                     cells.append({"text": "—", "label": _not_received(period, today), "css": ""})
@@ -600,7 +601,7 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
     )
     rows = []
     for v in values:
-        target, amber = target_for(v.contract_kpi, ret.period.start)
+        target, amber = target_in_force(v.contract_kpi, ret.period.start)
         result = charts.rag(v.contract_kpi.kpi.direction, v.value, target, amber)
         rows.append(
             {
