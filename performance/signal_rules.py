@@ -40,7 +40,10 @@ from .terms import phase_covers
 # Severities in rising order, with the points each adds to the risk score.
 SEVERITY_POINTS = {"info": 0, "low": 4, "medium": 10, "high": 20, "critical": 35}
 SEVERITY_ORDER = list(SEVERITY_POINTS)
-BANDS = [(75, "critical"), (50, "high"), (25, "medium"), (0, "low")]
+# Risk bands, lowest first: (floor, band), up to a score of 100. A score is in
+# the highest band whose floor it reaches; the risk chart shades these bands.
+BANDS = [(0, "low"), (25, "medium"), (50, "high"), (75, "critical")]
+MAX_SCORE = 100
 
 TARGET_MISSED_MIN = 3  # consecutive periods
 VOLATILITY_RECENT = 6  # periods compared with the rest of the series
@@ -623,7 +626,12 @@ def risk_scores(
     result = {}
     for contract, parts in contributions.items():
         parts.sort(key=lambda p: -p[0])
-        score = int(min(100, round(sum(p for p, _ in parts) * float(factors[contract]))))
-        band = next(name for floor, name in BANDS if score >= floor)
+        score = int(min(MAX_SCORE, round(sum(p for p, _ in parts) * float(factors[contract]))))
+        band = risk_band(score)
         result[contract] = (score, band, [message for _, message in parts])
     return result
+
+
+def risk_band(score: float) -> str:
+    """The band a risk score falls in (the lowest for anything below its floor)."""
+    return next((name for floor, name in reversed(BANDS) if score >= floor), BANDS[0][1])
