@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.clock import tenant_today
@@ -110,14 +111,6 @@ def _querystring(request) -> str:
 
 def _returns_crumbs(membership, *extra):
     return [("Returns", tenant_url(membership, "returns_home")), *extra]
-
-
-def _contract_crumbs(membership, contract, *extra):
-    return [
-        ("Contracts", tenant_url(membership, "contract_list")),
-        (contract.reference, tenant_url(membership, "contract_detail", contract_pk=contract.pk)),
-        *extra,
-    ]
 
 
 # --- returns: home ----------------------------------------------------------------
@@ -278,7 +271,7 @@ def contract_returns(request, *, membership, contract_pk):
             "entry_url_name": _entry_url_name(membership),
             "needs_action": NEEDS_ACTION,
             "today": today,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -363,7 +356,7 @@ def contract_values(request, *, membership, contract_pk):
             "columns": columns,
             "lines": lines,
             "page": page,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -818,7 +811,7 @@ def contract_kpis(request, *, membership, contract_pk):
             "contract_kpis": cks,
             "can_edit": can(membership, "contract_kpi.change"),
             "max_priority": services.MAX_PRIORITY_KPIS,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -882,7 +875,7 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
             "ck": ck,
             "title": title,
             "cancel_url": tenant_url(membership, "contract_kpis", contract_pk=contract.pk),
-            "breadcrumbs": _contract_crumbs(
+            "breadcrumbs": contract_crumbs(
                 membership,
                 contract,
                 ("KPIs", tenant_url(membership, "contract_kpis", contract_pk=contract.pk)),
