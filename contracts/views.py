@@ -11,6 +11,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
 
 from . import selectors, services
+from .breadcrumbs import contract_crumbs, contracts_crumbs
 from .forms import (
     ContractFilterForm,
     ContractForm,
@@ -21,10 +22,6 @@ from .forms import (
 )
 
 PAGE_SIZE = 25
-
-
-def _crumbs(membership, *extra):
-    return [("Contracts", tenant_url(membership, "contract_list")), *extra]
 
 
 @tenant_view
@@ -57,6 +54,7 @@ def contract_detail(request, *, membership, contract_pk):
         "contracts/contract_detail.html",
         {
             "contract": contract,
+            "breadcrumbs": contracts_crumbs(membership),
             "sites": contract.sites.all(),
             "milestones": contract.milestones.all(),
             "history": history_entries(contract, limit=20),
@@ -77,7 +75,7 @@ def contract_history(request, *, membership, contract_pk):
         {
             "object": contract,
             "history": history_entries(contract, limit=500),
-            "breadcrumbs": _crumbs(membership, (contract.reference, contract.get_absolute_url())),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -93,7 +91,7 @@ def contract_create(request, *, membership):
         ),
         title="Register a contract",
         cancel_url=tenant_url(membership, "contract_list"),
-        breadcrumbs=_crumbs(membership),
+        breadcrumbs=contracts_crumbs(membership),
     )
 
 
@@ -111,7 +109,7 @@ def contract_edit(request, *, membership, contract_pk):
         ),
         title=f"Edit {contract.reference}",
         cancel_url=contract.get_absolute_url(),
-        breadcrumbs=_crumbs(membership, (contract.reference, contract.get_absolute_url())),
+        breadcrumbs=contract_crumbs(membership, contract),
     )
 
 
@@ -128,7 +126,7 @@ def site_create(request, *, membership, contract_pk):
         ),
         title=f"Add a delivery site to {contract.reference}",
         cancel_url=contract.get_absolute_url(),
-        breadcrumbs=_crumbs(membership, (contract.reference, contract.get_absolute_url())),
+        breadcrumbs=contract_crumbs(membership, contract),
     )
 
 
@@ -147,7 +145,7 @@ def site_edit(request, *, membership, site_pk):
         ),
         title=f"Edit site {site.name}",
         cancel_url=contract.get_absolute_url(),
-        breadcrumbs=_crumbs(membership, (contract.reference, contract.get_absolute_url())),
+        breadcrumbs=contract_crumbs(membership, contract),
     )
 
 
@@ -164,7 +162,7 @@ def milestone_create(request, *, membership, contract_pk):
         ),
         title=f"Add a milestone to {contract.reference}",
         cancel_url=contract.get_absolute_url(),
-        breadcrumbs=_crumbs(membership, (contract.reference, contract.get_absolute_url())),
+        breadcrumbs=contract_crumbs(membership, contract),
     )
 
 
@@ -183,7 +181,7 @@ def milestone_edit(request, *, membership, milestone_pk):
         ),
         title=f"Edit milestone {milestone.title}",
         cancel_url=contract.get_absolute_url(),
-        breadcrumbs=_crumbs(membership, (contract.reference, contract.get_absolute_url())),
+        breadcrumbs=contract_crumbs(membership, contract),
     )
 
 

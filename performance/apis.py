@@ -14,7 +14,7 @@ import json
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -114,21 +114,15 @@ PERIOD_STATES = [
 
 class PeriodFilter(django_filters.FilterSet):
     """By contract id (a plain number: another tenant's id reads as no rows)
-    and by state, worked out in the database like ``selectors.period_state``."""
+    and by state: ``selectors.with_state``, the rule of ``calendar.period_state``
+    in SQL, as the returns pages filter."""
 
     contract = django_filters.NumberFilter(field_name="contract_id")
     state = django_filters.ChoiceFilter(choices=PERIOD_STATES, method="filter_state")
 
     def filter_state(self, queryset, name, value):
         today = getattr(self.request, "tenant_today", None) or clock.today()
-        received = Q(latest_status__isnull=False) & ~Q(latest_status=ReturnStatus.DRAFT)
-        if value == selectors.DUE:
-            return queryset.filter(~received, due_date__gte=today)
-        if value == selectors.LATE:
-            return queryset.filter(~received, due_date__lt=today, missing_after__gte=today)
-        if value == selectors.MISSING:
-            return queryset.filter(~received, missing_after__lt=today)
-        return queryset.filter(latest_status=value)
+        return selectors.with_state(queryset, today=today).filter(state=value)
 
 
 class ReportingPeriodViewSet(ReadOnlyViewSet):

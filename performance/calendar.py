@@ -3,6 +3,10 @@
 Monthly periods are calendar months, weekly periods ISO weeks (Monday to
 Sunday), clipped to the contract's dates. A period falls due a set number of
 days after it ends and counts as missing a set number of days after that.
+
+``period_state`` is the one rule for where a period stands (due, late,
+missing, or its latest return's status); ``selectors.with_state`` writes the
+same rule in SQL for lists that filter and count by state.
 """
 
 from dataclasses import dataclass
@@ -10,6 +14,11 @@ from datetime import date, timedelta
 
 MONTHLY = "monthly"
 WEEKLY = "weekly"
+
+# Where a period stands when no return has been received for it.
+DUE, LATE, MISSING = "due", "late", "missing"
+# A draft return is not received (``ReturnStatus.DRAFT``'s value).
+DRAFT = "draft"
 
 
 @dataclass(frozen=True)
@@ -103,10 +112,28 @@ def periods_between(
     return periods
 
 
+def period_state(
+    *, due_date: date, missing_after: date, latest_status: str | None, today: date
+) -> str:
+    """One word for a period: the latest live return's status, else due / late /
+    missing by the calendar. A draft does not count as received."""
+    if latest_status and latest_status != DRAFT:
+        return latest_status
+    if today > missing_after:
+        return MISSING
+    if today > due_date:
+        return LATE
+    return DUE
+
+
+def months_since_start(start_year, start_month, year, month):
+    """The contract month (1 for the month the contract starts) from years and
+    months: plain numbers, or NumPy/pandas columns for a whole frame at once."""
+    return (year - start_year) * 12 + (month - start_month) + 1
+
+
 def contract_month(contract_start: date, period_start: date) -> int:
     """The contract month a period falls in: 1 for the month the contract starts."""
-    return (
-        (period_start.year - contract_start.year) * 12
-        + (period_start.month - contract_start.month)
-        + 1
+    return months_since_start(
+        contract_start.year, contract_start.month, period_start.year, period_start.month
     )

@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from oversight import formatting
 
+from . import signal_rules
+from .signal_rules import BANDS, MAX_SCORE
 from .spc import xmr
 
 TIMELINESS_PERIODS = 12  # a provider's timeliness is judged on its last 12 due periods
@@ -623,13 +625,14 @@ def _assurance_colour(assurance: str | None) -> str:
 
 # --- risk score history -------------------------------------------------------------
 
-# (floor, band, background): the bands of ``signal_rules.BANDS``, shaded lightly
-# so that the line and its labels keep AA contrast on top of them.
+# The bands of ``signal_rules.BANDS`` as (floor, ceiling, label, background),
+# shaded lightly so that the line and its labels keep AA contrast on top of them.
+BAND_SHADES = {"low": "#ecf3ec", "medium": "#faf3d1", "high": "#f2e4d4", "critical": "#f4e3db"}
 RISK_BANDS = [
-    (0, 25, "Low", "#ecf3ec"),
-    (25, 50, "Medium", "#faf3d1"),
-    (50, 75, "High", "#f2e4d4"),
-    (75, 100, "Critical", "#f4e3db"),
+    (floor, ceiling, name.capitalize(), BAND_SHADES[name])
+    for (floor, name), ceiling in zip(
+        BANDS, [floor for floor, _ in BANDS[1:]] + [MAX_SCORE], strict=True
+    )
 ]
 RISK_CLASSES = {
     "low": "bg-base-dark",
@@ -647,10 +650,8 @@ SEVERITY_CLASSES = {
 
 
 def risk_band(score: float) -> str:
-    for low, _high, name, _colour in reversed(RISK_BANDS):
-        if score >= low:
-            return name
-    return RISK_BANDS[0][2]
+    """The band a risk score falls in, as the chart labels it ("Low")."""
+    return signal_rules.risk_band(score).capitalize()
 
 
 DAY_MS = 86_400_000

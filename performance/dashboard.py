@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.clock import tenant_today
@@ -45,7 +46,7 @@ from .selectors import (
 )
 from .signal_engine import signal_acknowledge
 from .signal_rules import SEVERITY_ORDER
-from .validation import target_for
+from .terms import target_in_force
 
 RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores
 CLOSED_SHOWN = 10  # recently closed signals listed under the live ones
@@ -58,14 +59,6 @@ class AcknowledgeForm(USWDSMixin, forms.Form):
         help_text="What you have done or decided about this signal (it is kept in its history).",
         error_messages={"required": "Write a note: say what you have done or decided."},
     )
-
-
-def _contract_crumbs(membership, contract, *extra):
-    return [
-        ("Contracts", tenant_url(membership, "contract_list")),
-        (contract.reference, tenant_url(membership, "contract_detail", contract_pk=contract.pk)),
-        *extra,
-    ]
 
 
 def _by_severity(signals: list[Signal]) -> list[Signal]:
@@ -117,7 +110,7 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
                 periods=formatting.period_labels([start for start, _ in points], frequencies),
                 values=[value for _, value in points],
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
-                target=[target_for(ck, start)[0] for start, _ in points],
+                target=[target_in_force(ck, start)[0] for start, _ in points],
                 unit=ck.kpi.unit,
             )
         panels.append({"ck": ck, "chart": chart, "dom_id": f"kpi-{ck.pk}"})
@@ -184,7 +177,7 @@ def contract_dashboard(request, *, membership, contract_pk):
             "explanations": explanations,
             "next_period": next_period,
             "can_acknowledge": can(membership, "signal.acknowledge"),
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -275,7 +268,7 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
             ),
             "history": history_entries(signal),
             "form": form or (AcknowledgeForm() if may else None),
-            "breadcrumbs": _contract_crumbs(
+            "breadcrumbs": contract_crumbs(
                 membership,
                 contract,
                 (

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from contracts.selectors import contracts_visible
 from oversight.models import Membership
 
+from .calendar import DRAFT, DUE, LATE, MISSING
 from .models import (
     ContractKpi,
     Kpi,
@@ -84,21 +85,8 @@ def return_values(*, ret: Return) -> QuerySet[ReturnValue]:
 
 # --- where each period stands ------------------------------------------------
 
-DUE, LATE, MISSING = "due", "late", "missing"
-
-
-def period_state(
-    *, due_date: date, missing_after: date, latest_status: str | None, today: date
-) -> str:
-    """One word for a period: the latest live return's status, else due / late /
-    missing by the calendar. A draft does not count as received."""
-    if latest_status and latest_status != ReturnStatus.DRAFT:
-        return latest_status
-    if today > missing_after:
-        return MISSING
-    if today > due_date:
-        return LATE
-    return DUE
+# The rule is ``calendar.period_state``; ``with_state`` is the same rule in SQL.
+RECEIVED = [status for status in ReturnStatus.values if status != DRAFT]
 
 
 def periods_with_state(*, membership: Membership | None) -> QuerySet[ReportingPeriod]:
@@ -113,6 +101,24 @@ def periods_with_state(*, membership: Membership | None) -> QuerySet[ReportingPe
             latest_version=Subquery(latest.values("version")[:1]),
             latest_submitted_at=Subquery(latest.values("submitted_at")[:1]),
         )
+    )
+
+
+def with_state(periods: QuerySet[ReportingPeriod], *, today: date) -> QuerySet[ReportingPeriod]:
+    """``periods_with_state`` rows annotated with ``state``, ``calendar.period_state``
+    worked out in SQL, and the latest version's id, so that a page or an API
+    filter can filter, count and paginate by state without a query per period."""
+    latest = Return.objects.filter(period=OuterRef("pk")).order_by("-version")
+    return periods.annotate(
+        latest_pk=Subquery(latest.values("pk")[:1]),
+        latest_on_behalf=Subquery(latest.values("entered_on_behalf_by_id")[:1]),
+        state=Case(
+            When(latest_status__in=RECEIVED, then=F("latest_status")),
+            When(missing_after__lt=today, then=Value(MISSING)),
+            When(due_date__lt=today, then=Value(LATE)),
+            default=Value(DUE),
+            output_field=CharField(),
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from contracts.models import Frequency
 from oversight import clock
 from oversight.serializers import StrictSerializer
 
+from .calendar import period_state
 from .imports import normalise_period
 from .models import (
     ContractKpi,
@@ -24,7 +25,6 @@ from .models import (
     ReturnStatus,
     ReturnValue,
 )
-from .selectors import period_state
 from .validation import Problem, ReturnHeader, ValueRow
 
 MAX_VALUES_PER_RETURN = 2000

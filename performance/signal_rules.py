@@ -33,12 +33,17 @@ import pandas as pd
 
 from oversight import formatting
 
+from .calendar import months_since_start
 from .spc import xmr_batch
+from .terms import phase_covers
 
 # Severities in rising order, with the points each adds to the risk score.
 SEVERITY_POINTS = {"info": 0, "low": 4, "medium": 10, "high": 20, "critical": 35}
 SEVERITY_ORDER = list(SEVERITY_POINTS)
-BANDS = [(75, "critical"), (50, "high"), (25, "medium"), (0, "low")]
+# Risk bands, lowest first: (floor, band), up to a score of 100. A score is in
+# the highest band whose floor it reaches; the risk chart shades these bands.
+BANDS = [(0, "low"), (25, "medium"), (50, "high"), (75, "critical")]
+MAX_SCORE = 100
 
 TARGET_MISSED_MIN = 3  # consecutive periods
 VOLATILITY_RECENT = 6  # periods compared with the rest of the series
@@ -153,7 +158,7 @@ def _per_row(column: pd.Series, position: np.ndarray, fill) -> np.ndarray:
     return values
 
 
-def _targets_in_force(
+def targets_in_force(
     values: pd.DataFrame,
     kpis: pd.DataFrame,
     phases: pd.DataFrame,
@@ -162,9 +167,9 @@ def _targets_in_force(
     column: str = "target",
 ):
     """The target (or, with ``column="amber"``, the amber tolerance) for each
-    value: a phase's covering its contract month, otherwise the contract KPI's
-    mature one. ``position`` is each row's position in ``kpis``
-    (``kpis.index.get_indexer(values["ck"])``)."""
+    value: ``terms.target_in_force`` over a whole frame (a phase's covering its
+    contract month, otherwise the contract KPI's mature one). ``position`` is
+    each row's position in ``kpis`` (``kpis.index.get_indexer(values["ck"])``)."""
     if position is None:
         position = kpis.index.get_indexer(values["ck"])
     fill = 0.0 if column == "amber" else np.nan
@@ -174,20 +179,23 @@ def _targets_in_force(
         return pd.Series(target, index=values.index)
     # The contract's start month per contract KPI (thousands), then per row.
     start = pd.to_datetime(kpis["contract"].map(contracts["start_date"]))
-    start_month = (start.dt.year * 12 + start.dt.month).astype(float)
+    start_year = _per_row(start.dt.year.astype(float), position, np.nan)
+    start_month = _per_row(start.dt.month.astype(float), position, np.nan)
     period = values["period_start"]
-    month = (period.dt.year * 12 + period.dt.month).to_numpy(dtype=float)
-    month = month - _per_row(start_month, position, np.nan) + 1
+    month = months_since_start(
+        start_year,
+        start_month,
+        period.dt.year.to_numpy(dtype=float),
+        period.dt.month.to_numpy(dtype=float),
+    )
     phased = values["ck"].isin(phases["ck"]).to_numpy()
     rows = pd.DataFrame(
         {"ck": values["ck"].to_numpy()[phased], "month": month[phased],
          "row": np.flatnonzero(phased)}
     )  # fmt: skip
     joined = rows.merge(phases, on="ck")
-    covers = (joined["month"] >= joined["from_month"]) & (
-        joined["to_month"].isna() | (joined["month"] <= joined["to_month"])
-    )
-    joined = joined[covers].drop_duplicates("row")
+    covers = phase_covers(joined["month"], joined["from_month"], joined["to_month"])
+    joined = joined[covers].drop_duplicates("row")  # the first phase covering the month
     result = target.copy()
     result[joined["row"].to_numpy()] = joined[column].to_numpy(dtype=float)
     return pd.Series(result, index=values.index)
@@ -248,8 +256,8 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
     position = kpis.index.get_indexer(values["ck"])
     improvement = pd.Categorical(kpis["direction"].map(_IMPROVEMENT))
     values["improvement"] = improvement.take(position, allow_fill=True)
-    values["target"] = _targets_in_force(values, kpis, phases, contracts, position)
-    values["amber"] = _targets_in_force(values, kpis, phases, contracts, position, "amber")
+    values["target"] = targets_in_force(values, kpis, phases, contracts, position)
+    values["amber"] = targets_in_force(values, kpis, phases, contracts, position, "amber")
     chart = _xmr_in_blocks(values)
     frame = pd.concat([values, chart], axis=1)
     ck = frame["ck"].to_numpy()
@@ -618,7 +626,12 @@ def risk_scores(
     result = {}
     for contract, parts in contributions.items():
         parts.sort(key=lambda p: -p[0])
-        score = int(min(100, round(sum(p for p, _ in parts) * float(factors[contract]))))
-        band = next(name for floor, name in BANDS if score >= floor)
+        score = int(min(MAX_SCORE, round(sum(p for p, _ in parts) * float(factors[contract]))))
+        band = risk_band(score)
         result[contract] = (score, band, [message for _, message in parts])
     return result
+
+
+def risk_band(score: float) -> str:
+    """The band a risk score falls in (the lowest for anything below its floor)."""
+    return next((name for floor, name in reversed(BANDS) if score >= floor), BANDS[0][1])

@@ -24,7 +24,7 @@ from contracts.selectors import contracts_visible
 from oversight import clock, formatting
 from oversight.models import Membership
 
-from .calendar import WEEKLY, contract_month, parse_period_label
+from .calendar import WEEKLY, parse_period_label
 from .models import (
     ContractKpi,
     Direction,
@@ -34,6 +34,7 @@ from .models import (
     ReturnStatus,
     Unit,
 )
+from .terms import target_in_force
 
 MAX_VALUE = Decimal("1e10")
 RATIO_TOLERANCE = Decimal("0.05")  # absolute, in the KPI's unit, after rounding
@@ -187,19 +188,9 @@ def unit_range_problem(unit: str, value: Decimal) -> str | None:
     return None
 
 
-def target_for(
-    contract_kpi: ContractKpi, period_start: date, phases=None
-) -> tuple[Decimal | None, Decimal]:
-    """The target and amber tolerance in force for a period: a phase target
-    when one covers the contract month, otherwise the mature target.
-    ``phases``: the contract KPI's phase targets when already loaded in bulk."""
-    month = contract_month(contract_kpi.contract.start_date, period_start)
-    if phases is None:
-        phases = contract_kpi.phase_targets.all()
-    for phase in phases:
-        if phase.from_month <= month and (phase.to_month is None or month <= phase.to_month):
-            return phase.target, phase.amber_tolerance
-    return contract_kpi.target, contract_kpi.amber_tolerance
+# The target in force is part of a contract KPI's terms (``terms.py``); the
+# importer, the forms and the demo read it here under its older name.
+target_for = target_in_force
 
 
 def misses_target(direction: str, value: Decimal, target: Decimal | None) -> bool:
@@ -547,7 +538,7 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
 
     explanation = (row.variance_explanation or "").strip()
     if not explanation:
-        target, _amber = target_for(ck, ret.period.start, ctx.phases.get(ck.id, ()))
+        target, _amber = target_in_force(ck, ret.period.start, ctx.phases.get(ck.id, ()))
         if misses_target(kpi.direction, value, target):
             problems.append(
                 Problem(

@@ -11,19 +11,19 @@ number of periods (the state of a period is computed in SQL).
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, CharField, Count, F, OuterRef, Subquery, Value, When, Window
+from django.db.models import Count, F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.clock import tenant_today
@@ -35,6 +35,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
 from . import charts, imports, services
+from .calendar import DUE, LATE, MISSING
 from .forms import (
     ATTENTION,
     ContractKpiForm,
@@ -48,9 +49,6 @@ from .forms import (
 )
 from .models import ContractKpi, Kpi, PhaseTarget, Return, ReturnSource, ReturnStatus
 from .selectors import (
-    DUE,
-    LATE,
-    MISSING,
     contract_kpi_get,
     contract_kpis_visible,
     kpi_get,
@@ -61,13 +59,14 @@ from .selectors import (
     return_get,
     return_values,
     returns_visible,
+    with_state,
 )
-from .validation import target_for, validate
+from .terms import target_in_force
+from .validation import validate
 
 PAGE_SIZE = 25
 PERIODS_PER_PAGE = 12
 LIBRARY_READERS = {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR}
-RECEIVED = [ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED, ReturnStatus.QUERIED]
 NEEDS_ACTION = [DUE, LATE, MISSING, ReturnStatus.QUERIED]  # what a provider must do
 ATTENTION_STATES = [DUE, LATE, MISSING, ReturnStatus.SUBMITTED]  # what a commissioner watches
 STATE_LABELS = {
@@ -82,24 +81,6 @@ STATE_LABELS = {
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def with_state(periods, today: date):
-    """Annotate ``periods_with_state`` rows with ``state`` (the same words as
-    ``selectors.period_state``) and the latest version's id, in SQL, so a list
-    can filter, count and paginate by state without a query per period."""
-    latest = Return.objects.filter(period=OuterRef("pk")).order_by("-version")
-    return periods.annotate(
-        latest_pk=Subquery(latest.values("pk")[:1]),
-        latest_on_behalf=Subquery(latest.values("entered_on_behalf_by_id")[:1]),
-        state=Case(
-            When(latest_status__in=RECEIVED, then=F("latest_status")),
-            When(missing_after__lt=today, then=Value(MISSING)),
-            When(due_date__lt=today, then=Value(LATE)),
-            default=Value(DUE),
-            output_field=CharField(),
-        ),
-    )
 
 
 def _may_enter(membership) -> bool:
@@ -132,14 +113,6 @@ def _returns_crumbs(membership, *extra):
     return [("Returns", tenant_url(membership, "returns_home")), *extra]
 
 
-def _contract_crumbs(membership, contract, *extra):
-    return [
-        ("Contracts", tenant_url(membership, "contract_list")),
-        (contract.reference, tenant_url(membership, "contract_detail", contract_pk=contract.pk)),
-        *extra,
-    ]
-
-
 # --- returns: home ----------------------------------------------------------------
 
 
@@ -154,7 +127,7 @@ def returns_home(request, *, membership):
 
 def _provider_home(request, membership):
     today = tenant_today(membership.tenant)
-    periods = with_state(periods_with_state(membership=membership), today)
+    periods = with_state(periods_with_state(membership=membership), today=today)
     ended = periods.filter(end__lt=today)
     action = ended.filter(state__in=NEEDS_ACTION).order_by("due_date", "contract__reference")
     page = Paginator(action, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -179,7 +152,9 @@ def _returns_overview(request, membership):
     today = tenant_today(membership.tenant)
     form = ReturnFilterForm(request.GET or None, membership=membership)
     chosen = form.values()
-    periods = with_state(periods_with_state(membership=membership), today).filter(end__lt=today)
+    periods = with_state(periods_with_state(membership=membership), today=today).filter(
+        end__lt=today
+    )
     if chosen.get("provider"):
         periods = periods.filter(contract__provider=chosen["provider"])
     if chosen.get("contract"):
@@ -272,7 +247,9 @@ def contract_returns(request, *, membership, contract_pk):
     """Every period of the contract, newest first, with every version."""
     contract = contract_get(membership=membership, pk=contract_pk)
     today = tenant_today(membership.tenant)
-    periods = with_state(periods_with_state(membership=membership), today).filter(contract=contract)
+    periods = with_state(periods_with_state(membership=membership), today=today).filter(
+        contract=contract
+    )
     page = Paginator(periods.order_by("-start"), PERIODS_PER_PAGE).get_page(request.GET.get("page"))
     versions: dict[int, list[Return]] = {}
     for ret in (
@@ -294,7 +271,7 @@ def contract_returns(request, *, membership, contract_pk):
             "entry_url_name": _entry_url_name(membership),
             "needs_action": NEEDS_ACTION,
             "today": today,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -348,7 +325,7 @@ def contract_values(request, *, membership, contract_pk):
             cells = []
             for period in columns:
                 ret = live.get(period.pk)
-                target, amber = target_for(ck, period.start)
+                target, amber = target_in_force(ck, period.start)
                 value = values.get((period.pk, ck.pk, site.pk if site else None))
                 if ret is None:
                     cells.append({"text": "—", "label": _not_received(period, today), "css": ""})
@@ -379,7 +356,7 @@ def contract_values(request, *, membership, contract_pk):
             "columns": columns,
             "lines": lines,
             "page": page,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -617,7 +594,7 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
     )
     rows = []
     for v in values:
-        target, amber = target_for(v.contract_kpi, ret.period.start)
+        target, amber = target_in_force(v.contract_kpi, ret.period.start)
         result = charts.rag(v.contract_kpi.kpi.direction, v.value, target, amber)
         rows.append(
             {
@@ -834,7 +811,7 @@ def contract_kpis(request, *, membership, contract_pk):
             "contract_kpis": cks,
             "can_edit": can(membership, "contract_kpi.change"),
             "max_priority": services.MAX_PRIORITY_KPIS,
-            "breadcrumbs": _contract_crumbs(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 
@@ -898,7 +875,7 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
             "ck": ck,
             "title": title,
             "cancel_url": tenant_url(membership, "contract_kpis", contract_pk=contract.pk),
-            "breadcrumbs": _contract_crumbs(
+            "breadcrumbs": contract_crumbs(
                 membership,
                 contract,
                 ("KPIs", tenant_url(membership, "contract_kpis", contract_pk=contract.pk)),

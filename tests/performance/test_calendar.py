@@ -14,16 +14,21 @@ from django.urls import reverse
 from contracts import services as contract_services
 from contracts.models import ContractStatus
 from oversight.clock import tenant_today
+from oversight.models import Role
 from performance.calendar import (
+    DRAFT,
+    LATE,
+    MISSING,
     MONTHLY,
     WEEKLY,
     contract_month,
     parse_period_label,
     period_label,
+    period_state,
     periods_between,
 )
-from performance.models import ReportingPeriod, ReportingPolicy
-from performance.selectors import LATE, MISSING, period_state
+from performance.models import ReportingPeriod, ReportingPolicy, Return, ReturnStatus
+from performance.selectors import periods_with_state, with_state
 from performance.services import reporting_calendar_sync
 from performance.tasks import sync_reporting_calendars
 from tests.oversight.test_history import _csv, _import, _row
@@ -123,6 +128,38 @@ def test_a_period_is_late_after_its_due_date_and_missing_after_that():
     assert state(date(2026, 3, 18)) == MISSING
     assert state(date(2026, 3, 18), "draft") == MISSING  # a draft is not received
     assert state(date(2026, 3, 18), "submitted") == "submitted"
+
+
+@pytest.mark.django_db
+def test_the_database_works_out_the_same_state_as_the_rule(world):
+    """``with_state`` (the returns pages and the API's state filter) says what
+    ``period_state`` says, day by day around the due and missing dates, for a
+    period with no return, with a draft, and with a submitted return."""
+    contract = world.a.p1.contract
+    reporting_calendar_sync(contracts=[contract], today=date(2025, 1, 5))
+    period = ReportingPeriod.objects.get(contract=contract, start=date(2025, 1, 1))
+    assert (period.due_date, period.missing_after) == (date(2025, 2, 15), date(2025, 3, 17))
+    commissioner = world.a.members[Role.COMMISSIONER]
+    days = [date(2025, 2, 15), date(2025, 2, 16), date(2025, 3, 17), date(2025, 3, 18)]
+
+    def states():
+        rows = periods_with_state(membership=commissioner).filter(pk=period.pk)
+        return [with_state(rows, today=day).get().state for day in days]
+
+    assert states() == ["due", "late", "late", "missing"]
+    ret = Return.objects.create(
+        tenant=world.a.tenant,
+        contract=contract,
+        period=period,
+        status=ReturnStatus.DRAFT,
+        source="web",
+        created_by=commissioner.user,
+    )
+    assert states() == ["due", "late", "late", "missing"]  # a draft is not received
+    ret.status = ReturnStatus.SUBMITTED
+    ret.save()
+    assert states() == ["submitted"] * 4
+    assert DRAFT == ReturnStatus.DRAFT  # the rule's word for a draft is the model's
 
 
 # --- the sync --------------------------------------------------------------------

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from performance.signal_rules import evaluate, risk_scores
+from performance import charts
+from performance.signal_rules import evaluate, risk_band, risk_scores
 
 TODAY = date(2026, 11, 20)
 
@@ -240,6 +241,17 @@ def test_risk_score_adds_weighted_points_with_reasons_in_order():
     assert 0 < score <= 100
     assert reasons[0].startswith("Missed visits: outside its process limits")
     assert band in {"medium", "high", "critical"}
+
+
+def test_a_risk_score_is_in_the_band_whose_floor_it_reaches_on_the_chart_too():
+    """One table of bands: the score's band and the risk chart's label agree."""
+    scores = [0, 24, 25, 49, 50, 74, 75, 100]
+    assert [risk_band(s) for s in scores] == [
+        "low", "low", "medium", "medium", "high", "high", "critical", "critical",
+    ]  # fmt: skip
+    assert [charts.risk_band(s) for s in scores] == [
+        "Low", "Low", "Medium", "Medium", "High", "High", "Critical", "Critical",
+    ]  # fmt: skip
 
 
 def test_risk_score_of_a_quiet_contract_is_zero_and_low():
