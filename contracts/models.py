@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.deconstruct import deconstructible
 from simple_history.models import HistoricalRecords
 
+from oversight import clock
 from oversight.models import TenantOwned
 
 ein_validator = RegexValidator(r"^\d{2}-\d{7}$", "An EIN looks like 12-3456789.")
@@ -228,8 +229,9 @@ class Contract(TenantOwned):
         validators=[core_components_validator],
         help_text="What may not be traded away for volume, one item per line.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    # Set from the clock by oversight.history.save_with_history on every save.
+    updated_at = models.DateTimeField(default=clock.now, editable=False)
 
     history = HistoricalRecords()
 

@@ -5,10 +5,11 @@
 on its days, not the server's: a county in Chicago is still on yesterday at
 00:30 UTC).
 
-Tests and the demo builder set it with ``pinned(moment)``; nothing patches
-``timezone.now``. A pin holds for the whole process (the live server's threads
-see it too), so it is for tests and management commands, never for a web
-request.
+Rows' ``created_at`` (``default=now``) and their history records
+(``oversight/history.py``) are dated by it too. Tests and the demo builder set
+it with ``pinned(moment)``; nothing patches ``timezone.now``. A pin holds for
+the whole process (the live server's threads see it too), so it is for tests
+and management commands, never for a web request.
 """
 
 from __future__ import annotations

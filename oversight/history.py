@@ -1,8 +1,14 @@
 """Every write leaves history: who, when, what, why.
 
-Services call ``save_with_history`` (single rows) or ``bulk_create_with_history``
-from django-simple-history (bulk writes); nothing saves a domain row without a
-user (or an explicit system actor) and a reason.
+Services call ``save_with_history`` (single rows) or ``bulk_create`` /
+``bulk_update`` here (bulk writes, through django-simple-history); nothing saves
+a domain row without a user (or an explicit system actor) and a reason.
+
+Every history record written here is dated by the one clock (``clock.now()``),
+not by ``timezone.now()``, so a pinned clock (tests, the demo replaying history)
+dates history too. ``created_at`` fields default to ``clock.now``; an
+``updated_at`` field is set from the clock by ``save_with_history`` on every
+save (what Django's ``auto_now`` did, from the clock).
 """
 
 import datetime as dt
@@ -16,7 +22,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from oversight import formatting
+from oversight import clock, formatting
 from oversight.models import Tenant
 
 
@@ -27,36 +33,65 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
+# Set to clock.now() on every save_with_history, as Django's auto_now would
+# (and, like auto_now, only when the save writes that field).
+TOUCHED_ON_SAVE = ("updated_at",)
+
+
+def _touch(instance: models.Model, now, update_fields) -> None:
+    for f in instance._meta.concrete_fields:
+        if f.name in TOUCHED_ON_SAVE and (update_fields is None or f.name in update_fields):
+            setattr(instance, f.attname, now)
+
+
 def save_with_history(instance: models.Model, *, user, reason: str, **save_kwargs) -> None:
+    reason = _require_reason(reason)
+    now = clock.now()
+    _touch(instance, now, save_kwargs.get("update_fields"))
     instance._history_user = user
-    instance._change_reason = _require_reason(reason)
+    instance._change_reason = reason
+    instance._history_date = now
     instance.save(**save_kwargs)
 
 
 def delete_with_history(instance: models.Model, *, user, reason: str) -> None:
     instance._history_user = user
     instance._change_reason = _require_reason(reason)
+    instance._history_date = clock.now()
     instance.delete()
 
 
+def _dated(objs: Iterable[models.Model], now) -> list[models.Model]:
+    # Each row's own date, so that one saved earlier in the same run (which
+    # keeps its _history_date) is not dated by that earlier save.
+    objs = list(objs)
+    for obj in objs:
+        obj._history_date = now
+    return objs
+
+
 def bulk_create(model, objs: Iterable[models.Model], *, user, reason: str, batch_size=500):
+    reason, now = _require_reason(reason), clock.now()
     return bulk_create_with_history(
-        list(objs),
+        _dated(objs, now),
         model,
         batch_size=batch_size,
         default_user=user,
-        default_change_reason=_require_reason(reason),
+        default_change_reason=reason,
+        default_date=now,
     )
 
 
 def bulk_update(model, objs: Iterable[models.Model], fields: list[str], *, user, reason: str):
+    reason, now = _require_reason(reason), clock.now()
     return bulk_update_with_history(
-        list(objs),
+        _dated(objs, now),
         model,
         fields,
         batch_size=500,
         default_user=user,
-        default_change_reason=_require_reason(reason),
+        default_change_reason=reason,
+        default_date=now,
     )
 
 

@@ -11,8 +11,12 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
+
+from oversight import clock
 
 
 class UserManager(BaseUserManager):
@@ -83,7 +87,7 @@ class Tenant(models.Model):
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD")],
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     history = HistoricalRecords()
 
@@ -117,7 +121,7 @@ class Membership(models.Model):
         help_text="For the provider role only: the provider this person works for.",
     )
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
 
     history = HistoricalRecords()
 
@@ -175,7 +179,7 @@ class Notification(TenantOwned):
     kind = models.CharField(max_length=30, choices=NotificationKind.choices)
     message = models.CharField(max_length=500)
     url = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True)
@@ -193,3 +197,13 @@ class Notification(TenantOwned):
 
     def __str__(self) -> str:
         return self.message
+
+
+@receiver(pre_create_historical_record, dispatch_uid="oversight.history_dated_by_the_clock")
+def _history_dated_by_the_clock(sender, instance, history_instance, **kwargs) -> None:
+    """Every single-row history record is dated by the one clock, also those a
+    plain ``save()`` or a cascaded delete leaves (django-simple-history reads
+    ``timezone.now()``). A date set on the row (``oversight.history`` sets
+    ``_history_date``) stands."""
+    if not hasattr(instance, "_history_date"):
+        history_instance.history_date = clock.now()

@@ -58,13 +58,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from django.db import transaction
-from django.utils import timezone
 
 from contracts.models import Contract, DeliverySite, ServiceType
 from oversight import clock
@@ -1655,11 +1653,9 @@ class DemoDataError(RuntimeError):
 @contextmanager
 def replaying_at(moment: datetime) -> Iterator[None]:
     """Run the real services as if it were ``moment``: the clock is pinned there
-    (submitted and reviewed times, due/late judgements). ``auto_now_add`` fields
-    and django-simple-history's dates still read ``timezone.now()``, so for the
-    demo's history only that is held at ``moment`` too, until those fields take
-    their time from the clock."""
-    with clock.pinned(moment), mock.patch.object(timezone, "now", return_value=moment):
+    (submitted and reviewed times, due/late judgements, ``created_at`` and the
+    history records' dates, which all read the clock)."""
+    with clock.pinned(moment):
         yield
 
 

@@ -17,6 +17,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Frequency  # the contract owns its reporting frequency
+from oversight import clock
 from oversight.formatting import period_label
 from oversight.models import TenantOwned
 
@@ -271,7 +272,7 @@ class Return(TenantOwned):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
