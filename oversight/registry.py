@@ -11,6 +11,9 @@ in its ``AppConfig.ready()``:
   ``(membership, contract) -> (template name, context)``;
 - ``notification_kind``: a kind of notification with its label;
 - ``demo_part``: a step of ``seed_demo``, a function ``(ctx)`` run in order;
+- ``contract_saved``: a function ``(*, membership, contract)`` that the contract
+  services call, inside their transaction, after a contract is created or
+  changed (performance keeps the reporting calendar in step);
 - ``tenant_urls``: a URL module of pages under /t/<tenant_slug>/ (or, with
   ``api=True``, of API routes under /api/v1/t/<tenant_slug>/), included by
   oversight/urls.py.
@@ -77,6 +80,13 @@ class DemoPart:
 
 
 @dataclass(frozen=True)
+class Hook:
+    key: str
+    run: Callable[..., None]
+    order: int
+
+
+@dataclass(frozen=True)
 class UrlModule:
     module: str  # dotted path of a module with ``urlpatterns``
     api: bool
@@ -113,6 +123,7 @@ CONTRACT_PANELS = Registry("contract-dashboard panel")
 NOTIFICATION_KINDS = Registry("notification kind")
 DEMO_PARTS = Registry("demo-data part")
 URL_MODULES = Registry("URL module")
+CONTRACT_SAVED = Registry("contract-saved hook")
 
 
 def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
@@ -137,6 +148,10 @@ def notification_kind(code: str, label: str, *, order: int) -> None:
 
 def demo_part(key: str, run, *, order: int) -> None:
     DEMO_PARTS.add(DemoPart(key=key, run=run, order=order))
+
+
+def contract_saved(key: str, run, *, order: int) -> None:
+    CONTRACT_SAVED.add(Hook(key=key, run=run, order=order))
 
 
 def tenant_urls(module: str, *, order: int, api: bool = False) -> None:
@@ -190,3 +205,7 @@ def demo_parts() -> list[DemoPart]:
 
 def url_modules(*, api: bool) -> list[str]:
     return [m.module for m in URL_MODULES.all() if m.api == api]
+
+
+def contract_saved_hooks() -> list[Hook]:
+    return CONTRACT_SAVED.all()

@@ -30,6 +30,18 @@ def seed_signals(ctx) -> None:
     recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
 
 
+def calendar_follows_contract(*, membership, contract) -> None:
+    """A contract was created or changed (contracts' services call this through
+    the registry): its reporting calendar follows its dates, frequency and status."""
+    from .services import contract_calendar_sync
+
+    contract_calendar_sync(
+        contract=contract,
+        user=membership.user,
+        reason=f"Reporting calendar of {contract.reference}",
+    )
+
+
 def dashboard_panel(membership, contract):
     """The contract dashboard's performance panel: risk, signals, charts, the
     latest return (performance/dashboard.py)."""
@@ -55,6 +67,7 @@ class PerformanceConfig(AppConfig):
             order=40,
             roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
         )
+        registry.contract_saved("performance.calendar", calendar_follows_contract, order=100)
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
         for order, kind in enumerate(
             (

@@ -132,6 +132,10 @@ def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
     ]
 
 
+def test_performance_keeps_the_calendar_in_step_through_the_contract_saved_hook():
+    assert [hook.key for hook in registry.contract_saved_hooks()] == ["performance.calendar"]
+
+
 # --- the registry's own rules -----------------------------------------------------
 
 
