@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from oversight import registry
 from oversight.history import save_with_history
 from oversight.models import Membership, Role
 from oversight.permissions import require
@@ -146,14 +147,11 @@ def contract_update(
 
 
 def _calendar_sync(membership: Membership, contract: Contract) -> None:
-    """The reporting calendar follows the contract's dates, frequency and status."""
-    from performance.services import contract_calendar_sync  # performance builds on contracts
-
-    contract_calendar_sync(
-        contract=contract,
-        user=membership.user,
-        reason=f"Reporting calendar of {contract.reference}",
-    )
+    """What other apps do when a contract is created or changed, in this
+    transaction: the hooks registered in oversight/registry.py (performance's
+    keeps the reporting calendar in step with the dates, frequency and status)."""
+    for hook in registry.contract_saved_hooks():
+        hook.run(membership=membership, contract=contract)
 
 
 @transaction.atomic

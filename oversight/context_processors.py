@@ -1,21 +1,12 @@
-"""Navigation that fits the role of the current membership."""
+"""Navigation that fits the role of the current membership: the items registered
+in oversight/registry.py (by the core and by each feature app's ready()), in
+their order, then the member's notifications."""
 
 from django.urls import reverse
 
-from .models import Role
+from . import registry
 from .notifications import unread_count
 from .tenancy import memberships_of
-
-# (label, url name, roles that see it)
-NAV = [
-    ("Home", "tenant_home", None),
-    ("Contracts", "contract_list", None),
-    ("Returns", "returns_home", None),
-    ("KPI library", "kpi_list", {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR}),
-    ("Providers", "provider_list", {Role.ADMIN, Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR}),
-    ("Service types", "service_type_list", {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR}),
-    ("Members", "member_list", {Role.ADMIN, Role.AUDITOR}),
-]
 
 
 def navigation(request):
@@ -24,13 +15,12 @@ def navigation(request):
         return {}
     slug = membership.tenant.slug
     items = []
-    for label, name, roles in NAV:
-        if roles is None or membership.role in roles:
-            url = reverse(name, kwargs={"tenant_slug": slug})
-            current = request.path == url or (
-                name != "tenant_home" and request.path.startswith(url)
-            )
-            items.append({"label": label, "url": url, "current": current})
+    for item in registry.navigation_for(membership.role):
+        url = reverse(item.url_name, kwargs={"tenant_slug": slug})
+        current = request.path == url or (
+            item.url_name != "tenant_home" and request.path.startswith(url)
+        )
+        items.append({"label": item.label, "url": url, "current": current})
     # The member's unread notifications: one COUNT per page.
     unread = unread_count(membership=membership)
     url = reverse("notification_list", kwargs={"tenant_slug": slug})

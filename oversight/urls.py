@@ -5,18 +5,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from . import views
+from . import registry, views
 
+# The core's pages and contracts' (the one app the core knows), then the URL
+# modules that feature apps register in their ready() (oversight/registry.py).
 tenant_pages = [
     path("", views.tenant_home, name="tenant_home"),
     path("", include("contracts.urls")),
-    path("", include("performance.urls")),
+    *(path("", include(module)) for module in registry.url_modules(api=False)),
     path("", include("oversight.tenant_urls")),
 ]
 
 tenant_api = [
     path("", include("contracts.api_urls")),
-    path("", include("performance.api_urls")),
+    *(path("", include(module)) for module in registry.url_modules(api=True)),
 ]
 
 urlpatterns = [

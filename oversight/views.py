@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from contracts import selectors as contract_selectors
 
+from . import registry
 from .forms import apply_service_errors, service_data
 from .models import Role
 from .tenancy import memberships_of, tenant_view
@@ -54,6 +55,8 @@ def tenant_home(request, *, membership):
         "active_count": contracts.filter(status="active").count(),
         "ending_soon": ending.order_by("end_date")[:10],
         "my_contracts": mine.order_by("end_date")[:10],
+        # What feature apps add for this role (oversight/registry.py), in order.
+        "home_panels": registry.home_panels_for(membership),
     }
     return render(request, "oversight/tenant_home.html", context)
 

@@ -1,5 +1,83 @@
 from django.apps import AppConfig
 
+# Month-ends at which the nightly signals job is replayed by the demo: 13, so
+# that with today's run the risk-score history spans more than a year on any
+# seeding day.
+HISTORY_MONTHS = 13
+
+
+def seed_performance_data(ctx) -> None:
+    """Demo part: KPIs, targets, the reporting calendar and returns that tell
+    stories, with the nightly signals job run at each of the last
+    ``HISTORY_MONTHS`` month-ends along the way (a risk-score history the
+    dashboards can chart)."""
+    from .demo import seed_performance
+
+    seed_performance(
+        ctx.tenant,
+        list(ctx.contracts.values()),
+        user=ctx.actor,
+        today=ctx.today,
+        nightly_history_months=HISTORY_MONTHS,
+    )
+
+
+def seed_signals(ctx) -> None:
+    """Demo part: today's signals and risk scores, as tonight's nightly job
+    would compute them, so the dashboards open with something current to read."""
+    from .signal_engine import recompute_signals
+
+    recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
+
+
+def calendar_follows_contract(*, membership, contract) -> None:
+    """A contract was created or changed (contracts' services call this through
+    the registry): its reporting calendar follows its dates, frequency and status."""
+    from .services import contract_calendar_sync
+
+    contract_calendar_sync(
+        contract=contract,
+        user=membership.user,
+        reason=f"Reporting calendar of {contract.reference}",
+    )
+
+
+def dashboard_panel(membership, contract):
+    """The contract dashboard's performance panel: risk, signals, charts, the
+    latest return (performance/dashboard.py)."""
+    from .dashboard import performance_panel
+
+    return performance_panel(membership, contract)
+
 
 class PerformanceConfig(AppConfig):
     name = "performance"
+
+    def ready(self) -> None:
+        """What performance adds to the core (oversight/registry.py)."""
+        from oversight import registry
+        from oversight.models import NotificationKind, Role
+
+        registry.tenant_urls("performance.urls", order=100)
+        registry.tenant_urls("performance.api_urls", order=100, api=True)
+        registry.nav_item("Returns", "returns_home", order=30)
+        registry.nav_item(
+            "KPI library",
+            "kpi_list",
+            order=40,
+            roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
+        )
+        registry.contract_saved("performance.calendar", calendar_follows_contract, order=100)
+        registry.contract_panel("performance.overview", dashboard_panel, order=100)
+        for order, kind in enumerate(
+            (
+                NotificationKind.RETURN_REMINDER,
+                NotificationKind.RETURN_LATE,
+                NotificationKind.RETURN_QUERIED,
+            ),
+            start=1,
+        ):
+            registry.notification_kind(kind, kind.label, order=order * 10)
+        # After the core's parts (tenant … milestones, orders 10-80).
+        registry.demo_part("performance.returns", seed_performance_data, order=100)
+        registry.demo_part("performance.signals", seed_signals, order=110)

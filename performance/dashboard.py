@@ -9,7 +9,9 @@ points: values are read in one query and grouped in Python, and the charts are
 built by the pure functions in ``charts``.
 
 Kept apart from ``views.py`` (the returns and KPI pages) because it is a
-different screen with its own data; the URLs live in ``urls.py`` as usual.
+different screen with its own data; the URLs live in ``urls.py`` as usual. The
+page renders the contract-dashboard panels registered in oversight/registry.py;
+what is described above is performance's panel (``performance_panel``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
-from oversight import formatting
+from oversight import formatting, registry
 from oversight.clock import tenant_today
 from oversight.forms import USWDSMixin, apply_service_errors
 from oversight.history import history_entries
@@ -120,7 +122,25 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
 @tenant_view
 @require_safe
 def contract_dashboard(request, *, membership, contract_pk):
+    """The contract's dashboard: its heading, then every contract-dashboard panel
+    registered in oversight/registry.py, in order (performance's own is one of
+    them; later features add theirs in their ready())."""
     contract = contract_get(membership=membership, pk=contract_pk)
+    return render(
+        request,
+        "performance/contract_dashboard.html",
+        {
+            "contract": contract,
+            "dashboard_panels": registry.contract_panels_for(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
+        },
+    )
+
+
+def performance_panel(membership, contract):
+    """The performance panel of the contract dashboard (registered by
+    performance/apps.py): risk score, signals, risk history, KPI control charts
+    and the latest accepted return."""
     today = tenant_today(membership.tenant)
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
@@ -161,11 +181,9 @@ def contract_dashboard(request, *, membership, contract_pk):
         .order_by("due_date")
         .first()
     )
-    return render(
-        request,
-        "performance/contract_dashboard.html",
+    return (
+        "performance/_dashboard_performance.html",
         {
-            "contract": contract,
             "panels": _kpi_panels(membership, contract, frequencies),
             "live_signals": live,
             "closed_signals": closed,
@@ -177,7 +195,6 @@ def contract_dashboard(request, *, membership, contract_pk):
             "explanations": explanations,
             "next_period": next_period,
             "can_acknowledge": can(membership, "signal.acknowledge"),
-            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 

@@ -3,8 +3,6 @@ named <model>_pk so the isolation crawl can map each to its object."""
 
 from django.urls import path
 
-from oversight import notifications
-
 from . import dashboard, views
 
 urlpatterns = [
@@ -53,8 +51,4 @@ urlpatterns = [
         dashboard.signal_acknowledge_view,
         name="signal_acknowledge",
     ),
-    # In-app notifications (oversight's, routed here until oversight's tenant
-    # URLs take them: the reminders are their first and only sender).
-    path("notifications/", notifications.notification_list, name="notification_list"),
-    path("notifications/read/", notifications.notification_read, name="notification_read"),
 ]

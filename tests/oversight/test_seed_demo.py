@@ -66,10 +66,10 @@ def register_parts_only(monkeypatch):
     """These tests are about the register, the people and reset; the returns and
     signals parts take most of a minute to build and are tested once, in
     tests/performance/test_demo_stories.py."""
-    from oversight.management.commands import seed_demo
+    from oversight import registry
 
-    slow = {seed_demo.seed_performance_data, seed_demo.seed_signals}
-    monkeypatch.setattr(seed_demo, "PARTS", tuple(p for p in seed_demo.PARTS if p not in slow))
+    for slow in ("performance.returns", "performance.signals"):
+        monkeypatch.delitem(registry.DEMO_PARTS._entries, slow)
 
 
 @pytest.fixture

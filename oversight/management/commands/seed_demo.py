@@ -1,8 +1,11 @@
 """Build the demo tenants: ``python manage.py seed_demo [--reset] [--today YYYY-MM-DD]``.
 
 What is built is declared as data at the top of this module (``DEMO_TENANTS``);
-the functions below turn it into rows, one small function per part, so that
-later features add a part (KPIs, returns…) without touching the others.
+the functions below turn it into rows, one small function per part. The command
+runs the demo parts registered in oversight/registry.py in their order: the
+core's (``CORE_PARTS``, registered by oversight/apps.py), then each feature
+app's, registered in its ``AppConfig.ready()`` (performance: KPIs, returns and
+signals), so a feature adds its part without touching this module.
 
 - **Deterministic.** Every name, identifier, value and date is declared here.
   Dates are offsets in days from "demo today" (``date.today()`` unless
@@ -55,18 +58,13 @@ from contracts.models import (
     ServiceType,
 )
 from contracts.services import OWNER_ROLES
-from oversight import clock
+from oversight import clock, registry
 from oversight.history import bulk_create, delete_with_history, save_with_history
 from oversight.models import Membership, Role, Tenant, User
-from performance.demo import seed_performance
-from performance.signal_engine import recompute_signals
 
 REASON = "Demo data (seed_demo)"
 RESET_REASON = "Demo data reset (seed_demo --reset)"
 DEMO_SEED = 20260101
-# Month-ends at which the nightly signals job is replayed: 13, so that with
-# today's run the risk-score history spans more than a year on any seeding day.
-HISTORY_MONTHS = 13
 # While seeding, email goes to memory: the demo's past (queried returns, new
 # signals) would otherwise print hundreds of lines of console email.
 SEED_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -1314,27 +1312,10 @@ def seed_milestones(ctx: SeedContext) -> None:
     )
 
 
-def seed_performance_data(ctx: SeedContext) -> None:
-    """KPIs, targets, the reporting calendar and returns that tell stories, with
-    the nightly signals job run at each of the last ``HISTORY_MONTHS`` month-ends
-    along the way (a risk-score history the dashboards can chart)."""
-    seed_performance(
-        ctx.tenant,
-        list(ctx.contracts.values()),
-        user=ctx.actor,
-        today=ctx.today,
-        nightly_history_months=HISTORY_MONTHS,
-    )
-
-
-def seed_signals(ctx: SeedContext) -> None:
-    """Today's signals and risk scores, as tonight's nightly job would compute
-    them, so the dashboards open with something current to read."""
-    recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
-
-
-# The order matters: each part may use what the earlier ones built.
-PARTS: tuple[Callable[[SeedContext], None], ...] = (
+# The core's parts, in order: each may use what the earlier ones built. They are
+# registered as demo parts (oversight/apps.py, orders 10-80); feature apps
+# register theirs after them (performance: returns, then signals).
+CORE_PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_tenant,
     seed_users,
     seed_service_types,
@@ -1343,8 +1324,6 @@ PARTS: tuple[Callable[[SeedContext], None], ...] = (
     seed_contracts,
     seed_sites,
     seed_milestones,
-    seed_performance_data,
-    seed_signals,
 )
 
 
@@ -1364,8 +1343,8 @@ def build_tenant(
         password_hash=password_hash,
         run_users=run_users,
     )
-    for part in PARTS:
-        part(ctx)
+    for part in registry.demo_parts():
+        part.run(ctx)
     return ctx
 
 

@@ -1,0 +1,211 @@
+"""What feature apps plug into the core: the core renders what is registered here.
+
+The core (``oversight``) imports no feature app (import-linter checks it: see
+``[tool.importlinter]`` in pyproject.toml). A feature app registers what it adds
+in its ``AppConfig.ready()``:
+
+- ``nav_item``: an entry of the header's navigation (label, url name, the roles
+  that see it, an order);
+- ``home_panel``: a panel of the tenant home page for some roles;
+- ``contract_panel``: a panel of the contract dashboard, a function
+  ``(membership, contract) -> (template name, context)``;
+- ``notification_kind``: a kind of notification with its label;
+- ``demo_part``: a step of ``seed_demo``, a function ``(ctx)`` run in order;
+- ``contract_saved``: a function ``(*, membership, contract)`` that the contract
+  services call, inside their transaction, after a contract is created or
+  changed (performance keeps the reporting calendar in step);
+- ``tenant_urls``: a URL module of pages under /t/<tenant_slug>/ (or, with
+  ``api=True``, of API routes under /api/v1/t/<tenant_slug>/), included by
+  oversight/urls.py.
+
+Each registry keeps one entry per key (registering again replaces it, so a
+reloaded app does not add duplicates) and lists its entries by ``order``, then
+by key. Panels and demo parts are plain functions: the core calls them and
+renders the template they name with the context they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+# A panel function answers the template to include and its context, or None to
+# show nothing (nothing to say to this membership about this contract).
+PanelResult = tuple[str, dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    roles: frozenset[str] | None  # None: every role
+    order: int
+
+    @property
+    def key(self) -> str:
+        return self.url_name
+
+    def visible_to(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    render: Callable[..., PanelResult]
+    roles: frozenset[str] | None  # None: every role
+    order: int
+
+    def visible_to(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+
+@dataclass(frozen=True)
+class NotificationKindEntry:
+    code: str
+    label: str
+    order: int
+
+    @property
+    def key(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True)
+class DemoPart:
+    key: str
+    run: Callable[[Any], None]
+    order: int
+
+
+@dataclass(frozen=True)
+class Hook:
+    key: str
+    run: Callable[..., None]
+    order: int
+
+
+@dataclass(frozen=True)
+class UrlModule:
+    module: str  # dotted path of a module with ``urlpatterns``
+    api: bool
+    order: int
+
+    @property
+    def key(self) -> str:
+        return f"{'api' if self.api else 'pages'}:{self.module}"
+
+
+class Registry:
+    """One kind of thing registered by key, listed by (order, key)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._entries: dict[str, Any] = {}
+
+    def add(self, entry) -> None:
+        self._entries[entry.key] = entry
+
+    def remove(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def get(self, key: str):
+        return self._entries.get(key)
+
+    def all(self) -> list:
+        return sorted(self._entries.values(), key=lambda e: (e.order, e.key))
+
+
+NAVIGATION = Registry("navigation item")
+HOME_PANELS = Registry("home-page panel")
+CONTRACT_PANELS = Registry("contract-dashboard panel")
+NOTIFICATION_KINDS = Registry("notification kind")
+DEMO_PARTS = Registry("demo-data part")
+URL_MODULES = Registry("URL module")
+CONTRACT_SAVED = Registry("contract-saved hook")
+
+
+def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
+    return None if roles is None else frozenset(str(r) for r in roles)
+
+
+def nav_item(label: str, url_name: str, *, order: int, roles: Collection[str] | None = None):
+    NAVIGATION.add(NavItem(label=label, url_name=url_name, roles=_roles(roles), order=order))
+
+
+def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
+    HOME_PANELS.add(Panel(key=key, render=render, roles=_roles(roles), order=order))
+
+
+def contract_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
+    CONTRACT_PANELS.add(Panel(key=key, render=render, roles=_roles(roles), order=order))
+
+
+def notification_kind(code: str, label: str, *, order: int) -> None:
+    NOTIFICATION_KINDS.add(NotificationKindEntry(code=str(code), label=str(label), order=order))
+
+
+def demo_part(key: str, run, *, order: int) -> None:
+    DEMO_PARTS.add(DemoPart(key=key, run=run, order=order))
+
+
+def contract_saved(key: str, run, *, order: int) -> None:
+    CONTRACT_SAVED.add(Hook(key=key, run=run, order=order))
+
+
+def tenant_urls(module: str, *, order: int, api: bool = False) -> None:
+    URL_MODULES.add(UrlModule(module=module, api=api, order=order))
+
+
+# --------------------------------------------------------------------------
+# What the core reads.
+# --------------------------------------------------------------------------
+
+
+def navigation_for(role: str) -> list[NavItem]:
+    return [item for item in NAVIGATION.all() if item.visible_to(role)]
+
+
+def _render_panels(panels: list[Panel], *args) -> list[dict[str, Any]]:
+    shown = []
+    for panel in panels:
+        result = panel.render(*args)
+        if result is not None:
+            template, context = result
+            shown.append({"key": panel.key, "template": template, "context": context})
+    return shown
+
+
+def home_panels_for(membership) -> list[dict[str, Any]]:
+    """The home page's panels for this membership's role, in order, each as
+    ``{"key", "template", "context"}`` (rendered with ``{% panel %}``)."""
+    panels = [p for p in HOME_PANELS.all() if p.visible_to(membership.role)]
+    return _render_panels(panels, membership)
+
+
+def contract_panels_for(membership, contract) -> list[dict[str, Any]]:
+    """The contract dashboard's panels for this membership, in order."""
+    panels = [p for p in CONTRACT_PANELS.all() if p.visible_to(membership.role)]
+    return _render_panels(panels, membership, contract)
+
+
+def notification_kind_label(code: str) -> str:
+    entry = NOTIFICATION_KINDS.get(code)
+    return entry.label if entry else code
+
+
+def notification_kinds() -> list[tuple[str, str]]:
+    return [(k.code, k.label) for k in NOTIFICATION_KINDS.all()]
+
+
+def demo_parts() -> list[DemoPart]:
+    return DEMO_PARTS.all()
+
+
+def url_modules(*, api: bool) -> list[str]:
+    return [m.module for m in URL_MODULES.all() if m.api == api]
+
+
+def contract_saved_hooks() -> list[Hook]:
+    return CONTRACT_SAVED.all()

@@ -1,0 +1,10 @@
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from oversight.tenancy import tenant_view
+
+
+@tenant_view
+@require_safe
+def site_visits(request, *, membership):
+    return render(request, "plugin_app/site_visits.html")
