@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from contracts.models import Contract, ContractStatus
 from oversight import workflow
 from oversight.models import Role
 from performance import services as _declares_the_returns_workflow  # noqa: F401
@@ -216,3 +217,82 @@ def test_a_bulk_change_checks_every_row_before_writing_any(world):
     ready.refresh_from_db()
     assert (ready.status, ready.reviewed_at) == (ReturnStatus.ACCEPTED, MOMENT)
     assert ready.history.first().history_change_reason == "Bulk"
+
+
+# --- the contract register's status ---------------------------------------------------
+
+
+def test_a_terminated_contract_cannot_be_made_active_again_and_nothing_changes(world):
+    from contracts import services as contract_services
+
+    tw = world.a
+    contract = tw.p1.contract
+    Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.TERMINATED)
+    before = contract.history.count()
+    with pytest.raises(ValidationError) as refused:
+        contract_services.contract_update(
+            membership=tw.members["commissioner"],
+            contract=contract,
+            data={"status": "active", "title": "Revived"},
+            reason="Restart",
+        )
+    assert refused.value.message_dict == {
+        "status": ["A contract that is terminated cannot become active."]
+    }
+    contract.refresh_from_db()
+    assert (contract.status, contract.history.count()) == (ContractStatus.TERMINATED, before)
+    assert contract.title != "Revived"
+
+
+def test_suspending_a_contract_saves_the_edit_once_with_its_reason(world):
+    from contracts import services as contract_services
+
+    tw = world.a
+    contract = tw.p1.contract
+    assert contract.status == ContractStatus.ACTIVE
+    before = contract.history.count()
+    contract_services.contract_update(
+        membership=tw.members["commissioner"],
+        contract=contract,
+        data={"status": "suspended", "end_date": date(2028, 12, 31)},
+        reason="Safeguarding concern",
+    )
+    contract.refresh_from_db()
+    assert (contract.status, contract.end_date) == (ContractStatus.SUSPENDED, date(2028, 12, 31))
+    assert contract.history.count() == before + 1
+    record = contract.history.first()
+    assert record.history_change_reason == "Safeguarding concern"
+    assert record.history_user == tw.members["commissioner"].user
+
+
+def test_a_contract_status_change_still_checks_the_rest_of_the_edit(world):
+    from contracts import services as contract_services
+
+    tw = world.a
+    contract = tw.p1.contract
+    with pytest.raises(ValidationError) as refused:
+        contract_services.contract_update(
+            membership=tw.members["commissioner"],
+            contract=contract,
+            data={"status": "ended", "provider": world.b.p1.provider},
+            reason="Ended",
+        )
+    assert refused.value.message_dict == {"provider": ["Choose one from this organisation."]}
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.ACTIVE
+
+
+def test_an_auditor_cannot_change_a_contracts_status(world):
+    from contracts import services as contract_services
+
+    tw = world.a
+    contract = tw.p1.contract
+    with pytest.raises(PermissionDenied, match=r"Your role cannot do this \(contract.change\)"):
+        contract_services.contract_update(
+            membership=tw.members["auditor"],
+            contract=contract,
+            data={"status": "suspended"},
+            reason="Pause",
+        )
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.ACTIVE
