@@ -1,6 +1,7 @@
 """Writes for KPIs, the reporting calendar and returns.
 
-A return's life is declared in ``RETURN_TRANSITIONS``; services enforce it.
+A return's life is declared in ``RETURN_TRANSITIONS``; its services change
+status only through ``oversight.workflow.transition``.
 Every way a return comes in ends in ``returns_write``, which writes the output
 of ``validation.validate`` in bulk (a few queries whatever the number of
 values), with history, in one transaction: whole or not at all.
