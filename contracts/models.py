@@ -144,6 +144,31 @@ class ContractStatus(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+# status -> statuses it may become (made by contracts.services through
+# oversight.workflow). An active contract may go back to planned (retendered, its
+# start moved); an ended one may be extended; a terminated one is final.
+CONTRACT_TRANSITIONS: dict[str, set[str]] = {
+    ContractStatus.PLANNED: {
+        ContractStatus.ACTIVE,
+        ContractStatus.ENDED,
+        ContractStatus.TERMINATED,
+    },
+    ContractStatus.ACTIVE: {
+        ContractStatus.PLANNED,
+        ContractStatus.SUSPENDED,
+        ContractStatus.ENDED,
+        ContractStatus.TERMINATED,
+    },
+    ContractStatus.SUSPENDED: {
+        ContractStatus.ACTIVE,
+        ContractStatus.ENDED,
+        ContractStatus.TERMINATED,
+    },
+    ContractStatus.ENDED: {ContractStatus.ACTIVE},
+    ContractStatus.TERMINATED: set(),
+}
+
+
 class PaymentModel(models.TextChoices):
     BLOCK = "block", "Block"
     ACTIVITY_BANDED = "activity_banded", "Activity-banded"

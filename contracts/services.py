@@ -1,17 +1,29 @@
 """Writes to the contract register. Each service validates, checks the role,
-keeps every foreign key inside the caller's tenant, and leaves history."""
+keeps every foreign key inside the caller's tenant, and leaves history. A
+contract's status changes only along ``CONTRACT_TRANSITIONS``, through
+``oversight.workflow.transition``."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from oversight import registry
+from oversight import registry, workflow
 from oversight.history import save_with_history
 from oversight.models import Membership, Role
 from oversight.permissions import require
 
-from .models import Contract, DeliverySite, Milestone, Provider, ServiceType
+from .models import (
+    CONTRACT_TRANSITIONS,
+    Contract,
+    ContractStatus,
+    DeliverySite,
+    Milestone,
+    Provider,
+    ServiceType,
+)
+
+CONTRACT_WORKFLOW = workflow.declare(Contract, CONTRACT_TRANSITIONS, noun="contract")
 
 # Roles that may be named as a contract's owners.
 OWNER_ROLES = {
@@ -51,14 +63,18 @@ def _apply(instance: models.Model, data: dict[str, Any]) -> None:
         setattr(instance, key, value)
 
 
+def _validated(membership: Membership, instance: models.Model) -> None:
+    instance.tenant_id = membership.tenant_id
+    _check_tenant_refs(membership, instance)
+    instance.full_clean()
+
+
 def _write(
     *, membership: Membership, instance: models.Model, data: dict, reason: str, action: str
 ) -> models.Model:
     require(membership, action)
     _apply(instance, data)
-    instance.tenant_id = membership.tenant_id
-    _check_tenant_refs(membership, instance)
-    instance.full_clean()
+    _validated(membership, instance)
     save_with_history(instance, user=membership.user, reason=reason)
     return instance
 
@@ -135,13 +151,30 @@ def contract_create(*, membership: Membership, data: dict, reason: str) -> Contr
 def contract_update(
     *, membership: Membership, contract: Contract, data: dict, reason: str
 ) -> Contract:
-    contract = _write(
-        membership=membership,
-        instance=_locked(contract),
-        data=data,
-        reason=reason,
-        action="contract.change",
-    )
+    contract = _locked(contract)
+    to = data.get("status", contract.status)
+    if to != contract.status and to in ContractStatus.values:
+        # A change of status goes along the declared map, with the rest of the
+        # edit in the same save (one history entry); an unknown status is left
+        # to full_clean, which names the choices.
+        rest = {key: value for key, value in data.items() if key != "status"}
+        contract = workflow.transition(
+            contract,
+            to,
+            membership=membership,
+            action="contract.change",
+            reason=reason,
+            fields=rest,
+            validate=lambda changed: _validated(membership, changed),
+        )
+    else:
+        contract = _write(
+            membership=membership,
+            instance=contract,
+            data=data,
+            reason=reason,
+            action="contract.change",
+        )
     _calendar_sync(membership, contract)
     return contract
 

@@ -46,8 +46,8 @@ from .selectors import (
     signal_get,
     signals_visible,
 )
-from .signal_engine import signal_acknowledge
 from .signal_rules import SEVERITY_ORDER
+from .signal_services import signal_acknowledge
 from .terms import target_in_force
 
 RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores

@@ -1,6 +1,7 @@
 """Writes for KPIs, the reporting calendar and returns.
 
-A return's life is declared in ``RETURN_TRANSITIONS``; services enforce it.
+A return's life is declared in ``RETURN_TRANSITIONS``; its services change
+status only through ``oversight.workflow.transition``.
 Every way a return comes in ends in ``returns_write``, which writes the output
 of ``validation.validate`` in bulk (a few queries whatever the number of
 values), with history, in one transaction: whole or not at all.
@@ -15,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contracts.models import Contract, ContractStatus
-from oversight import clock, formatting
+from oversight import clock, formatting, workflow
 from oversight.clock import tenant_today
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
@@ -41,6 +42,18 @@ RETURN_TRANSITIONS: dict[str, set[str]] = {
     ReturnStatus.ACCEPTED: set(),
 }
 
+RETURN_WORKFLOW = workflow.declare(
+    Return,
+    RETURN_TRANSITIONS,
+    noun="return",
+    stamps={
+        ReturnStatus.SUBMITTED: "submitted_at",
+        ReturnStatus.ACCEPTED: "reviewed_at",
+        ReturnStatus.QUERIED: "reviewed_at",
+    },
+    refusal="A {source} {noun} cannot become {target}.",
+)
+
 MAX_PRIORITY_KPIS = 5
 
 
@@ -58,17 +71,6 @@ class ImportRejected(Exception):
     def __init__(self, problems: list[Problem]):
         super().__init__(f"{len(problems)} problem(s); nothing was written")
         self.problems = problems
-
-
-def _transition(ret: Return, to: str) -> None:
-    if to not in RETURN_TRANSITIONS[ret.status]:
-        raise ValidationError(
-            {
-                "status": f"A {ret.get_status_display().lower()} return cannot become "
-                f"{ReturnStatus(to).label.lower()}."
-            }
-        )
-    ret.status = to
 
 
 # --- who may enter and review a return --------------------------------------------
@@ -325,11 +327,14 @@ def return_submit(
             raise PermissionDenied(
                 "This draft is the provider's own: only the provider can submit it."
             )
-    _transition(ret, ReturnStatus.SUBMITTED)
-    ret.submitted_by = membership.user
-    ret.submitted_at = clock.now()
-    save_with_history(ret, user=membership.user, reason=reason)
-    return ret
+    return workflow.transition(
+        ret,
+        ReturnStatus.SUBMITTED,
+        membership=membership,
+        action="return.submit" if can(membership, "return.submit") else ON_BEHALF,
+        reason=reason,
+        fields={"submitted_by": membership.user},
+    )
 
 
 @transaction.atomic
@@ -342,22 +347,22 @@ def return_accept(
     Nobody accepts a return they entered or submitted."""
     ret = Return.objects.select_for_update().get(pk=ret.pk)
     _require_review(membership, ret)
-    _transition(ret, ReturnStatus.ACCEPTED)
-    ret.reviewed_by = membership.user
-    ret.reviewed_at = clock.now()
-    ret.review_comment = comment.strip()
-    save_with_history(ret, user=membership.user, reason=comment.strip() or "Return accepted")
-    if recompute:
-        contract_id = ret.contract_id
-        transaction.on_commit(lambda: _after_accept(contract_id))
-    return ret
+    return workflow.transition(
+        ret,
+        ReturnStatus.ACCEPTED,
+        membership=membership,
+        action="return.review",
+        reason=comment.strip() or "Return accepted",
+        fields={"reviewed_by": membership.user, "review_comment": comment.strip()},
+        on_commit=_after_accept if recompute else None,
+    )
 
 
-def _after_accept(contract_id: int) -> None:
+def _after_accept(ret: Return) -> None:
     """Accepted returns are what the signals read; refresh what depends on them."""
     from .tasks import contract_returns_accepted
 
-    contract_returns_accepted.delay(contract_id)
+    contract_returns_accepted.delay(ret.contract_id)
 
 
 @transaction.atomic
@@ -367,13 +372,15 @@ def return_query(*, membership: Membership, ret: Return, comment: str) -> Return
     _require_review(membership, ret)
     if not comment.strip():
         raise ValidationError({"comment": "Say what the provider must correct."})
-    _transition(ret, ReturnStatus.QUERIED)
-    ret.reviewed_by = membership.user
-    ret.reviewed_at = clock.now()
-    ret.review_comment = comment.strip()
-    save_with_history(ret, user=membership.user, reason=comment.strip())
-    _tell_provider_of_query(ret)
-    return ret
+    return workflow.transition(
+        ret,
+        ReturnStatus.QUERIED,
+        membership=membership,
+        action="return.review",
+        reason=comment.strip(),
+        fields={"reviewed_by": membership.user, "review_comment": comment.strip()},
+        on_commit=_tell_provider_of_query,
+    )
 
 
 def _tell_provider_of_query(ret: Return) -> None:

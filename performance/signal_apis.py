@@ -3,8 +3,8 @@
 Both are read through the selectors (a provider sees only its own contracts'
 rows). Signals filter by contract, contract KPI, kind, status and severity;
 ``POST …/signals/<signal_pk>/acknowledge/`` with a ``note`` acknowledges an open
-signal through ``signal_acknowledge`` (commissioners and admins; 403 for the
-other roles, 404 for a signal the caller cannot see). Risk scores are stored per
+signal through ``signal_services.signal_acknowledge`` (commissioners and admins;
+403 for the other roles, 404 for a signal the caller cannot see). Risk scores are stored per
 contract per day: ``?contract=<id>`` is one contract's history, newest first;
 ``?latest=true`` keeps each contract's most recent score.
 
@@ -28,7 +28,7 @@ from oversight.serializers import StrictSerializer
 from . import selectors
 from .models import RiskBand, RiskScore, Severity, Signal, SignalKind, SignalStatus
 from .serializers import _named_choices
-from .signal_engine import signal_acknowledge
+from .signal_services import signal_acknowledge
 
 SignalKindField = _named_choices(SignalKind.choices, "SignalKind")
 SeverityField = _named_choices(Severity.choices, "SignalSeverity")

@@ -29,6 +29,7 @@ from django.urls import reverse
 from contracts.models import Contract, ContractStatus
 from oversight import clock
 from oversight.history import bulk_create, bulk_update
+from oversight.workflow import transition_bulk
 
 from .models import (
     ContractKpi,
@@ -42,6 +43,7 @@ from .models import (
     SignalStatus,
 )
 from .signal_rules import SEVERITY_ORDER, SignalSpec, evaluate, risk_scores
+from .signal_services import SIGNAL_WORKFLOW
 
 logger = logging.getLogger(__name__)
 
@@ -371,15 +373,15 @@ def _write(*, ids, specs: list[SignalSpec], scores, today, user, tenants):
         signal = instances[pk]
         rose = SEVERITY_ORDER.index(spec.severity) > SEVERITY_ORDER.index(signal.severity)
         if rose and signal.status == SignalStatus.ACKNOWLEDGED:
-            signal.status = SignalStatus.OPEN  # worse than when acknowledged: look again
+            # Worse than when acknowledged: look again. Saved below with the
+            # other changes of the recompute, in one bulk update.
+            SIGNAL_WORKFLOW.check(signal.status, SignalStatus.OPEN)
+            signal.status = SignalStatus.OPEN
         signal.severity, signal.message = spec.severity, spec.message
         signal.evidence, signal.period_start = spec.evidence, spec.period_start
         signal.last_seen_at = now
         changed.append(signal)
     to_close = [instances[pk] for pk in gone]
-    for signal in to_close:
-        signal.status = SignalStatus.CLOSED
-        signal.closed_at = now
 
     if new:
         bulk_create(Signal, new, user=user, reason="Signal opened: condition appeared")
@@ -392,8 +394,17 @@ def _write(*, ids, specs: list[SignalSpec], scores, today, user, tenants):
             reason="Signal updated on recompute",
         )
     if to_close:
-        bulk_update(
-            Signal, to_close, ["status", "closed_at"], user=user, reason="Condition cleared"
+        # The engine closes them itself (the nightly run); ``user`` is whoever
+        # started the run, if anyone (the demo builder).
+        transition_bulk(
+            to_close,
+            SignalStatus.CLOSED,
+            membership=None,
+            system=True,
+            history_user=user,
+            action=None,
+            reason="Condition cleared",
+            now=now,
         )
     stored = _store_scores(ids=ids, scores=scores, today=today, user=user, tenants=tenants)
     alerts = [s for s in new if s.severity in NOTIFY_SEVERITIES]
@@ -462,29 +473,3 @@ def _notify_managers(signals: list[Signal]) -> None:
             email_subject=heading,
             email_body=heading + "\n\n" + "\n".join(f"- {line}" for line in lines),
         )
-
-
-# --- acknowledgement ------------------------------------------------------------
-
-
-def signal_acknowledge(*, membership, signal: Signal, note: str) -> Signal:
-    from django.core.exceptions import ValidationError
-
-    from oversight.history import save_with_history
-    from oversight.permissions import require
-
-    require(membership, "signal.acknowledge")
-    if not note.strip():
-        raise ValidationError({"note": "Say what you have done or decided about this signal."})
-    with transaction.atomic():
-        signal = Signal.objects.select_for_update().get(pk=signal.pk)
-        if signal.status != SignalStatus.OPEN:
-            raise ValidationError(
-                {"note": f"This signal is {signal.get_status_display().lower()} already."}
-            )
-        signal.status = SignalStatus.ACKNOWLEDGED
-        signal.acknowledged_by = membership.user
-        signal.acknowledged_at = clock.now()
-        signal.acknowledgement_note = note.strip()
-        save_with_history(signal, user=membership.user, reason=f"Acknowledged: {note.strip()}")
-    return signal

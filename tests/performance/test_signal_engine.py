@@ -21,7 +21,8 @@ from performance.models import (
     SignalStatus,
 )
 from performance.services import reporting_calendar_sync
-from performance.signal_engine import recompute_signals, signal_acknowledge
+from performance.signal_engine import recompute_signals
+from performance.signal_services import signal_acknowledge
 from tests.factories import (
     ContractFactory,
     MembershipFactory,
