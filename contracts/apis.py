@@ -1,9 +1,6 @@
 """The register through the API: the same selectors and services as the pages."""
 
-from rest_framework import mixins, status
-from rest_framework.response import Response
-
-from oversight.api import TenantScopedViewSet, change_reason
+from oversight.api import ServiceWriteViewSet
 
 from . import selectors, services
 from .filters import ContractChildFilter, ContractFilter
@@ -15,37 +12,6 @@ from .serializers import (
     ServiceTypeSerializer,
     SiteSerializer,
 )
-
-
-class ServiceWriteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """List, retrieve, create and update; creates and updates call services.
-    Subclasses give ``create_service(membership, data, reason)`` and
-    ``update_service(membership, obj, data, reason)``."""
-
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "membership": self.membership}
-
-    def create(self, request, *args, **kwargs):
-        self.check_write()
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        reason = change_reason(request, default=f"Created through the API by {request.user}")
-        obj = self.create_service(self.membership, serializer.validated_data, reason)
-        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, partial=False, **kwargs):
-        obj = self.get_object()
-        self.check_write()
-        serializer = self.get_serializer(obj, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        reason = change_reason(request, default="")
-        obj = self.update_service(self.membership, obj, serializer.validated_data, reason)
-        return Response(self.get_serializer(obj).data)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
 
 
 class ProviderViewSet(ServiceWriteViewSet):

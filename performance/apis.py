@@ -17,15 +17,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, mixins, status
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contracts.filters import ContractChildFilter
 from oversight import clock
-from oversight.api import TenantScopedViewSet
+from oversight.api import ReadOnlyViewSet
 from oversight.clock import tenant_today
-from oversight.permissions import can
 from oversight.serializers import TRANSPORT_FIELDS
 
 from . import selectors
@@ -73,10 +72,6 @@ def request_fingerprint(data) -> str:
 
 def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"errors": [p.as_dict() for p in problems]}, status=status_code)
-
-
-class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
-    pass
 
 
 class KpiViewSet(ReadOnlyViewSet):
@@ -253,8 +248,7 @@ class ReturnViewSet(ReadOnlyViewSet):
         """Submit a period's return for a contract, whole or not at all. The
         commissioning organisation enters one only on the provider's behalf,
         giving ``on_behalf_reason``."""
-        if not (can(self.membership, "return.submit") or can(self.membership, ON_BEHALF)):
-            self.check_write()
+        self.check_write("return.submit", ON_BEHALF)
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key or len(key) > IDEMPOTENCY_KEY_MAX:
             return _errors(
@@ -332,8 +326,7 @@ class ReturnViewSet(ReadOnlyViewSet):
 
     def _review(self, request, service):
         ret = self.get_object()
-        if not can(self.membership, "return.review"):
-            raise exceptions.PermissionDenied("Your role cannot review returns.")
+        self.check_write("return.review")
         serializer = ReviewSerializer(data=request.data)
         if not serializer.is_valid():
             return _errors(problems_from_drf(serializer.errors))

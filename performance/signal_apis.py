@@ -17,12 +17,11 @@ from __future__ import annotations
 import django_filters
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from oversight.api import TenantScopedViewSet
-from oversight.permissions import can
+from oversight.api import ReadOnlyViewSet, TenantScopedViewSet
 from oversight.serializers import StrictSerializer
 
 from . import selectors
@@ -129,7 +128,7 @@ def _risk_scores(*, membership):
     return selectors.risk_scores_visible(membership=membership).order_by("contract_id", "-day")
 
 
-class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class SignalViewSet(ReadOnlyViewSet):
     """What the signals engine found, with the data each signal rests on."""
 
     queryset = Signal.objects.all()
@@ -145,8 +144,7 @@ class SignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScop
     def acknowledge(self, request, *args, **kwargs):
         """Acknowledge an open signal with a note (commissioners and admins)."""
         signal = self.get_object()
-        if not can(self.membership, self.write_action):
-            raise exceptions.PermissionDenied("Your role cannot acknowledge signals.")
+        self.check_write()
         payload = AcknowledgeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         signal_acknowledge(
