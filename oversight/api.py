@@ -5,9 +5,15 @@ URL's tenant slug (404 without one) and reads rows only from the viewset's
 selector. ``ReadOnlyViewSet`` lists and retrieves; ``ServiceWriteViewSet`` also
 creates and updates through services. Write permission is checked one way:
 ``check_write()``, which calls ``oversight.permissions.require`` (the services
-check the role again). A service's Django ValidationError becomes a 400 with
-field-level messages. Every route's JSON parser is ``oversight.parsers.JSONParser``
-(settings.REST_FRAMEWORK).
+check the role again). Every route's JSON parser is
+``oversight.parsers.JSONParser`` (settings.REST_FRAMEWORK).
+
+Errors answer one shape, rendered by ``exception_handler`` below (docs/api.md,
+"Errors"): ``{"detail": "…"}`` for an error that is not about a field, and
+``{"errors": [{"where": …, "field": …, "message": …}]}`` for invalid input, a
+service's Django ValidationError included. The register routes and the signal
+acknowledgement still answer DRF's ``{"field": ["…"]}`` (``drf_field_errors``),
+the shape their clients and tests were given.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -18,6 +24,7 @@ from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from .permissions import can, require
 from .tenancy import membership_for
@@ -37,12 +44,73 @@ def change_reason(request, default: str) -> str:
     return reason
 
 
+class FieldErrors(exceptions.APIException):
+    """Invalid input, as problems that each say where, which field and what is
+    wrong: answered ``{"errors": [{"where", "field", "message"}, …]}``. A problem
+    is a dict with those keys or anything with those attributes
+    (``performance.validation.Problem``)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid input."
+
+    def __init__(self, problems, status_code: int | None = None):
+        super().__init__()
+        self.problems = [_as_problem(p) for p in problems]
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def _as_problem(problem) -> dict:
+    if isinstance(problem, dict):
+        return {key: problem[key] for key in ("where", "field", "message")}
+    return {"where": problem.where, "field": problem.field, "message": problem.message}
+
+
+def field_problems(detail, where: str) -> list[dict]:
+    """DRF's error detail (``{"field": ["…"]}``, nested for lists and objects)
+    as flat problems: ``{"values": [{}, {"value": ["…"]}]}`` → where
+    ``values[1]``, field ``value``; messages not about one field name
+    ``non_field_errors``."""
+    if isinstance(detail, dict):
+        problems = []
+        for key, sub in detail.items():
+            if isinstance(sub, list) and any(isinstance(item, dict) for item in sub):
+                for index, item in enumerate(sub):
+                    problems.extend(field_problems(item, f"{key}[{index}]") if item else [])
+            elif isinstance(sub, dict):  # a list's errors keyed by index, or an object's
+                for inner, item in sub.items():
+                    if str(inner).isdigit():
+                        problems.extend(field_problems(item, f"{key}[{inner}]"))
+                    else:
+                        problems.extend(field_problems({inner: item}, str(key)))
+            else:
+                problems.extend(
+                    {"where": where, "field": str(key), "message": str(message)}
+                    for message in (sub if isinstance(sub, list) else [sub])
+                )
+        return problems
+    messages = detail if isinstance(detail, list) else [detail]
+    return [
+        {"where": where, "field": api_settings.NON_FIELD_ERRORS_KEY, "message": str(message)}
+        for message in messages
+    ]
+
+
 class TenantScopedViewSet(viewsets.GenericViewSet):
-    """Subclasses set ``selector`` (``membership=`` → queryset) and ``write_action``."""
+    """Subclasses set ``selector`` (``membership=`` → queryset) and ``write_action``.
+
+    Invalid input answers ``{"errors": […]}`` (``field_problems_of`` turns DRF's
+    detail into problems; a route may give its own). ``drf_field_errors = True``
+    keeps DRF's ``{"field": ["…"]}`` for routes whose clients were given that."""
 
     selector = None
     write_action: str | None = None
     membership = None
+    drf_field_errors = False
+
+    def field_problems_of(self, detail) -> list[dict]:
+        where = "query" if self.request.method in ("GET", "HEAD", "OPTIONS") else "body"
+        return field_problems(detail, where)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -72,6 +140,7 @@ class ServiceWriteViewSet(ReadOnlyViewSet):
     reason)`` and ``update_service(membership, obj, data, reason)``."""
 
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    drf_field_errors = True  # the register's clients and tests read {"field": ["…"]}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "membership": self.membership}
@@ -98,6 +167,10 @@ class ServiceWriteViewSet(ReadOnlyViewSet):
 
 
 def exception_handler(exc, context):
+    """The one place an API error becomes a response (settings.REST_FRAMEWORK)."""
+    if isinstance(exc, FieldErrors):
+        set_rollback()
+        return Response({"errors": exc.problems}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             # Django files errors about several fields (a per-tenant unique
@@ -113,4 +186,11 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    view = context.get("view")
+    if (
+        isinstance(exc, exceptions.ValidationError)
+        and isinstance(view, TenantScopedViewSet)
+        and not view.drf_field_errors
+    ):
+        return exception_handler(FieldErrors(view.field_problems_of(exc.detail)), context)
     return drf_exception_handler(exc, context)

@@ -13,7 +13,6 @@ import json
 
 import django_filters
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,7 +22,7 @@ from rest_framework.response import Response
 
 from contracts.filters import ContractChildFilter
 from oversight import clock
-from oversight.api import ReadOnlyViewSet
+from oversight.api import FieldErrors, ReadOnlyViewSet
 from oversight.clock import tenant_today
 from oversight.serializers import TRANSPORT_FIELDS
 
@@ -68,10 +67,6 @@ def request_fingerprint(data) -> str:
         data = {key: values for key, values in data.lists() if key not in TRANSPORT_FIELDS}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _errors(problems: list[Problem], status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"errors": [p.as_dict() for p in problems]}, status=status_code)
 
 
 class KpiViewSet(ReadOnlyViewSet):
@@ -183,6 +178,13 @@ class ReturnViewSet(ReadOnlyViewSet):
     write_action = "return.submit"
     http_method_names = ["get", "post", "head", "options"]
 
+    def field_problems_of(self, detail):
+        """A return's body is named as the spreadsheets name it: ``values[2]``;
+        a filter's query as every route names it."""
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return super().field_problems_of(detail)
+        return problems_from_drf(detail)
+
     def _body(self, ret: Return) -> dict:
         return ReturnSerializer(self.get_queryset().get(pk=ret.pk)).data
 
@@ -205,7 +207,7 @@ class ReturnViewSet(ReadOnlyViewSet):
                 normalise_period(data.get("period", "")),
             ) == (original.contract.reference, original.period.label)
         if not same:
-            return _errors(
+            raise FieldErrors(
                 [
                     Problem(
                         "request",
@@ -251,7 +253,7 @@ class ReturnViewSet(ReadOnlyViewSet):
         self.check_write("return.submit", ON_BEHALF)
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if not key or len(key) > IDEMPOTENCY_KEY_MAX:
-            return _errors(
+            raise FieldErrors(
                 [
                     Problem(
                         "request",
@@ -269,7 +271,7 @@ class ReturnViewSet(ReadOnlyViewSet):
         # oversight.middleware refuses a bigger body before this view; kept for
         # a request that reaches the view some other way.
         if length > settings.MAX_UPLOAD_BYTES:
-            return _errors(
+            raise FieldErrors(
                 [
                     Problem(
                         "request",
@@ -282,17 +284,18 @@ class ReturnViewSet(ReadOnlyViewSet):
         try:
             data = request.data
         except exceptions.ParseError as error:
-            return _errors([Problem("request", "body", f"the body is not valid JSON: {error}")])
+            raise FieldErrors(
+                [Problem("request", "body", f"the body is not valid JSON: {error}")]
+            ) from error
         except exceptions.UnsupportedMediaType as error:
-            return _errors([Problem("request", "body", str(error.detail))], 415)
+            raise FieldErrors([Problem("request", "body", str(error.detail))], 415) from error
         fingerprint = request_fingerprint(data)
         replay = self._replay(key, fingerprint, data)
         if replay is not None:
             return replay
 
         serializer = ReturnSubmitSerializer(data=data)
-        if not serializer.is_valid():
-            return _errors(problems_from_drf(serializer.errors))
+        serializer.is_valid(raise_exception=True)
         on_behalf_reason = serializer.validated_data["on_behalf_reason"]
         return_entry_check(membership=self.membership, on_behalf_reason=on_behalf_reason)
         header, rows = serializer.to_submission()
@@ -306,7 +309,10 @@ class ReturnViewSet(ReadOnlyViewSet):
             # The same request, sent at the same time, may have been written
             # since the check above: then this one is its retry ("already
             # submitted" would be the wrong answer).
-            return self._replay(key, fingerprint, data) or _errors(outcome.problems)
+            replay = self._replay(key, fingerprint, data)
+            if replay is not None:
+                return replay
+            raise FieldErrors(outcome.problems)
         try:
             (ret,) = returns_write(
                 membership=self.membership,
@@ -319,24 +325,21 @@ class ReturnViewSet(ReadOnlyViewSet):
         except ImportRejected as rejected:
             # Lost a race: to the same request retried (answer as a replay) or
             # to another submission for the period.
-            return self._replay(key, fingerprint, data) or _errors(
-                rejected.problems, status.HTTP_409_CONFLICT
-            )
+            replay = self._replay(key, fingerprint, data)
+            if replay is not None:
+                return replay
+            raise FieldErrors(rejected.problems, status.HTTP_409_CONFLICT) from rejected
         return Response(self._body(ret), status=status.HTTP_201_CREATED)
 
     def _review(self, request, service):
         ret = self.get_object()
         self.check_write("return.review")
         serializer = ReviewSerializer(data=request.data)
-        if not serializer.is_valid():
-            return _errors(problems_from_drf(serializer.errors))
-        try:
-            ret = service(
-                membership=self.membership, ret=ret, comment=serializer.validated_data["comment"]
-            )
-        except DjangoValidationError as error:
-            detail = error.message_dict if hasattr(error, "error_dict") else error.messages
-            return _errors(problems_from_drf(detail))
+        serializer.is_valid(raise_exception=True)
+        # A service's ValidationError is answered by oversight.api.exception_handler.
+        ret = service(
+            membership=self.membership, ret=ret, comment=serializer.validated_data["comment"]
+        )
         return Response(self._body(ret))
 
     @extend_schema(request=ReviewSerializer, responses={200: ReturnSerializer, 400: _ERRORS})

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from contracts.models import Contract
+from oversight.api import field_problems
 from oversight.models import Role
 from performance.models import Return, Signal, SignalStatus
 from tests.performance.test_dashboard import build_dashboard
@@ -74,3 +75,50 @@ def test_acknowledging_a_signal_without_the_role_is_a_403_naming_the_action(
     )
     signal.refresh_from_db()
     assert signal.status == SignalStatus.OPEN
+
+
+# --- one error shape: {"errors": [{"where", "field", "message"}]} ---------------------------
+
+
+def test_a_bad_filter_on_a_read_route_names_the_query_field(world, api_client_for):
+    client = api_client_for(world.a.members[Role.COMMISSIONER])
+    response = client.get(
+        reverse("api-period-list", args=[world.a.tenant.slug]), {"state": "overdue"}
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "errors": [
+                {
+                    "where": "query",
+                    "field": "state",
+                    "message": "Select a valid choice. overdue is not one of the available "
+                    "choices.",
+                }
+            ]
+        },
+    )
+
+
+def test_a_date_filter_that_is_not_a_date_says_so(world, api_client_for):
+    client = api_client_for(world.a.members[Role.COMMISSIONER])
+    response = client.get(
+        reverse("api-risk-score-list", args=[world.a.tenant.slug]), {"since": "last week"}
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errors": [{"where": "query", "field": "since", "message": "Enter a valid date."}]},
+    )
+
+
+def test_nested_field_errors_flatten_to_where_and_field():
+    detail = {
+        "values": [{}, {"value": ["Enter a number."]}],
+        "sites": {"0": {"name": ["This field is required."]}},
+        "non_field_errors": ["The period is closed."],
+    }
+    assert field_problems(detail, "body") == [
+        {"where": "values[1]", "field": "value", "message": "Enter a number."},
+        {"where": "sites[0]", "field": "name", "message": "This field is required."},
+        {"where": "body", "field": "non_field_errors", "message": "The period is closed."},
+    ]
