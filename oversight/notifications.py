@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import clock, formatting
+from . import clock, formatting, registry
 from .models import Membership, Notification, Tenant, User
 from .tenancy import tenant_view
 
@@ -46,6 +46,17 @@ def unread_count(*, membership: Membership | None) -> int:
 # --- services -----------------------------------------------------------------
 
 
+def require_kind(kind: str) -> None:
+    """Every notice is of a kind some app registered (``registry.notification_kind``
+    in its ``AppConfig.ready()``), so the page can name it."""
+    if registry.NOTIFICATION_KINDS.get(str(kind)) is None:
+        known = ", ".join(code for code, _ in registry.notification_kinds())
+        raise ValueError(
+            f"Unknown notification kind {kind!r}: register it with "
+            f"oversight.registry.notification_kind() (registered: {known})."
+        )
+
+
 def notify(
     *,
     tenant: Tenant,
@@ -59,6 +70,7 @@ def notify(
 ) -> list[Notification]:
     """Notify each user once per ``dedupe_key``; email the new notifications
     after commit. Returns the notifications created now."""
+    require_kind(kind)
     users = {u.pk: u for u in users if u.is_active}
     if not users:
         return []
@@ -157,6 +169,9 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for note in page.object_list:
+        note.kind_label = registry.notification_kind_label(note.kind)
     return render(
         request,
         "oversight/notifications.html",

@@ -447,6 +447,8 @@ def _notify_managers(signals: list[Signal]) -> None:
     email): one notice per contract per recompute, naming each new signal."""
     from oversight.notifications import notify
 
+    from .apps import SIGNAL_NOTICE
+
     by_contract: dict[int, list[Signal]] = {}
     for signal in signals:
         by_contract.setdefault(signal.contract_id, []).append(signal)
@@ -466,7 +468,7 @@ def _notify_managers(signals: list[Signal]) -> None:
         notify(
             tenant=contract.tenant,
             users=[contract.contract_manager],
-            kind="signal",
+            kind=SIGNAL_NOTICE,
             message=f"{heading} — " + " ".join(lines),
             url=url,
             dedupe_key="signals:" + ",".join(str(s.pk) for s in sorted(new, key=lambda s: s.pk)),
