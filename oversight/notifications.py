@@ -2,8 +2,10 @@
 
 ``notify`` is the one way a notification is sent: it writes one row per user
 (skipping users who already have a row with the same ``dedupe_key``, so a
-retried task never sends twice) and emails the new ones once the transaction
-commits. The page lists a member's notifications in the current tenant only.
+retried task never sends twice) and, once the transaction commits, queues
+the Celery task that emails the new ones (``tasks.send_notification_emails``,
+retried on network and SMTP failures; eager when REDIS_URL is unset). The page
+lists a member's notifications in the current tenant only.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import clock, formatting, registry
 from .models import Membership, Notification, Tenant, User
+from .tasks import send_notification_emails
 from .tenancy import tenant_view
 
 MESSAGE_LENGTH = Notification._meta.get_field("message").max_length  # 500
@@ -113,44 +114,8 @@ def notify(
         subject = email_subject
         body = email_body or message
         ids = [r.pk for r in rows if r.pk]
-        transaction.on_commit(lambda: _email(ids, subject, body))
+        transaction.on_commit(lambda: send_notification_emails.delay(ids, subject, body))
     return rows
-
-
-def _site_url() -> str:
-    """Where links in emails point: SITE_URL if set, else the first allowed host."""
-    from .tasks import _default_domain
-
-    configured = getattr(settings, "SITE_URL", "")
-    return (configured or f"http://{_default_domain()}").rstrip("/")
-
-
-def _email(notification_ids: list[int], subject: str, body: str) -> None:
-    """Email each notification's user; mark it emailed so a retry does not resend."""
-    pending = list(
-        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
-        .select_related("user", "tenant")
-        .order_by("pk")
-    )
-    if not pending:
-        return
-    base = _site_url()
-    messages = []
-    for note in pending:
-        link = f"\n\n{base}{note.url}" if note.url else ""
-        messages.append(
-            EmailMessage(
-                subject=f"[{note.tenant.name}] {subject}",
-                body=f"{body}{link}\n",
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[note.user.email],
-            )
-        )
-    connection = get_connection()
-    sent = connection.send_messages(messages) or 0
-    if sent:
-        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=clock.now())
-    logger.info("notifications emailed: %s of %s", sent, len(messages))
 
 
 def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:

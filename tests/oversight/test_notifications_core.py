@@ -4,10 +4,12 @@ page names each kind by the label its app registered."""
 from __future__ import annotations
 
 import pytest
+from django.core.mail.backends import locmem
 from django.urls import reverse
 
 from oversight.models import Notification
 from oversight.notifications import notify
+from oversight.tasks import send_notification_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +31,73 @@ def test_the_page_names_a_signal_notice_by_its_registered_label(world, client_fo
     body = page.content.decode()
     assert "<strong>New high-risk signals</strong>" in body
     assert "C-1: 2 new signals" in body
+
+
+class FlakyBackend(locmem.EmailBackend):
+    """Delivers like the test backend, but the connection drops once, at the
+    message to ``fail_at`` (then comes back)."""
+
+    fail_at = None
+
+    def send_messages(self, messages):
+        if FlakyBackend.fail_at and messages[0].to == [FlakyBackend.fail_at]:
+            FlakyBackend.fail_at = None
+            raise ConnectionResetError("connection dropped")
+        return super().send_messages(messages)
+
+
+def test_an_email_that_fails_is_retried_and_none_is_sent_twice(world, settings, mailoutbox):
+    a = world.a
+    first, second = a.members["admin"].user, a.members["commissioner"].user
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    # (Outside the test's transaction nothing commits, so notify queues nothing:
+    # the task runs here as Celery runs it, retries included.)
+    notes = notify(
+        tenant=a.tenant,
+        users=[first, second],
+        kind="general",
+        message="The register was updated.",
+        email_subject="Register updated",
+    )
+    # The task mails in id order: the connection drops at the second message.
+    FlakyBackend.fail_at = max(notes, key=lambda n: n.pk).user.email
+    result = send_notification_emails.apply(
+        args=[[n.pk for n in notes], "Register updated", "The register was updated."],
+        throw=False,
+    )
+    # The first attempt sent one email and failed; the retry sent only the other.
+    assert FlakyBackend.fail_at is None and result.get() == 1
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([first.email, second.email])
+    assert all(m.subject == f"[{a.tenant.name}] Register updated" for m in mailoutbox)
+    for note in notes:
+        note.refresh_from_db()
+        assert note.emailed_at is not None
+
+
+def test_with_no_broker_the_email_is_sent_on_commit_in_process(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
+    a = world.a
+    user = a.members["admin"].user
+    with django_capture_on_commit_callbacks(execute=True):
+        (note,) = notify(
+            tenant=a.tenant,
+            users=[user],
+            kind="general",
+            message="m",
+            url="/t/x/",
+            email_subject="Register updated",
+        )
+        assert mailoutbox == []  # not before the commit
+    assert [m.to for m in mailoutbox] == [[user.email]]
+    note.refresh_from_db()
+    assert note.emailed_at is not None
+
+
+def test_the_email_task_sends_nothing_for_notices_already_emailed(world, mailoutbox):
+    a = world.a
+    user = a.members["admin"].user
+    (note,) = notify(tenant=a.tenant, users=[user], kind="general", message="m")
+    assert send_notification_emails([note.pk], "Subject", "Body") == 1
+    assert send_notification_emails([note.pk], "Subject", "Body") == 0
+    assert [m.to for m in mailoutbox] == [[user.email]]
