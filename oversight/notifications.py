@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
@@ -58,6 +59,21 @@ def require_kind(kind: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notice to send to some users (``notify_many`` sends many at once).
+    Without ``email_subject`` it is shown in the app only."""
+
+    tenant: Tenant
+    users: Iterable[User]
+    kind: str
+    message: str
+    url: str = ""
+    dedupe_key: str = ""
+    email_subject: str | None = None
+    email_body: str | None = None
+
+
 def notify(
     *,
     tenant: Tenant,
@@ -71,51 +87,91 @@ def notify(
 ) -> list[Notification]:
     """Notify each user once per ``dedupe_key``; email the new notifications
     after commit. Returns the notifications created now."""
-    require_kind(kind)
-    users = {u.pk: u for u in users if u.is_active}
-    if not users:
+    notice = Notice(
+        tenant=tenant,
+        users=users,
+        kind=kind,
+        message=message,
+        url=url,
+        dedupe_key=dedupe_key,
+        email_subject=email_subject,
+        email_body=email_body,
+    )
+    return notify_many([notice])
+
+
+def notify_many(notices: Iterable[Notice]) -> list[Notification]:
+    """Send many notices at once (the nightly run's form of ``notify``): each
+    user gets each notice once per ``dedupe_key``; the new rows are written
+    with one bulk insert (notifications keep no history: they are messages,
+    not domain data) and one email task is queued for them after commit.
+    Returns the notifications created now."""
+    notices = list(notices)
+    for notice in notices:
+        require_kind(notice.kind)
+    planned: list[tuple[Notice, Notification]] = []
+    for notice in notices:
+        # Cut at a word, never inside a figure (the email has it whole).
+        message = formatting.shorten(notice.message, MESSAGE_LENGTH)
+        for user in {u.pk: u for u in notice.users if u.is_active}.values():
+            row = Notification(
+                tenant=notice.tenant,
+                user=user,
+                kind=notice.kind,
+                message=message,
+                url=notice.url,
+                dedupe_key=notice.dedupe_key,
+            )
+            planned.append((notice, row))
+    planned = _not_sent_yet(planned)
+    if not planned:
         return []
-    if dedupe_key:
-        already = set(
-            Notification.objects.filter(
-                tenant=tenant, dedupe_key=dedupe_key, user_id__in=list(users)
-            ).values_list("user_id", flat=True)
-        )
-        users = {pk: u for pk, u in users.items() if pk not in already}
-    rows = [
-        Notification(
-            tenant=tenant,
-            user=user,
-            kind=kind,
-            # Cut at a word, never inside a figure (the email has it whole).
-            message=formatting.shorten(message, MESSAGE_LENGTH),
-            url=url,
-            dedupe_key=dedupe_key,
-        )
-        for user in users.values()
-    ]
-    if not rows:
-        return []
+    rows = [row for _, row in planned]
     try:
         with transaction.atomic():
             Notification.objects.bulk_create(rows)
     except IntegrityError:
         # A concurrent run sent some of them first: send only what is left, one by one.
         created = []
-        for row in rows:
+        for notice, row in planned:
             try:
                 with transaction.atomic():
                     row.save()
             except IntegrityError:
                 continue
-            created.append(row)
-        rows = created
-    if email_subject and rows:
-        subject = email_subject
-        body = email_body or message
-        ids = [r.pk for r in rows if r.pk]
-        transaction.on_commit(lambda: send_notification_emails.delay(ids, subject, body))
-    return rows
+            created.append((notice, row))
+        planned = created
+    emails: dict[tuple[str, str], list[int]] = {}
+    for notice, row in planned:
+        if notice.email_subject and row.pk:
+            body = notice.email_body or notice.message
+            emails.setdefault((notice.email_subject, body), []).append(row.pk)
+    if emails:
+        batch = [[ids, subject, body] for (subject, body), ids in emails.items()]
+        transaction.on_commit(lambda: send_notification_emails.delay(batch))
+    return [row for _, row in planned]
+
+
+def _not_sent_yet(planned: list[tuple[Notice, Notification]]) -> list:
+    """Drop the rows whose (tenant, user, dedupe_key) already exists, reading
+    the existing keys in a few queries however many notices there are."""
+    keys = sorted({row.dedupe_key for _, row in planned if row.dedupe_key})
+    sent: set[tuple[int, int, str]] = set()
+    for start in range(0, len(keys), 500):
+        sent.update(
+            Notification.objects.filter(
+                tenant_id__in={row.tenant_id for _, row in planned},
+                dedupe_key__in=keys[start : start + 500],
+            ).values_list("tenant_id", "user_id", "dedupe_key")
+        )
+    kept, seen = [], set()
+    for notice, row in planned:
+        key = (row.tenant_id, row.user_id, row.dedupe_key)
+        if row.dedupe_key and (key in sent or key in seen):
+            continue
+        seen.add(key)
+        kept.append((notice, row))
+    return kept
 
 
 def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:

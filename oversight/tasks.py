@@ -105,16 +105,18 @@ def send_welcome_email(
     retry_backoff=True,
     max_retries=5,
 )
-def send_notification_emails(notification_ids: list[int], subject: str, body: str) -> int:
-    """Email each notification's user (``notifications.notify`` queues this on
-    commit); returns how many went out.
+def send_notification_emails(batch: list[list]) -> int:
+    """Email each notification's user (``notifications.notify_many`` queues one
+    of these per call, on commit): ``batch`` is a list of ``[notification ids,
+    subject, body]``. Returns how many emails went out.
 
     It re-reads the notifications and mails only those not yet emailed, and
     marks each one emailed once its message is sent, also when a later one
     fails: a retry (or a late ack re-run) sends only what is left, never twice.
     """
+    text = {pk: (subject, body) for ids, subject, body in batch for pk in ids}
     pending = list(
-        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+        Notification.objects.filter(pk__in=list(text), emailed_at__isnull=True)
         .select_related("user", "tenant")
         .order_by("pk")
     )
@@ -125,6 +127,7 @@ def send_notification_emails(notification_ids: list[int], subject: str, body: st
     try:
         with get_connection() as connection:
             for note in pending:
+                subject, body = text[note.pk]
                 link = f"\n\n{base}{note.url}" if note.url else ""
                 message = EmailMessage(
                     subject=f"[{note.tenant.name}] {subject}",

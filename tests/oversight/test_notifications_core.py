@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.mail.backends import locmem
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oversight.models import Notification
-from oversight.notifications import notify
+from oversight.notifications import Notice, notify, notify_many
 from oversight.tasks import send_notification_emails
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +64,7 @@ def test_an_email_that_fails_is_retried_and_none_is_sent_twice(world, settings, 
     # The task mails in id order: the connection drops at the second message.
     FlakyBackend.fail_at = max(notes, key=lambda n: n.pk).user.email
     result = send_notification_emails.apply(
-        args=[[n.pk for n in notes], "Register updated", "The register was updated."],
+        args=[[[[n.pk for n in notes], "Register updated", "The register was updated."]]],
         throw=False,
     )
     # The first attempt sent one email and failed; the retry sent only the other.
@@ -98,6 +100,46 @@ def test_the_email_task_sends_nothing_for_notices_already_emailed(world, mailout
     a = world.a
     user = a.members["admin"].user
     (note,) = notify(tenant=a.tenant, users=[user], kind="general", message="m")
-    assert send_notification_emails([note.pk], "Subject", "Body") == 1
-    assert send_notification_emails([note.pk], "Subject", "Body") == 0
+    assert send_notification_emails([[[note.pk], "Subject", "Body"]]) == 1
+    assert send_notification_emails([[[note.pk], "Subject", "Body"]]) == 0
     assert [m.to for m in mailoutbox] == [[user.email]]
+
+
+def test_notify_many_writes_all_notices_in_one_insert_and_mails_each_once(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
+    a = world.a
+    users = [a.members[r].user for r in ("admin", "commissioner", "auditor")]
+    notices = [
+        Notice(
+            tenant=a.tenant,
+            users=[user],
+            kind="signal",
+            message=f"C-{n}: 1 new high-risk signal — High: outside its limits",
+            url=f"/t/{a.tenant.slug}/contracts/{n}/dashboard/",
+            dedupe_key=f"signals:{n}",
+            email_subject=f"C-{n}: 1 new high-risk signal",
+        )
+        for n, user in enumerate(users, start=1)
+    ]
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        created = notify_many(notices)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert len(created) == 3
+    # One insert for the three; the email task marks them emailed in one update.
+    assert statements.count("INSERT") == 1
+    assert statements.count("UPDATE") == 1
+    assert {(m.to[0], m.subject) for m in mailoutbox} == {
+        (users[0].email, f"[{a.tenant.name}] C-1: 1 new high-risk signal"),
+        (users[1].email, f"[{a.tenant.name}] C-2: 1 new high-risk signal"),
+        (users[2].email, f"[{a.tenant.name}] C-3: 1 new high-risk signal"),
+    }
+    assert len(mailoutbox) == 3
+    # The same notices again (a retried nightly run): nothing new, no email.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notify_many(notices) == []
+    assert len(mailoutbox) == 3
+    assert Notification.objects.filter(kind="signal").count() == 3
