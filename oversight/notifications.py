@@ -41,6 +41,28 @@ def notifications_visible(*, membership: Membership | None) -> QuerySet[Notifica
     return Notification.objects.filter(tenant_id=membership.tenant_id, user_id=membership.user_id)
 
 
+def notification_recipients(
+    *,
+    tenant: Tenant,
+    roles: Iterable[str] | None = None,
+    providers: Iterable | None = None,
+    contract=None,
+) -> QuerySet[Membership]:
+    """Who in ``tenant`` hears of something: its active members with active
+    accounts, narrowed to ``roles`` and to the users of ``providers`` (providers
+    or their ids) or of ``contract``'s provider. Each membership carries its user."""
+    members = Membership.objects.filter(
+        tenant_id=tenant.pk, is_active=True, user__is_active=True
+    ).select_related("user")
+    if roles is not None:
+        members = members.filter(role__in=list(roles))
+    if contract is not None:
+        providers = [contract.provider_id]
+    if providers is not None:
+        members = members.filter(provider_id__in=[getattr(p, "pk", p) for p in providers])
+    return members.order_by("pk")
+
+
 def unread_count(*, membership: Membership | None) -> int:
     return notifications_visible(membership=membership).filter(read_at__isnull=True).count()
 

@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oversight.models import Notification
-from oversight.notifications import Notice, notify, notify_many
+from oversight.notifications import Notice, notification_recipients, notify, notify_many
 from oversight.tasks import send_notification_emails
+from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +144,27 @@ def test_notify_many_writes_all_notices_in_one_insert_and_mails_each_once(
         assert notify_many(notices) == []
     assert len(mailoutbox) == 3
     assert Notification.objects.filter(kind="signal").count() == 3
+
+
+def test_the_recipients_are_the_active_members_of_the_roles_and_provider_asked_for(world):
+    a = world.a
+    left = MembershipFactory(tenant=a.tenant, role="provider", provider=a.p1.provider)
+    left.is_active = False
+    left.save()
+    locked = MembershipFactory(tenant=a.tenant, role="provider", provider=a.p1.provider)
+    locked.user.is_active = False
+    locked.user.save()
+    # Another tenant's user of a provider with the same name is not a recipient here.
+    MembershipFactory(tenant=world.b.tenant, role="provider", provider=world.b.p1.provider)
+
+    p1_users = notification_recipients(tenant=a.tenant, roles={"provider"}, contract=a.p1.contract)
+    assert [m.user for m in p1_users] == [a.members["provider"].user]
+    both = notification_recipients(
+        tenant=a.tenant, roles={"provider"}, providers=[a.p1.provider, a.p2.provider.pk]
+    )
+    assert {m.user for m in both} == {
+        a.members["provider"].user,
+        a.members["provider_p2"].user,
+    }
+    admins = notification_recipients(tenant=a.tenant, roles={"admin"})
+    assert [m.user for m in admins] == [a.members["admin"].user]
