@@ -3,16 +3,26 @@ page names each kind by the label its app registered."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
+from django.core import mail
 from django.core.mail.backends import locmem
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from oversight.celery import app as celery_app
 from oversight.models import Notification
 from oversight.notifications import Notice, notification_recipients, notify, notify_many
 from oversight.tasks import send_notification_emails
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, TenantFactory
+from tests.oversight.test_celery_worker import (  # noqa: F401 (fixtures)
+    celery_worker_process,
+    services_or_skip,
+    worker_queue,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +178,45 @@ def test_the_recipients_are_the_active_members_of_the_roles_and_provider_asked_f
     }
     admins = notification_recipients(tenant=a.tenant, roles={"admin"})
     assert [m.user for m in admins] == [a.members["admin"].user]
+
+
+NOTICE_EMAILS_SENT = re.compile(
+    r"Task oversight\.tasks\.send_notification_emails\[[^\]]+\] succeeded in [^:]+: 1\b"
+)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_sends_the_notice_email_and_marks_it_emailed(
+    celery_worker_process,  # noqa: F811 (the fixture imported above)
+    worker_queue,  # noqa: F811
+    monkeypatch,
+):
+    task = celery_app.tasks[send_notification_emails.name]
+    monkeypatch.setattr(task, "queue", worker_queue, raising=False)
+    monkeypatch.setattr(task, "_exec_options", None)  # Celery caches the routing options
+    member = MembershipFactory(
+        tenant=TenantFactory(), role="commissioner", user__email="officer@county.example.gov"
+    )
+    with transaction.atomic():
+        (note,) = notify(
+            tenant=member.tenant,
+            users=[member.user],
+            kind="general",
+            message="The register was updated.",
+            url="/t/x/contracts/",
+            email_subject="Register updated",
+        )
+    deadline = time.monotonic() + 90
+    log = celery_worker_process["log"]
+    while not NOTICE_EMAILS_SENT.search(log.read_text()):
+        assert celery_worker_process["process"].poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no notice email within 90s:\n" + log.read_text()
+        time.sleep(0.2)
+    (sent,) = sorted(celery_worker_process["outbox"].glob("*.log"))
+    text = sent.read_text()
+    assert "To: officer@county.example.gov" in text
+    assert f"Subject: [{member.tenant.name}] Register updated" in text
+    assert mail.outbox == []  # sent by the worker, not here
+    note.refresh_from_db()
+    assert note.emailed_at is not None
