@@ -2,17 +2,18 @@
 
 ``notify`` is the one way a notification is sent: it writes one row per user
 (skipping users who already have a row with the same ``dedupe_key``, so a
-retried task never sends twice) and emails the new ones once the transaction
-commits. The page lists a member's notifications in the current tenant only.
+retried task never sends twice) and, once the transaction commits, queues
+the Celery task that emails the new ones (``tasks.send_notification_emails``,
+retried on network and SMTP failures; eager when REDIS_URL is unset). The page
+lists a member's notifications in the current tenant only.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -20,8 +21,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import clock, formatting
+from . import clock, formatting, registry
 from .models import Membership, Notification, Tenant, User
+from .tasks import send_notification_emails
 from .tenancy import tenant_view
 
 MESSAGE_LENGTH = Notification._meta.get_field("message").max_length  # 500
@@ -39,11 +41,59 @@ def notifications_visible(*, membership: Membership | None) -> QuerySet[Notifica
     return Notification.objects.filter(tenant_id=membership.tenant_id, user_id=membership.user_id)
 
 
+def notification_recipients(
+    *,
+    tenant: Tenant,
+    roles: Iterable[str] | None = None,
+    providers: Iterable | None = None,
+    contract=None,
+) -> QuerySet[Membership]:
+    """Who in ``tenant`` hears of something: its active members with active
+    accounts, narrowed to ``roles`` and to the users of ``providers`` (providers
+    or their ids) or of ``contract``'s provider. Each membership carries its user."""
+    members = Membership.objects.filter(
+        tenant_id=tenant.pk, is_active=True, user__is_active=True
+    ).select_related("user")
+    if roles is not None:
+        members = members.filter(role__in=list(roles))
+    if contract is not None:
+        providers = [contract.provider_id]
+    if providers is not None:
+        members = members.filter(provider_id__in=[getattr(p, "pk", p) for p in providers])
+    return members.order_by("pk")
+
+
 def unread_count(*, membership: Membership | None) -> int:
     return notifications_visible(membership=membership).filter(read_at__isnull=True).count()
 
 
 # --- services -----------------------------------------------------------------
+
+
+def require_kind(kind: str) -> None:
+    """Every notice is of a kind some app registered (``registry.notification_kind``
+    in its ``AppConfig.ready()``), so the page can name it."""
+    if registry.NOTIFICATION_KINDS.get(str(kind)) is None:
+        known = ", ".join(code for code, _ in registry.notification_kinds())
+        raise ValueError(
+            f"Unknown notification kind {kind!r}: register it with "
+            f"oversight.registry.notification_kind() (registered: {known})."
+        )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to send to some users (``notify_many`` sends many at once).
+    Without ``email_subject`` it is shown in the app only."""
+
+    tenant: Tenant
+    users: Iterable[User]
+    kind: str
+    message: str
+    url: str = ""
+    dedupe_key: str = ""
+    email_subject: str | None = None
+    email_body: str | None = None
 
 
 def notify(
@@ -59,86 +109,91 @@ def notify(
 ) -> list[Notification]:
     """Notify each user once per ``dedupe_key``; email the new notifications
     after commit. Returns the notifications created now."""
-    users = {u.pk: u for u in users if u.is_active}
-    if not users:
+    notice = Notice(
+        tenant=tenant,
+        users=users,
+        kind=kind,
+        message=message,
+        url=url,
+        dedupe_key=dedupe_key,
+        email_subject=email_subject,
+        email_body=email_body,
+    )
+    return notify_many([notice])
+
+
+def notify_many(notices: Iterable[Notice]) -> list[Notification]:
+    """Send many notices at once (the nightly run's form of ``notify``): each
+    user gets each notice once per ``dedupe_key``; the new rows are written
+    with one bulk insert (notifications keep no history: they are messages,
+    not domain data) and one email task is queued for them after commit.
+    Returns the notifications created now."""
+    notices = list(notices)
+    for notice in notices:
+        require_kind(notice.kind)
+    planned: list[tuple[Notice, Notification]] = []
+    for notice in notices:
+        # Cut at a word, never inside a figure (the email has it whole).
+        message = formatting.shorten(notice.message, MESSAGE_LENGTH)
+        for user in {u.pk: u for u in notice.users if u.is_active}.values():
+            row = Notification(
+                tenant=notice.tenant,
+                user=user,
+                kind=notice.kind,
+                message=message,
+                url=notice.url,
+                dedupe_key=notice.dedupe_key,
+            )
+            planned.append((notice, row))
+    planned = _not_sent_yet(planned)
+    if not planned:
         return []
-    if dedupe_key:
-        already = set(
-            Notification.objects.filter(
-                tenant=tenant, dedupe_key=dedupe_key, user_id__in=list(users)
-            ).values_list("user_id", flat=True)
-        )
-        users = {pk: u for pk, u in users.items() if pk not in already}
-    rows = [
-        Notification(
-            tenant=tenant,
-            user=user,
-            kind=kind,
-            # Cut at a word, never inside a figure (the email has it whole).
-            message=formatting.shorten(message, MESSAGE_LENGTH),
-            url=url,
-            dedupe_key=dedupe_key,
-        )
-        for user in users.values()
-    ]
-    if not rows:
-        return []
+    rows = [row for _, row in planned]
     try:
         with transaction.atomic():
             Notification.objects.bulk_create(rows)
     except IntegrityError:
         # A concurrent run sent some of them first: send only what is left, one by one.
         created = []
-        for row in rows:
+        for notice, row in planned:
             try:
                 with transaction.atomic():
                     row.save()
             except IntegrityError:
                 continue
-            created.append(row)
-        rows = created
-    if email_subject and rows:
-        subject = email_subject
-        body = email_body or message
-        ids = [r.pk for r in rows if r.pk]
-        transaction.on_commit(lambda: _email(ids, subject, body))
-    return rows
+            created.append((notice, row))
+        planned = created
+    emails: dict[tuple[str, str], list[int]] = {}
+    for notice, row in planned:
+        if notice.email_subject and row.pk:
+            body = notice.email_body or notice.message
+            emails.setdefault((notice.email_subject, body), []).append(row.pk)
+    if emails:
+        batch = [[ids, subject, body] for (subject, body), ids in emails.items()]
+        transaction.on_commit(lambda: send_notification_emails.delay(batch))
+    return [row for _, row in planned]
 
 
-def _site_url() -> str:
-    """Where links in emails point: SITE_URL if set, else the first allowed host."""
-    from .tasks import _default_domain
-
-    configured = getattr(settings, "SITE_URL", "")
-    return (configured or f"http://{_default_domain()}").rstrip("/")
-
-
-def _email(notification_ids: list[int], subject: str, body: str) -> None:
-    """Email each notification's user; mark it emailed so a retry does not resend."""
-    pending = list(
-        Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
-        .select_related("user", "tenant")
-        .order_by("pk")
-    )
-    if not pending:
-        return
-    base = _site_url()
-    messages = []
-    for note in pending:
-        link = f"\n\n{base}{note.url}" if note.url else ""
-        messages.append(
-            EmailMessage(
-                subject=f"[{note.tenant.name}] {subject}",
-                body=f"{body}{link}\n",
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                to=[note.user.email],
-            )
+def _not_sent_yet(planned: list[tuple[Notice, Notification]]) -> list:
+    """Drop the rows whose (tenant, user, dedupe_key) already exists, reading
+    the existing keys in a few queries however many notices there are."""
+    keys = sorted({row.dedupe_key for _, row in planned if row.dedupe_key})
+    sent: set[tuple[int, int, str]] = set()
+    for start in range(0, len(keys), 500):
+        sent.update(
+            Notification.objects.filter(
+                tenant_id__in={row.tenant_id for _, row in planned},
+                dedupe_key__in=keys[start : start + 500],
+            ).values_list("tenant_id", "user_id", "dedupe_key")
         )
-    connection = get_connection()
-    sent = connection.send_messages(messages) or 0
-    if sent:
-        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=clock.now())
-    logger.info("notifications emailed: %s of %s", sent, len(messages))
+    kept, seen = [], set()
+    for notice, row in planned:
+        key = (row.tenant_id, row.user_id, row.dedupe_key)
+        if row.dedupe_key and (key in sent or key in seen):
+            continue
+        seen.add(key)
+        kept.append((notice, row))
+    return kept
 
 
 def notifications_mark_read(*, membership: Membership, ids: list[int] | None = None) -> int:
@@ -157,6 +212,9 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
     page = Paginator(notes, 25).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for note in page.object_list:
+        note.kind_label = registry.notification_kind_label(note.kind)
     return render(
         request,
         "oversight/notifications.html",

@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Membership
+from . import clock
+from .models import Membership, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,12 @@ def _site() -> tuple[str, str]:
     if site.scheme and site.netloc:
         return site.scheme, site.netloc
     return "http", _default_domain()
+
+
+def _site_url() -> str:
+    """Where links in emails point: SITE_URL if set, else the first allowed host."""
+    configured = getattr(settings, "SITE_URL", "")
+    return (configured or f"http://{_default_domain()}").rstrip("/")
 
 
 @shared_task(
@@ -90,3 +97,49 @@ def send_welcome_email(
     body = render_to_string("registration/welcome_email.txt", context)
     EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]).send()
     return True
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OSError,),  # network and SMTP failures (SMTPException is an OSError)
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notification_emails(batch: list[list]) -> int:
+    """Email each notification's user (``notifications.notify_many`` queues one
+    of these per call, on commit): ``batch`` is a list of ``[notification ids,
+    subject, body]``. Returns how many emails went out.
+
+    It re-reads the notifications and mails only those not yet emailed, and
+    marks each one emailed once its message is sent, also when a later one
+    fails: a retry (or a late ack re-run) sends only what is left, never twice.
+    """
+    text = {pk: (subject, body) for ids, subject, body in batch for pk in ids}
+    pending = list(
+        Notification.objects.filter(pk__in=list(text), emailed_at__isnull=True)
+        .select_related("user", "tenant")
+        .order_by("pk")
+    )
+    if not pending:
+        return 0
+    base = _site_url()
+    sent: list[int] = []
+    try:
+        with get_connection() as connection:
+            for note in pending:
+                subject, body = text[note.pk]
+                link = f"\n\n{base}{note.url}" if note.url else ""
+                message = EmailMessage(
+                    subject=f"[{note.tenant.name}] {subject}",
+                    body=f"{body}{link}\n",
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[note.user.email],
+                    connection=connection,
+                )
+                if connection.send_messages([message]):
+                    sent.append(note.pk)
+    finally:
+        if sent:
+            Notification.objects.filter(pk__in=sent).update(emailed_at=clock.now())
+        logger.info("notifications emailed: %s of %s", len(sent), len(pending))
+    return len(sent)

@@ -5,6 +5,9 @@ from django.apps import AppConfig
 # seeding day.
 HISTORY_MONTHS = 13
 
+# The notification kind of new high-risk signals (registered below).
+SIGNAL_NOTICE = "signal"
+
 
 def seed_performance_data(ctx) -> None:
     """Demo part: KPIs, targets, the reporting calendar and returns that tell
@@ -78,6 +81,8 @@ class PerformanceConfig(AppConfig):
             start=1,
         ):
             registry.notification_kind(kind, kind.label, order=order * 10)
+        # New high or critical signals, to the contract's manager (signal_engine).
+        registry.notification_kind(SIGNAL_NOTICE, "New high-risk signals", order=40)
         # After the core's parts (tenant … milestones, orders 10-80).
         registry.demo_part("performance.returns", seed_performance_data, order=100)
         registry.demo_part("performance.signals", seed_signals, order=110)

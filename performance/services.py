@@ -388,16 +388,13 @@ def _tell_provider_of_query(ret: Return) -> None:
     from django.urls import reverse
 
     from oversight.models import NotificationKind, Role
-    from oversight.notifications import notify
+    from oversight.notifications import notification_recipients, notify
 
     users = [
         m.user
-        for m in Membership.objects.filter(
-            tenant_id=ret.tenant_id,
-            role=Role.PROVIDER,
-            provider_id=ret.contract.provider_id,
-            is_active=True,
-        ).select_related("user")
+        for m in notification_recipients(
+            tenant=ret.contract.tenant, roles={Role.PROVIDER}, contract=ret.contract
+        )
     ]
     what = f"{ret.contract.reference} for {ret.period}"
     notify(
@@ -577,7 +574,7 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
     from contracts.models import ContractStatus
     from oversight.history import bulk_update
     from oversight.models import NotificationKind, Role
-    from oversight.notifications import notify
+    from oversight.notifications import notification_recipients, notify
 
     policy = policy_for(tenant.id)
     received = Return.objects.filter(
@@ -603,12 +600,11 @@ def return_reminders_send(*, tenant, today: date) -> dict[str, int]:
             c.pk: c for c in Contract.objects.filter(pk__in={p.contract_id for p in periods})
         }
         recipients: dict[int, list] = {}
-        for member in Membership.objects.filter(
-            tenant_id=tenant.id,
-            role=Role.PROVIDER,
-            is_active=True,
-            provider_id__in={c.provider_id for c in contracts.values()},
-        ).select_related("user"):
+        for member in notification_recipients(
+            tenant=tenant,
+            roles={Role.PROVIDER},
+            providers={c.provider_id for c in contracts.values()},
+        ):
             recipients.setdefault(member.provider_id, []).append(member.user)
         now = clock.now()
         reminded, notified_late = [], []

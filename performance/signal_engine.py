@@ -444,8 +444,11 @@ def _store_scores(*, ids, scores, today, user, tenants) -> int:
 
 def _notify_managers(signals: list[Signal]) -> None:
     """New high or critical signals notify the contract's manager (in-app and
-    email): one notice per contract per recompute, naming each new signal."""
-    from oversight.notifications import notify
+    email): one notice per contract per recompute, naming each new signal, all
+    written in one go (``notify_many``: one insert, one email task)."""
+    from oversight.notifications import Notice, notify_many
+
+    from .apps import SIGNAL_NOTICE
 
     by_contract: dict[int, list[Signal]] = {}
     for signal in signals:
@@ -453,6 +456,7 @@ def _notify_managers(signals: list[Signal]) -> None:
     contracts = Contract.objects.filter(id__in=list(by_contract)).select_related(
         "tenant", "contract_manager"
     )
+    notices = []
     for contract in contracts:
         new = by_contract[contract.id]
         url = reverse(
@@ -463,13 +467,17 @@ def _notify_managers(signals: list[Signal]) -> None:
         heading = (
             f"{contract.reference}: {len(new)} new high-risk signal{'s' if len(new) > 1 else ''}"
         )
-        notify(
-            tenant=contract.tenant,
-            users=[contract.contract_manager],
-            kind="signal",
-            message=f"{heading} — " + " ".join(lines),
-            url=url,
-            dedupe_key="signals:" + ",".join(str(s.pk) for s in sorted(new, key=lambda s: s.pk)),
-            email_subject=heading,
-            email_body=heading + "\n\n" + "\n".join(f"- {line}" for line in lines),
+        notices.append(
+            Notice(
+                tenant=contract.tenant,
+                users=[contract.contract_manager],
+                kind=SIGNAL_NOTICE,
+                message=f"{heading} — " + " ".join(lines),
+                url=url,
+                dedupe_key="signals:"
+                + ",".join(str(s.pk) for s in sorted(new, key=lambda s: s.pk)),
+                email_subject=heading,
+                email_body=heading + "\n\n" + "\n".join(f"- {line}" for line in lines),
+            )
         )
+    notify_many(notices)

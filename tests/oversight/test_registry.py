@@ -110,11 +110,12 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("return_reminder", "Return due soon"),
         ("return_late", "Return late"),
         ("return_queried", "Return queried"),
+        ("signal", "New high-risk signals"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
     # A kind nobody registered reads as its code.
-    assert registry.notification_kind_label("signal") == "signal"
+    assert registry.notification_kind_label("site_visit") == "site_visit"
 
 
 def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
