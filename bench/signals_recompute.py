@@ -348,6 +348,8 @@ def build_portfolio(bench_url: str, n_contracts: int, n_kpis: int, n_months: int
             "submitted_at": submitted,
             "reviewed_at": submitted + pd.Timedelta(days=2),
             "review_comment": "",
+            "idempotency_fingerprint": "",
+            "on_behalf_reason": "",
             "created_by_id": 1,
             "submitted_by_id": 1,
             "reviewed_by_id": 1,
