@@ -34,7 +34,7 @@ from oversight.permissions import can, require
 from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
-from . import charts
+from . import charts, signal_rules
 from .models import ReturnStatus, Signal, SignalStatus
 from .selectors import (
     contract_kpis_visible,
@@ -190,6 +190,7 @@ def performance_panel(membership, contract):
             "risk": risk,
             "risk_scores": scores,
             "risk_chart": risk_chart,
+            "risk_bands": signal_rules.bands_in_words(),
             "risk_class": charts.RISK_CLASSES.get(risk.band) if risk else "",
             "latest_return": latest_return,
             "explanations": explanations,

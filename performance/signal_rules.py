@@ -632,6 +632,19 @@ def risk_scores(
     return result
 
 
+def bands_in_words() -> str:
+    """The bands as a reader is told them: "low under 25, …, critical 75 and over"."""
+    parts = []
+    for i, (floor, name) in enumerate(BANDS):
+        if i == 0:
+            parts.append(f"{name} under {BANDS[1][0]}")
+        elif i == len(BANDS) - 1:
+            parts.append(f"{name} {floor} and over")
+        else:
+            parts.append(f"{name} {floor} to {BANDS[i + 1][0] - 1}")
+    return ", ".join(parts)
+
+
 def risk_band(score: float) -> str:
     """The band a risk score falls in (the lowest for anything below its floor)."""
     return next((name for floor, name in reversed(BANDS) if score >= floor), BANDS[0][1])

@@ -215,6 +215,7 @@ def test_the_risk_score_with_its_reasons_history_and_the_latest_narrative(world,
         assert reason in html
     history = _figures(html)["risk-chart-data"]
     assert history["data"][0]["x"] == [(TODAY - timedelta(days=d)).isoformat() for d in (2, 1, 0)]
+    assert "Bands: low under 25, medium 25 to 49, high 50 to 74, critical 75 and over." in html
     assert "Two carers left in the month; agency cover booked." in html
     assert "Sickness and two leavers." in html
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from performance import charts
+from performance import charts, signal_rules
 from performance.signal_rules import evaluate, risk_band, risk_scores
 
 TODAY = date(2026, 11, 20)
@@ -279,4 +279,10 @@ def test_the_expiry_date_reads_in_the_one_date_format():
     (expiry,) = run(_values(STABLE), contracts=_contracts(end=date(2027, 1, 5)))
     assert expiry.message == (
         "Contract ends in 46 days (5 Jan 2027): decide on renewal, extension or re-procurement."
+    )
+
+
+def test_the_bands_are_told_in_words_from_the_one_table():
+    assert signal_rules.bands_in_words() == (
+        "low under 25, medium 25 to 49, high 50 to 74, critical 75 and over"
     )
