@@ -32,15 +32,6 @@ from .models import (
 from .selectors import DUE, LATE, MISSING, kpis_visible
 from .validation import Problem, ReturnHeader, ValueRow, target_for
 
-
-def plain(number: Decimal | None) -> str:
-    """A stored decimal as a person writes it: 92.5, not 92.5000."""
-    if number is None:
-        return ""
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 # --- KPI library and contract KPIs --------------------------------------------
 
 
@@ -319,9 +310,9 @@ class ReturnForm(forms.Form):
             value = by_key.get((line.contract_kpi.pk, line.site.pk if line.site else None))
             if value is None:
                 continue
-            initial[f"{line.prefix}-value"] = plain(value.value)
-            initial[f"{line.prefix}-numerator"] = plain(value.numerator)
-            initial[f"{line.prefix}-denominator"] = plain(value.denominator)
+            initial[f"{line.prefix}-value"] = formatting.plain(value.value)
+            initial[f"{line.prefix}-numerator"] = formatting.plain(value.numerator)
+            initial[f"{line.prefix}-denominator"] = formatting.plain(value.denominator)
             initial[f"{line.prefix}-variance_explanation"] = value.variance_explanation
         return initial
 

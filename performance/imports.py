@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 
 from contracts.models import Contract
+from oversight import formatting
 from oversight.models import Membership
 
 from .models import ContractKpi, Direction, ReportingLevel, ReportingPeriod, Return, ReturnSource
@@ -616,8 +617,7 @@ def _template_rows(contract: Contract, period: ReportingPeriod) -> list[dict]:
 def _target_words(direction: str, target: Decimal | None) -> str:
     if target is None:
         return ""
-    text = f"{target:f}"
-    text = text.rstrip("0").rstrip(".") if "." in text else text
+    text = formatting.plain(target)
     if direction == Direction.HIGHER:
         return f"at least {text}"
     if direction == Direction.LOWER:

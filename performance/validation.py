@@ -574,10 +574,8 @@ def _check_value(ctx, ret: PreparedReturn, row: ValueRow, seen: dict, problems: 
 
 
 def _fmt(number: Decimal | None) -> str:
-    if number is None:
-        return "—"
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """A figure as the provider typed it (92.5, not 92.5000); a missing one as —."""
+    return formatting.NONE if number is None else formatting.plain(number)
 
 
 def _round(number: Decimal | None) -> Decimal | None:

@@ -45,7 +45,6 @@ from .forms import (
     ReturnForm,
     ReviewForm,
     UploadForm,
-    plain,
 )
 from .models import ContractKpi, Kpi, PhaseTarget, Return, ReturnSource, ReturnStatus
 from .selectors import (
@@ -600,8 +599,8 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
             {
                 "value": v,
                 "text": formatting.number(v.value, v.contract_kpi.kpi.unit),
-                "numerator": plain(v.numerator),
-                "denominator": plain(v.denominator),
+                "numerator": formatting.plain(v.numerator),
+                "denominator": formatting.plain(v.denominator),
                 "target": (
                     formatting.number(target, v.contract_kpi.kpi.unit) if target is not None else ""
                 ),
