@@ -35,7 +35,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
 from . import charts, imports, services
-from .calendar import DUE, LATE, MISSING
+from .calendar import DUE, LATE, MISSING, period_state
 from .forms import (
     ATTENTION,
     ContractKpiForm,
@@ -279,9 +279,13 @@ def _not_received(period, today) -> str:
     """Why a period has no value yet, in the words of the returns pages."""
     if period.end >= today:
         return "Still running"
-    if period.due_date >= today:
-        return "Not yet due"
-    return "No return"
+    state = period_state(
+        due_date=period.due_date,
+        missing_after=period.missing_after,
+        latest_status=None,
+        today=today,
+    )
+    return "Not yet due" if state == DUE else "No return"
 
 
 @tenant_view
