@@ -69,7 +69,7 @@ from oversight import clock
 from oversight.history import bulk_create
 from oversight.models import Membership, Role, Tenant
 
-from . import services, validation
+from . import services, terms, validation
 from .calendar import contract_month
 from .models import (
     Category,
@@ -1614,7 +1614,7 @@ def _rows(plan: _Plan, p: _Period, values: list[_Value]) -> list[validation.Valu
     rows = []
     for i, v in enumerate(values):
         ck, kpi = v.ck, v.ck.kpi
-        target, _amber = validation.target_for(ck, p.period.start)
+        target, _amber = terms.target_in_force(ck, p.period.start)
         why = ""
         if validation.misses_target(kpi.direction, v.value, target):
             why = "miss"

@@ -30,7 +30,8 @@ from .models import (
     ReturnStatus,
 )
 from .selectors import DUE, LATE, MISSING, kpis_visible
-from .validation import Problem, ReturnHeader, ValueRow, target_for
+from .terms import target_in_force
+from .validation import Problem, ReturnHeader, ValueRow
 
 # --- KPI library and contract KPIs --------------------------------------------
 
@@ -245,7 +246,7 @@ class ReturnForm(forms.Form):
         self.on_behalf = on_behalf
         self.lines: list[ReturnLine] = []
         for ck in contract_kpis:
-            target, amber = target_for(ck, period.start)
+            target, amber = target_in_force(ck, period.start)
             targets = sites if ck.kpi.reporting_level == ReportingLevel.SITE else [None]
             for site in targets:
                 prefix = f"k{ck.pk}" + (f"s{site.pk}" if site else "")

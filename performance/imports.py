@@ -38,7 +38,8 @@ from oversight.models import Membership
 
 from .models import ContractKpi, Direction, ReportingLevel, ReportingPeriod, Return, ReturnSource
 from .services import ImportRejected, return_entry_check, returns_write
-from .validation import Problem, ReturnHeader, ValueRow, target_for, validate
+from .terms import target_in_force
+from .validation import Problem, ReturnHeader, ValueRow, validate
 
 MAX_UPLOAD_BYTES = settings.MAX_UPLOAD_BYTES  # the one request size limit (settings.py)
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024  # an XLSX is a zip: guard against a zip bomb
@@ -596,7 +597,7 @@ def _template_rows(contract: Contract, period: ReportingPeriod) -> list[dict]:
     rows = []
     for ck in contract_kpis:
         kpi = ck.kpi
-        target, _amber = target_for(ck, period.start)
+        target, _amber = target_in_force(ck, period.start)
         base = {
             "contract_reference": contract.reference,
             "period": period.label,

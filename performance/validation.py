@@ -188,11 +188,6 @@ def unit_range_problem(unit: str, value: Decimal) -> str | None:
     return None
 
 
-# The target in force is part of a contract KPI's terms (``terms.py``); the
-# importer, the forms and the demo read it here under its older name.
-target_for = target_in_force
-
-
 def misses_target(direction: str, value: Decimal, target: Decimal | None) -> bool:
     if target is None:
         return False

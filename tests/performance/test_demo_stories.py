@@ -35,10 +35,10 @@ from performance.models import (
     ReturnValue,
     Unit,
 )
+from performance.terms import target_in_force
 from performance.validation import (
     ReturnHeader,
     misses_target,
-    target_for,
     unit_range_problem,
     validate,
 )
@@ -251,7 +251,7 @@ def test_the_steady_providers_stay_near_target(seeded):
             )
             gaps = []
             for v in values:
-                target, amber = target_for(ck, v.return_obj.period.start)
+                target, amber = target_in_force(ck, v.return_obj.period.start)
                 gap = v.value - target
                 gap = -gap if ck.kpi.direction == Direction.HIGHER else gap  # > 0 = worse
                 gaps.append(float(gap / (amber or Decimal(1))))
@@ -333,7 +333,7 @@ def test_the_new_site_is_judged_against_its_phase_targets(seeded):
             return_obj__contract=contract, return_obj__status=ReturnStatus.ACCEPTED
         ).select_related("contract_kpi__kpi", "contract_kpi__contract", "return_obj__period"):
             ck = v.contract_kpi
-            phase_target, _ = target_for(ck, v.return_obj.period.start)
+            phase_target, _ = target_in_force(ck, v.return_obj.period.start)
             if ck.target is None or phase_target == ck.target:
                 continue
             mature_miss = misses_target(ck.kpi.direction, v.value, ck.target)
@@ -371,7 +371,7 @@ def test_every_accepted_value_passes_validation_as_it_stood_when_submitted(seede
             scale = 100 if kpi.unit == Unit.PERCENTAGE else 1000
             assert v.denominator > 0
             assert abs(v.numerator / v.denominator * scale - v.value) <= Decimal("0.05")
-        target, _ = target_for(ck, v.return_obj.period.start)
+        target, _ = target_in_force(ck, v.return_obj.period.start)
         if misses_target(kpi.direction, v.value, target):
             assert v.variance_explanation, f"{ck} {v.return_obj.period.label}: unexplained miss"
         times, limits = ranges[ck.id]
