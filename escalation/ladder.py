@@ -1,0 +1,87 @@
+"""The default escalation ladder (docs: DESIGN.md, "The default escalation
+ladder"): what a tenant's ladder starts as, written on first use."""
+
+from contracts.models import Frequency
+
+# level, name, description, response deadline (days), reporting while there,
+# improvement plan required, executive approval required
+DEFAULT_STAGES: list[dict] = [
+    {
+        "level": 0,
+        "name": "Routine monitoring",
+        "description": "Monthly returns and scheduled reviews.",
+        "response_days": None,
+        "reporting_frequency": Frequency.MONTHLY,
+        "plan_required": False,
+        "executive_approval_required": False,
+    },
+    {
+        "level": 1,
+        "name": "Informal concern",
+        "description": (
+            "Advisory contact, a targeted review and a request for an explanation of "
+            "a signal the provider has not explained."
+        ),
+        "response_days": 10,
+        "reporting_frequency": Frequency.MONTHLY,
+        "plan_required": False,
+        "executive_approval_required": False,
+    },
+    {
+        "level": 2,
+        "name": "Enhanced monitoring",
+        "description": (
+            "The concern persists: weekly returns, more frequent reviews, detailed "
+            "incident and workforce reporting."
+        ),
+        "response_days": 10,
+        "reporting_frequency": Frequency.WEEKLY,
+        "plan_required": False,
+        "executive_approval_required": False,
+    },
+    {
+        "level": 3,
+        "name": "Formal performance notice",
+        "description": (
+            "No credible recovery: a written notice with required actions and a response "
+            "deadline; an improvement plan is required."
+        ),
+        "response_days": 10,
+        "reporting_frequency": Frequency.WEEKLY,
+        "plan_required": True,
+        "executive_approval_required": False,
+    },
+    {
+        "level": 4,
+        "name": "Contractual remedies",
+        "description": (
+            "The plan fails or the risk rises: referral suspension or restriction, payment "
+            "withholding or a financial remedy."
+        ),
+        "response_days": 10,
+        "reporting_frequency": Frequency.WEEKLY,
+        "plan_required": True,
+        "executive_approval_required": True,
+    },
+    {
+        "level": 5,
+        "name": "Exit planning / termination",
+        "description": (
+            "Recovery is not credible: a continuity and transition plan for the people served."
+        ),
+        "response_days": 10,
+        "reporting_frequency": Frequency.WEEKLY,
+        "plan_required": True,
+        "executive_approval_required": True,
+    },
+]
+
+# The fields of a stage an admin may change (the levels themselves stay).
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "response_days",
+    "reporting_frequency",
+    "plan_required",
+    "executive_approval_required",
+)

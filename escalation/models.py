@@ -1,0 +1,250 @@
+"""The escalation ladder and each contract's escalation record.
+
+A tenant's ladder is kept as versions (``LadderVersion``), each with one
+``LadderStage`` per level. A version never changes once written: an admin's
+edit writes the next version (``services.ladder_revise``), so a step keeps the
+stage definition it was taken under (``EscalationStep.stage``).
+
+A contract's ``EscalationRecord`` holds its current level; every move on it is
+an ``EscalationStep`` with its reason, proportionality note, evidence
+(``StepEvidence``), next review date, approval and the provider's notification
+and acknowledgement.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from contracts.models import DESCRIPTION_MAX, Contract, Frequency, limited_text
+from oversight import clock
+from oversight.models import TenantOwned
+
+TEXT_MAX = DESCRIPTION_MAX  # every free-text field of a step
+RESPONSE_DAYS_MAX = 365
+
+
+class LadderVersion(TenantOwned):
+    """One version of a tenant's escalation ladder; the newest is in force."""
+
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty for the default ladder written on first use.",
+    )
+    note = models.CharField(max_length=500, help_text="Why this version was made.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["tenant", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "number"], name="ladder_version_number_unique_per_tenant"
+            )
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "ladder_version_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "ladder_version_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"Escalation ladder, version {self.number}"
+
+
+class LadderStage(TenantOwned):
+    """What one level of a ladder version means and what it changes."""
+
+    version = models.ForeignKey(LadderVersion, on_delete=models.PROTECT, related_name="stages")
+    level = models.PositiveSmallIntegerField(validators=[MaxValueValidator(9)])
+    name = models.CharField(max_length=120)
+    description = limited_text(TEXT_MAX, blank=True)
+    response_days = models.PositiveSmallIntegerField(
+        "response deadline (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(RESPONSE_DAYS_MAX)],
+        help_text="Days the provider has to respond at this level; empty for none.",
+    )
+    reporting_frequency = models.CharField(
+        max_length=10,
+        choices=Frequency.choices,
+        default=Frequency.MONTHLY,
+        help_text="How often the provider reports while the contract is at this level.",
+    )
+    plan_required = models.BooleanField("improvement plan required", default=False)
+    executive_approval_required = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "level"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "level"], name="ladder_stage_level_unique_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Level {self.level}: {self.name}"
+
+
+class EscalationRecord(TenantOwned):
+    """A contract's place on the ladder: its current level (0 until a step)."""
+
+    contract = models.OneToOneField(
+        Contract, on_delete=models.PROTECT, related_name="escalation_record"
+    )
+    level = models.PositiveSmallIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "contract_escalation",
+            kwargs={"tenant_slug": self.tenant.slug, "contract_pk": self.contract_id},
+        )
+
+    def __str__(self) -> str:
+        return f"Escalation record of {self.contract.reference}: level {self.level}"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for executive approval"
+    EFFECTIVE = "effective", "In effect"
+    REJECTED = "rejected", "Rejected"
+
+
+# status -> statuses it may become (escalation.services through oversight.workflow).
+# A step that needs no approval is written in effect; one that needs it waits.
+STEP_TRANSITIONS: dict[str, set[str]] = {
+    StepStatus.PENDING: {StepStatus.EFFECTIVE, StepStatus.REJECTED},
+    StepStatus.EFFECTIVE: set(),
+    StepStatus.REJECTED: set(),
+}
+
+
+class EscalationStep(TenantOwned):
+    """One move of a contract on the ladder (up or down), with its case."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="escalation_steps"
+    )
+    from_level = models.PositiveSmallIntegerField()
+    to_level = models.PositiveSmallIntegerField()
+    # The stage definition of to_level in the ladder version in force when proposed.
+    stage = models.ForeignKey(LadderStage, on_delete=models.PROTECT, related_name="steps")
+    status = models.CharField(max_length=12, choices=StepStatus.choices)
+    reason = limited_text(TEXT_MAX, help_text="Why the contract moves to this level.")
+    justification = limited_text(
+        TEXT_MAX,
+        blank=True,
+        help_text="Required when the step moves more than one level at once.",
+    )
+    proportionality_note = limited_text(
+        TEXT_MAX, help_text="Why this step and not a smaller or a larger one."
+    )
+    recovery_evidence = limited_text(
+        TEXT_MAX,
+        blank=True,
+        help_text="Required to de-escalate: what shows the provider has recovered.",
+    )
+    next_review_on = models.DateField("next review date")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=clock.now, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who decided: the proposer, or the executive who approved or rejected.",
+    )
+    effective_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    decision_note = limited_text(TEXT_MAX, blank=True)
+    # The contract's reporting frequency the step set (blank: unchanged) and
+    # what it was before, so that leaving a weekly level restores it.
+    reporting_set_to = models.CharField(max_length=10, choices=Frequency.choices, blank=True)
+    reporting_before = models.CharField(max_length=10, choices=Frequency.choices, blank=True)
+    provider_notified_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-proposed_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "contract", "status"])]
+
+    def get_absolute_url(self) -> str:
+        return (
+            reverse(
+                "contract_escalation",
+                kwargs={"tenant_slug": self.tenant.slug, "contract_pk": self.contract_id},
+            )
+            + f"#step-{self.pk}"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference}: level {self.from_level} → {self.to_level}"
+
+    @property
+    def direction(self) -> str:
+        return "escalation" if self.to_level > self.from_level else "de-escalation"
+
+
+class EvidenceKind(models.TextChoices):
+    SIGNAL = "signal", "Signal"
+    RETURN = "return", "Return"
+    MISSED_ACTION = "missed_action", "Missed action"
+    INCIDENT = "incident", "Incident"
+    PROVIDER_CONCERN = "provider_concern", "Provider concern"
+    OTHER = "other", "Other"
+
+
+# Evidence kinds that name a row of another app (app label, model name); the
+# others are free text until later issues link their own models.
+LINKED_EVIDENCE = {
+    EvidenceKind.SIGNAL: ("performance", "signal"),
+    EvidenceKind.RETURN: ("performance", "return"),
+}
+
+
+class StepEvidence(TenantOwned):
+    """One piece of evidence a step rests on: a signal or a return of the same
+    contract (a generic reference with a snapshot of its text then), or a
+    described item (a missed action, an incident, a provider concern)."""
+
+    step = models.ForeignKey(EscalationStep, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=20, choices=EvidenceKind.choices)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    item = GenericForeignKey("content_type", "object_id")
+    text = limited_text(
+        TEXT_MAX, help_text="The item described, or the linked row's text when attached."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["step", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text}"

@@ -1,0 +1,41 @@
+"""Pages of the escalation app, under /t/<tenant_slug>/. Object kwargs are
+named <model>_pk so the isolation crawl can map each to its object."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("ladder/", views.ladder_detail, name="ladder_detail"),
+    path(
+        "ladders/<int:ladder_version_pk>/",
+        views.ladder_version_detail,
+        name="ladder_version_detail",
+    ),
+    path("ladders/<int:ladder_version_pk>/revise/", views.ladder_revise, name="ladder_revise"),
+    path(
+        "contracts/<int:contract_pk>/escalation/",
+        views.contract_escalation,
+        name="contract_escalation",
+    ),
+    path(
+        "contracts/<int:contract_pk>/escalation/propose/",
+        views.escalation_propose,
+        name="escalation_propose",
+    ),
+    path(
+        "escalation-steps/<int:escalation_step_pk>/approve/",
+        views.escalation_step_approve,
+        name="escalation_step_approve",
+    ),
+    path(
+        "escalation-steps/<int:escalation_step_pk>/reject/",
+        views.escalation_step_reject,
+        name="escalation_step_reject",
+    ),
+    path(
+        "escalation-steps/<int:escalation_step_pk>/acknowledge/",
+        views.escalation_step_acknowledge,
+        name="escalation_step_acknowledge",
+    ),
+]

@@ -1,0 +1,295 @@
+"""Escalation pages: thin views that read through the selectors and write
+through the services. Object kwargs are named <model>_pk so that the isolation
+crawl maps each to its object."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from contracts.breadcrumbs import contract_crumbs
+from contracts.selectors import contract_get
+from oversight.forms import apply_service_errors
+from oversight.history import history_entries
+from oversight.models import Role
+from oversight.permissions import can, require
+from oversight.tenancy import tenant_view
+from oversight.views import tenant_url
+
+from . import selectors, services
+from .forms import DecisionForm, LadderReviseForm, StepProposeForm
+from .models import StepStatus
+
+PANEL_STEPS = 3
+
+
+def _ladder_crumbs(membership, *extra):
+    return [("Escalation ladder", tenant_url(membership, "ladder_detail")), *extra]
+
+
+def _escalation_url(membership, contract) -> str:
+    return tenant_url(membership, "contract_escalation", contract_pk=contract.pk)
+
+
+# --- the ladder ------------------------------------------------------------------
+
+
+def _ladder_page(request, membership, version):
+    current = selectors.ladder_current(tenant_id=membership.tenant_id)
+    return render(
+        request,
+        "escalation/ladder.html",
+        {
+            "version": version,
+            "is_current": version.pk == current.pk,
+            "stages": selectors.stages_of(version),
+            "versions": selectors.ladder_versions_visible(membership=membership)
+            .select_related("created_by")
+            .order_by("-number"),
+            "history": history_entries(version, limit=20),
+            "can_edit": can(membership, "ladder.change") and version.pk == current.pk,
+            "breadcrumbs": _ladder_crumbs(membership) if version.pk != current.pk else [],
+        },
+    )
+
+
+@tenant_view
+@require_safe
+def ladder_detail(request, *, membership):
+    """The ladder in force (written with the defaults on first use)."""
+    if membership.role == Role.PROVIDER:
+        from django.http import Http404
+
+        raise Http404
+    version = services.ladder_for(membership.tenant)
+    return _ladder_page(request, membership, version)
+
+
+@tenant_view
+@require_safe
+def ladder_version_detail(request, *, membership, ladder_version_pk):
+    version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
+    return _ladder_page(request, membership, version)
+
+
+@tenant_view
+def ladder_revise(request, *, membership, ladder_version_pk):
+    """Edit the ladder: the form shows the version in force; saving writes the next."""
+    version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
+    require(membership, "ladder.change")
+    stages = selectors.stages_of(version)
+    form = LadderReviseForm(request.POST or None, stages=stages)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.ladder_revise(
+                membership=membership,
+                version=version,
+                changes=form.changes(),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Saved as version {new.number} of the ladder.")
+            return redirect(tenant_url(membership, "ladder_detail"))
+    return render(
+        request,
+        "escalation/ladder_form.html",
+        {
+            "form": form,
+            "version": version,
+            "breadcrumbs": _ladder_crumbs(membership),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- a contract's escalation record ------------------------------------------------
+
+
+def _where(contract, version):
+    """The contract's level and the stage it sits at (the definition it was
+    taken under; level 0 of the ladder in force before any step)."""
+    level = selectors.contract_level(contract=contract)
+    last = (
+        contract.escalation_steps.filter(status=StepStatus.EFFECTIVE)
+        .select_related("stage")
+        .order_by("-effective_at", "-id")
+        .first()
+    )
+    if last is not None:
+        return level, last.stage
+    return level, version.stages.filter(level=level).first()
+
+
+def _escalation_page(request, membership, contract, *, form=None, decision=None, status=200):
+    version = services.ladder_for(contract.tenant)
+    level, stage = _where(contract, version)
+    steps = list(selectors.contract_steps(membership=membership, contract=contract))
+    for step in steps:
+        step.entries = history_entries(step, limit=20)
+        step.can_decide = (
+            step.status == StepStatus.PENDING
+            and can(membership, "escalation.approve")
+            and step.proposed_by_id != membership.user_id
+        )
+        step.can_acknowledge = (
+            step.status == StepStatus.EFFECTIVE
+            and step.acknowledged_at is None
+            and can(membership, "escalation.acknowledge")
+        )
+    pending = next((s for s in steps if s.status == StepStatus.PENDING), None)
+    may_propose = can(membership, "escalation.propose") and pending is None
+    return render(
+        request,
+        "escalation/contract_escalation.html",
+        {
+            "contract": contract,
+            "level": level,
+            "stage": stage,
+            "stages": selectors.stages_of(version),
+            "version": version,
+            "steps": steps,
+            "pending": pending,
+            "may_propose": may_propose,
+            "may_read_ladder": membership.role != Role.PROVIDER,
+            "decision": decision,
+            "decision_form": form or DecisionForm(),
+            "breadcrumbs": contract_crumbs(membership, contract),
+        },
+        status=status,
+    )
+
+
+@tenant_view
+@require_safe
+def contract_escalation(request, *, membership, contract_pk):
+    contract = contract_get(membership=membership, pk=contract_pk)
+    return _escalation_page(request, membership, contract)
+
+
+@tenant_view
+def escalation_propose(request, *, membership, contract_pk):
+    contract = contract_get(membership=membership, pk=contract_pk)
+    require(membership, "escalation.propose")
+    version = services.ladder_for(contract.tenant)
+    level = selectors.contract_level(contract=contract)
+    form = StepProposeForm(
+        request.POST or None,
+        contract=contract,
+        stages=selectors.stages_of(version),
+        level=level,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            step = services.escalation_step_propose(
+                membership=membership, contract=contract, **form.service_kwargs()
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            if step.status == StepStatus.PENDING:
+                messages.success(
+                    request, f"Step to level {step.to_level} proposed: it waits for an executive."
+                )
+            else:
+                messages.success(request, f"{contract.reference} is now at level {step.to_level}.")
+            return redirect(_escalation_url(membership, contract) + f"#step-{step.pk}")
+    return render(
+        request,
+        "escalation/propose.html",
+        {
+            "form": form,
+            "contract": contract,
+            "level": level,
+            "stages": selectors.stages_of(version),
+            "breadcrumbs": contract_crumbs(
+                membership, contract, ("Escalation", _escalation_url(membership, contract))
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _decide(request, membership, escalation_step_pk, *, action, service, done):
+    step = selectors.escalation_step_get(membership=membership, pk=escalation_step_pk)
+    require(membership, action)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            kwargs = {"note": form.cleaned_data["note"]} if service is not None else {}
+            (service or services.escalation_step_acknowledge)(
+                membership=membership, step=step, **kwargs
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect(_escalation_url(membership, step.contract) + f"#step-{step.pk}")
+    return _escalation_page(
+        request, membership, step.contract, form=form, decision=step.pk, status=400
+    )
+
+
+@tenant_view
+@require_POST
+def escalation_step_approve(request, *, membership, escalation_step_pk):
+    return _decide(
+        request,
+        membership,
+        escalation_step_pk,
+        action="escalation.approve",
+        service=services.escalation_step_approve,
+        done="Step approved: it is in effect.",
+    )
+
+
+@tenant_view
+@require_POST
+def escalation_step_reject(request, *, membership, escalation_step_pk):
+    return _decide(
+        request,
+        membership,
+        escalation_step_pk,
+        action="escalation.reject",
+        service=services.escalation_step_reject,
+        done="Step rejected: the contract stays at its level.",
+    )
+
+
+@tenant_view
+@require_POST
+def escalation_step_acknowledge(request, *, membership, escalation_step_pk):
+    return _decide(
+        request,
+        membership,
+        escalation_step_pk,
+        action="escalation.acknowledge",
+        service=None,
+        done="Step acknowledged.",
+    )
+
+
+# --- the contract dashboard's panel ---------------------------------------------
+
+
+def dashboard_panel(membership, contract):
+    """Level, the stage, a pending step and the last steps, with a link: a fixed
+    number of queries (registered in apps.py)."""
+    level = selectors.contract_level(contract=contract)
+    steps = list(selectors.contract_steps(membership=membership, contract=contract)[:PANEL_STEPS])
+    last = next((s for s in steps if s.status == StepStatus.EFFECTIVE), None)
+    current = selectors.ladder_current(tenant_id=contract.tenant_id)
+    if last is not None:
+        stage = last.stage
+    else:
+        stage = current.stages.filter(level=level).first() if current else None
+    return (
+        "escalation/_panel.html",
+        {
+            "escalation_level": level,
+            "escalation_stage": stage,
+            "escalation_steps": steps,
+            "escalation_pending": next((s for s in steps if s.status == StepStatus.PENDING), None),
+        },
+    )
