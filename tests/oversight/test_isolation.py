@@ -56,6 +56,9 @@ OBJECT_KWARGS = {
     "period_pk": (True, lambda tw, pw: pw.extra["period"]),
     "return_pk": (True, lambda tw, pw: pw.extra["return"]),
     "signal_pk": (True, lambda tw, pw: pw.extra["signal"]),
+    # escalation (built by _add_escalation below)
+    "ladder_version_pk": (False, lambda tw, pw: tw.extra["ladder_version"]),
+    "escalation_step_pk": (True, lambda tw, pw: pw.extra["escalation_step"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -324,11 +327,31 @@ def _add_performance(tw: TenantWorld) -> None:
         }
 
 
+def _add_escalation(tw: TenantWorld) -> None:
+    from escalation.services import EvidenceItem, escalation_step_propose, ladder_for
+
+    tw.extra["ladder_version"] = ladder_for(tw.tenant)
+    for pw in (tw.p1, tw.p2):
+        pw.extra["escalation_step"] = escalation_step_propose(
+            membership=tw.members["commissioner"],
+            contract=pw.contract,
+            to_level=1,
+            reason=f"Missed visits unexplained {pw.mark}",
+            proportionality_note=f"Advisory contact first {pw.mark}",
+            next_review_on=clock.today() + dt.timedelta(days=28),
+            evidence=[
+                EvidenceItem(kind="signal", object_id=pw.extra["signal"].pk),
+                EvidenceItem(kind="incident", text=f"Missed visit on the 3rd {pw.mark}"),
+            ],
+        )
+
+
 @pytest.fixture
 def world(world):
     """The shared world, plus every app's objects for both tenants."""
     for tw in (world.a, world.b):
         _add_performance(tw)
+        _add_escalation(tw)
     return world
 
 

@@ -262,6 +262,24 @@ SCENARIOS: dict[str, Scenario] = {
             **_NO_PHASES,
         },
     ),
+    # A step to level 1 takes effect at once (escalation/services.py). The API's
+    # POST escalations/ is tried by role in tests/escalation/test_apis.py.
+    "escalation.propose": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("escalation.EscalationStep")
+            .objects.filter(tenant=tw.tenant, reason__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="escalation_propose",
+        create_page_kwargs=lambda tw: {"contract_pk": tw.p1.contract.pk},
+        create_form=lambda tw, tag: {
+            "to_level": "1",
+            "proportionality_note": f"Advisory contact before anything formal {tag}",
+            "next_review_on": (clock.today() + dt.timedelta(days=28)).isoformat(),
+        },
+    ),
 }
 
 _NO_PHASES = {
@@ -700,7 +718,100 @@ WORKFLOWS: dict[str, Workflow] = {
         api_kwarg="signal_pk",
         api_data=lambda s, tag: {"note": f"Called the provider {tag}"},
     ),
+    "ladder.change": Workflow(
+        prepare=lambda tw: _ladder(tw),
+        is_done=lambda v: _next_ladder(v) is not None,
+        written=lambda v: _next_ladder(v),
+        page="ladder_revise",
+        page_kwarg="ladder_version_pk",
+        page_data=lambda v, tag: _ladder_form(v, tag),
+        api="api-ladder-revise",
+        api_kwarg="ladder_version_pk",
+        api_data=lambda v, tag: {
+            "stages": [{"level": 1, "name": f"Informal concern {tag}"}],
+            "change_reason": f"Our own words for level 1 {tag}",
+        },
+        # the ladder is the commissioning organisation's configuration
+        hidden_from={Role.PROVIDER},
+    ),
+    "escalation.approve": Workflow(
+        prepare=lambda tw: _escalation_step(tw, to_level=4),
+        is_done=lambda s: type(s).objects.get(pk=s.pk).status == "effective",
+        written=lambda s: s,
+        page="escalation_step_approve",
+        page_kwarg="escalation_step_pk",
+        page_data=lambda s, tag: {"note": f"Proportionate to the risk {tag}"},
+        api="api-escalation-approve",
+        api_kwarg="escalation_step_pk",
+        api_data=lambda s, tag: {"note": f"Proportionate to the risk {tag}"},
+    ),
+    "escalation.reject": Workflow(
+        prepare=lambda tw: _escalation_step(tw, to_level=4),
+        is_done=lambda s: type(s).objects.get(pk=s.pk).status == "rejected",
+        written=lambda s: s,
+        page="escalation_step_reject",
+        page_kwarg="escalation_step_pk",
+        page_data=lambda s, tag: {"note": f"Try enhanced monitoring first {tag}"},
+        api="api-escalation-reject",
+        api_kwarg="escalation_step_pk",
+        api_data=lambda s, tag: {"note": f"Try enhanced monitoring first {tag}"},
+    ),
+    "escalation.acknowledge": Workflow(
+        prepare=lambda tw: _escalation_step(tw, to_level=1),
+        is_done=lambda s: type(s).objects.get(pk=s.pk).acknowledged_at is not None,
+        written=lambda s: s,
+        page="escalation_step_acknowledge",
+        page_kwarg="escalation_step_pk",
+        api="api-escalation-acknowledge",
+        api_kwarg="escalation_step_pk",
+    ),
 }
+
+
+def _ladder(tw: TenantWorld):
+    from escalation.services import ladder_for
+
+    return ladder_for(tw.tenant)
+
+
+def _next_ladder(version):
+    return type(version).objects.filter(tenant=version.tenant, number=version.number + 1).first()
+
+
+def _ladder_form(version, tag: str) -> dict:
+    """The ladder's edit form as the admin sends it: every level, level 1 renamed."""
+    data = {"reason": f"Our own words for level 1 {tag}"}
+    for stage in version.stages.all():
+        prefix = f"level_{stage.level}_"
+        data.update(
+            {
+                prefix + "name": f"Informal concern {tag}" if stage.level == 1 else stage.name,
+                prefix + "description": stage.description,
+                prefix + "response_days": stage.response_days or "",
+                prefix + "reporting_frequency": stage.reporting_frequency,
+            }
+        )
+        for flag in ("plan_required", "executive_approval_required"):
+            if getattr(stage, flag):
+                data[prefix + flag] = "on"
+    return data
+
+
+def _escalation_step(tw: TenantWorld, *, to_level: int):
+    """A step on P1's contract proposed by the commissioner (level 4 waits for
+    an executive; level 1 is in effect at once)."""
+    from escalation.services import escalation_step_propose
+
+    return escalation_step_propose(
+        membership=tw.members[Role.COMMISSIONER],
+        contract=tw.p1.contract,
+        to_level=to_level,
+        reason="Three months of missed visits unexplained",
+        proportionality_note="The risk to people served is rising",
+        justification="Notices went unanswered twice" if to_level > 1 else "",
+        next_review_on=clock.today() + dt.timedelta(days=28),
+    )
+
 
 # Declared in ACTIONS, but no page or API route performs them yet (so nothing a
 # role could try). A route that starts performing one fails
