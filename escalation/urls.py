@@ -24,6 +24,11 @@ urlpatterns = [
         name="escalation_propose",
     ),
     path(
+        "escalation-steps/<int:escalation_step_pk>/history/",
+        views.escalation_step_history,
+        name="escalation_step_history",
+    ),
+    path(
         "escalation-steps/<int:escalation_step_pk>/approve/",
         views.escalation_step_approve,
         name="escalation_step_approve",

@@ -127,7 +127,6 @@ def _escalation_page(request, membership, contract, *, form=None, decision=None,
     level, stage = _where(contract, version)
     steps = list(selectors.contract_steps(membership=membership, contract=contract))
     for step in steps:
-        step.entries = history_entries(step, limit=20)
         step.can_decide = (
             step.status == StepStatus.PENDING
             and can(membership, "escalation.approve")
@@ -267,6 +266,26 @@ def escalation_step_acknowledge(request, *, membership, escalation_step_pk):
         action="escalation.acknowledge",
         service=None,
         done="Step acknowledged.",
+    )
+
+
+@tenant_view
+@require_safe
+def escalation_step_history(request, *, membership, escalation_step_pk):
+    """Every change of one step: proposal, approval or rejection, acknowledgement."""
+    step = selectors.escalation_step_get(membership=membership, pk=escalation_step_pk)
+    return render(
+        request,
+        "includes/history_page.html",
+        {
+            "object": step,
+            "history": history_entries(step, limit=500),
+            "breadcrumbs": contract_crumbs(
+                membership,
+                step.contract,
+                ("Escalation", _escalation_url(membership, step.contract)),
+            ),
+        },
     )
 
 
