@@ -106,6 +106,11 @@ class EscalationRecord(TenantOwned):
         Contract, on_delete=models.PROTECT, related_name="escalation_record"
     )
     level = models.PositiveSmallIntegerField(default=0)
+    # The stage definition the contract sits at: the last step's in effect
+    # (empty before the first).
+    stage = models.ForeignKey(
+        LadderStage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     history = HistoricalRecords()
 

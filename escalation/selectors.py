@@ -79,6 +79,15 @@ def contract_level(*, contract: Contract) -> int:
     return record.level if record else 0
 
 
+def contract_position(*, contract: Contract) -> tuple[int, LadderStage | None]:
+    """(level, the stage definition it sits at) in one query; (0, None) before
+    the first step takes effect."""
+    record = (
+        EscalationRecord.objects.filter(contract_id=contract.pk).select_related("stage").first()
+    )
+    return (record.level, record.stage) if record else (0, None)
+
+
 def contract_steps(*, membership: Membership | None, contract: Contract):
     """A contract's steps, newest first."""
     return escalation_steps_detailed(membership=membership).filter(contract_id=contract.pk)

@@ -304,6 +304,7 @@ def _after_effect(
     """The record's level, the contract's reporting and the provider's notice."""
     record = EscalationRecord.objects.select_for_update().get(contract_id=contract.pk)
     record.level = step.to_level
+    record.stage = step.stage
     save_with_history(record, user=membership.user, reason=reason)
     if step.reporting_set_to:
         changer = _contract_changer(step, membership)

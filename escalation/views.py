@@ -110,16 +110,10 @@ def ladder_revise(request, *, membership, ladder_version_pk):
 def _where(contract, version):
     """The contract's level and the stage it sits at (the definition it was
     taken under; level 0 of the ladder in force before any step)."""
-    level = selectors.contract_level(contract=contract)
-    last = (
-        contract.escalation_steps.filter(status=StepStatus.EFFECTIVE)
-        .select_related("stage")
-        .order_by("-effective_at", "-id")
-        .first()
-    )
-    if last is not None:
-        return level, last.stage
-    return level, version.stages.filter(level=level).first()
+    level, stage = selectors.contract_position(contract=contract)
+    if stage is None:
+        stage = version.stages.filter(level=level).first()
+    return level, stage
 
 
 def _escalation_page(request, membership, contract, *, form=None, decision=None, status=200):
@@ -293,16 +287,15 @@ def escalation_step_history(request, *, membership, escalation_step_pk):
 
 
 def dashboard_panel(membership, contract):
-    """Level, the stage, a pending step and the last steps, with a link: a fixed
-    number of queries (registered in apps.py)."""
-    level = selectors.contract_level(contract=contract)
-    steps = list(selectors.contract_steps(membership=membership, contract=contract)[:PANEL_STEPS])
-    last = next((s for s in steps if s.status == StepStatus.EFFECTIVE), None)
-    current = selectors.ladder_current(tenant_id=contract.tenant_id)
-    if last is not None:
-        stage = last.stage
-    else:
-        stage = current.stages.filter(level=level).first() if current else None
+    """Level, the stage, a pending step and the last steps, with a link: two
+    queries (registered in apps.py)."""
+    level, stage = selectors.contract_position(contract=contract)
+    steps = list(
+        selectors.escalation_steps_visible(membership=membership)
+        .filter(contract_id=contract.pk)
+        .select_related("stage", "proposed_by")
+        .order_by("-proposed_at", "-id")[:PANEL_STEPS]
+    )
     return (
         "escalation/_panel.html",
         {

@@ -111,6 +111,8 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("return_late", "Return late"),
         ("return_queried", "Return queried"),
         ("signal", "New high-risk signals"),
+        ("escalation_step", "Escalation steps"),
+        ("escalation_approval", "Escalation steps awaiting approval"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"

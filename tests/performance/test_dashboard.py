@@ -437,7 +437,9 @@ def _count_queries(client, url, django_assert_max_num_queries, limit):
     return response
 
 
-DASHBOARD_QUERIES = 16  # the same for 1 KPI × 6 points as for 8 KPIs × 17 points
+# The same for 1 KPI × 6 points as for 8 KPIs × 17 points; 2 of them are the
+# escalation panel's (escalation/views.py: dashboard_panel).
+DASHBOARD_QUERIES = 18
 
 
 def test_dashboard_queries_do_not_grow_with_kpis_or_points(
