@@ -4,6 +4,7 @@ crawl maps each to its object."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -58,8 +59,6 @@ def _ladder_page(request, membership, version):
 def ladder_detail(request, *, membership):
     """The ladder in force (written with the defaults on first use)."""
     if membership.role == Role.PROVIDER:
-        from django.http import Http404
-
         raise Http404
     version = services.ladder_for(membership.tenant)
     return _ladder_page(request, membership, version)
