@@ -51,3 +51,25 @@ def row_counts():
         }
 
     return _counts
+
+
+@pytest.fixture
+def signal_on():
+    """``signal_on(contract)``: an open signal of that contract (in its tenant),
+    to attach as evidence."""
+    from performance.models import Signal
+
+    def _signal_on(contract):
+        now = clock.now()
+        return Signal.objects.create(
+            tenant_id=contract.tenant_id,
+            contract=contract,
+            kind="return_late",
+            key=f"return_late:{contract.pk}",
+            severity="medium",
+            message=f"Returns late three months running on {contract.reference}",
+            opened_at=now,
+            last_seen_at=now,
+        )
+
+    return _signal_on

@@ -53,21 +53,9 @@ def as_member(world, api_client_for):
     return lambda role, tenant="a": api_client_for(getattr(world, tenant).members[role])
 
 
-def test_a_commissioner_proposes_with_evidence_and_reads_the_step(world, as_member, propose):
-    from performance.models import Signal
-
+def test_a_commissioner_proposes_with_evidence_and_reads_the_step(world, as_member, signal_on):
     tw = world.a
-    now = clock.now()
-    signal = Signal.objects.create(
-        tenant=tw.tenant,
-        contract=tw.p1.contract,
-        kind="return_late",
-        key="return_late:api",
-        severity="medium",
-        message="Returns late three months running",
-        opened_at=now,
-        last_seen_at=now,
-    )
+    signal = signal_on(tw.p1.contract)
     client = as_member(Role.COMMISSIONER)
     response = client.post(
         _url(tw, "api-escalation-list"),

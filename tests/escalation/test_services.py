@@ -269,26 +269,10 @@ def test_de_escalation_needs_evidence_of_recovery(world, propose, row_counts):
     assert step.status == StepStatus.EFFECTIVE and step.direction == "de-escalation"
 
 
-def test_evidence_must_be_this_contracts_own(world, propose, row_counts):
-    from performance.models import Signal
-
+def test_evidence_must_be_this_contracts_own(world, propose, row_counts, signal_on):
     tw = world.a
-    now = clock.now()
-
-    def signal(contract, tenant):
-        return Signal.objects.create(
-            tenant=tenant,
-            contract=contract,
-            kind="return_late",
-            key=f"return_late:{contract.pk}",
-            severity="medium",
-            message=f"Returns late for {contract.reference}",
-            opened_at=now,
-            last_seen_at=now,
-        )
-
-    own = signal(tw.p1.contract, tw.tenant)
-    others = [signal(tw.p2.contract, tw.tenant), signal(world.b.p1.contract, world.b.tenant)]
+    own = signal_on(tw.p1.contract)
+    others = [signal_on(tw.p2.contract), signal_on(world.b.p1.contract)]
     for other in others:
         message = _refused(
             lambda other=other: propose(
