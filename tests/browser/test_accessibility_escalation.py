@@ -43,6 +43,22 @@ def _record(tw):
     )
 
 
+def _signal(contract):
+    from performance.models import Signal
+
+    now = clock.now()
+    return Signal.objects.create(
+        tenant_id=contract.tenant_id,
+        contract=contract,
+        kind="return_late",
+        key="return_late:a11y",
+        severity="medium",
+        message="Returns late three months running",
+        opened_at=now,
+        last_seen_at=now,
+    )
+
+
 def _heading(text: str):
     """A prepare step that checks the page is the one meant (not a 403 or 404)."""
 
@@ -50,6 +66,10 @@ def _heading(text: str):
         assert text in page.get_by_role("heading", level=1).inner_text()
 
     return check
+
+
+def _signal_listed(page):
+    assert page.get_by_label("Returns late three months running").count() == 1
 
 
 def _propose_skipping_a_level(page):
@@ -81,6 +101,7 @@ def test_escalation_pages_have_no_accessibility_violations(page, world, sign_in,
     slug = a.tenant.slug
     contract = a.p1.contract
     pending = _record(a)
+    _signal(a.p2.contract)  # the propose form lists it to attach
     version = services.ladder_for(a.tenant)
     record = _url("contract_escalation", tenant_slug=slug, contract_pk=contract.pk)
     pages = {
@@ -89,7 +110,7 @@ def test_escalation_pages_have_no_accessibility_violations(page, world, sign_in,
             (
                 "the propose-a-step form",
                 _url("escalation_propose", tenant_slug=slug, contract_pk=a.p2.contract.pk),
-                None,
+                _signal_listed,
             ),
             (
                 "the propose-a-step form with errors",

@@ -51,6 +51,18 @@ def test_the_commissioner_proposes_from_the_page(world, as_role):
     assert "the contract is here" in page
 
 
+def test_the_contracts_signals_are_offered_as_evidence(world, as_role, signal_on):
+    tw = world.a
+    own, other = signal_on(tw.p1.contract), signal_on(tw.p2.contract)
+    client = as_role(Role.COMMISSIONER)
+    url = _url(tw, "escalation_propose", contract_pk=tw.p1.contract.pk)
+    form = client.get(url).content.decode()
+    assert own.message in form and other.message not in form
+    assert client.post(url, _form(signals=[own.pk])).status_code == 302
+    evidence = EscalationStep.objects.get().evidence.get()
+    assert (evidence.kind, evidence.item) == ("signal", own)
+
+
 def test_a_refused_step_is_shown_on_the_form_and_writes_nothing(world, as_role, row_counts):
     tw = world.a
     client = as_role(Role.COMMISSIONER)
