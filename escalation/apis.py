@@ -2,7 +2,9 @@
 services as the pages.
 
 - ``ladders/``: the tenant's ladder versions, newest first (internal roles;
-  a provider's list is empty). ``POST ladders/<ladder_version_pk>/revise/``
+  a provider's list is empty; empty too before the ladder is first written,
+  while the default is in force). ``POST ladders/`` adopts the default as
+  version 1 (admin). ``POST ladders/<ladder_version_pk>/revise/``
   with ``{"stages": [{"level": 2, "name": "…"}, …]}`` writes the next version
   (admin; the version given must be the one in force).
 - ``escalations/``: the steps of the contracts the caller sees (``?contract=``,
@@ -22,12 +24,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from oversight.api import ReadOnlyViewSet, change_reason
-from oversight.models import Role
 
 from . import selectors, services
 from .models import EscalationStep, LadderVersion, StepStatus
 from .serializers import (
     AcknowledgeSerializer,
+    AdoptSerializer,
     DecisionSerializer,
     EscalationStepSerializer,
     LadderReviseSerializer,
@@ -62,17 +64,28 @@ class LadderViewSet(ReadOnlyViewSet):
             context["current_id"] = current.pk if current else None
         return context
 
-    def list(self, request, *args, **kwargs):
-        if self.membership.role != Role.PROVIDER:
-            services.ladder_for(self.membership.tenant)  # the default, on first use
-        return super().list(request, *args, **kwargs)
+    @extend_schema(request=AdoptSerializer, responses={201: LadderVersionSerializer})
+    def create(self, request, *args, **kwargs):
+        """Adopt the default ladder as version 1, to revise it (admin; before
+        the first step has written it). Until then the list is empty and the
+        default ladder (docs/architecture.md) is in force."""
+        self.check_write()
+        AdoptSerializer(data=request.data).is_valid(raise_exception=True)
+        version = services.ladder_adopt(
+            membership=self.membership,
+            reason=change_reason(request, default="Adopted the default ladder to edit it"),
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=version.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=LadderReviseSerializer, responses={201: LadderVersionSerializer})
     @action(detail=True, methods=["post"])
     def revise(self, request, *args, **kwargs):
         """Write the next version of the ladder from this one (the version in force)."""
+        self.check_write()  # first: a provider, who does not read the ladder, gets 403
         version = self.get_object()
-        self.check_write()
         payload = LadderReviseSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         new = services.ladder_revise(

@@ -122,6 +122,15 @@ class DecisionForm(forms.Form):
     )
 
 
+class LadderAdoptForm(USWDSMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason for adopting the ladder",
+        max_length=500,
+        initial="Adopted the default ladder to edit it",
+        help_text="Recorded as version 1's note, with your name and the time.",
+    )
+
+
 class LadderReviseForm(USWDSMixin, forms.Form):
     """Every stage of a ladder version as fields ``level_<n>_<field>``, and the
     reason for the new version."""

@@ -13,6 +13,7 @@ from contracts.models import Contract
 from contracts.selectors import contracts_visible
 from oversight.models import Membership, Role
 
+from .ladder import DEFAULT_STAGES
 from .models import (
     EscalationRecord,
     EscalationStep,
@@ -41,6 +42,16 @@ def ladder_current(*, tenant_id: int) -> LadderVersion | None:
 
 def stages_of(version: LadderVersion) -> list[LadderStage]:
     return list(version.stages.order_by("level"))
+
+
+def ladder_in_force(*, tenant_id: int) -> tuple[LadderVersion | None, list[LadderStage]]:
+    """The version in force and its stages; before the ladder is first written
+    (a first step, or an admin adopting it), no version and the default stages,
+    unsaved. Reading never writes."""
+    version = ladder_current(tenant_id=tenant_id)
+    if version is not None:
+        return version, stages_of(version)
+    return None, [LadderStage(tenant_id=tenant_id, **values) for values in DEFAULT_STAGES]
 
 
 def escalation_steps_visible(*, membership: Membership | None) -> QuerySet[EscalationStep]:

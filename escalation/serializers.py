@@ -16,7 +16,15 @@ def _person(user) -> str | None:
     return (user.full_name or user.email) if user else None
 
 
+# A reporting frequency read as its value ("monthly", "weekly"): the register's
+# Contract.reporting_frequency already names the schema's enum for these choices.
+def _frequency() -> serializers.CharField:
+    return serializers.CharField(read_only=True)
+
+
 class LadderStageSerializer(serializers.ModelSerializer):
+    reporting_frequency = _frequency()
+
     class Meta:
         model = LadderStage
         fields = ["id", "level", *EDITABLE_FIELDS]
@@ -85,6 +93,8 @@ class EscalationStepSerializer(serializers.ModelSerializer):
     decided_by = serializers.SerializerMethodField()
     acknowledged_by = serializers.SerializerMethodField()
     evidence = StepEvidenceSerializer(many=True, read_only=True)
+    reporting_set_to = _frequency()
+    reporting_before = _frequency()
 
     class Meta:
         model = EscalationStep
@@ -156,3 +166,7 @@ class DecisionSerializer(StrictSerializer):
 
 class AcknowledgeSerializer(StrictSerializer):
     also_accepted = frozenset()
+
+
+class AdoptSerializer(StrictSerializer):
+    """Adopting the default ladder takes nothing but the change reason."""

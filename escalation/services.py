@@ -69,10 +69,15 @@ SNAPSHOT_MAX = 1_000
 # --- the ladder ------------------------------------------------------------------
 
 
+DEFAULT_LADDER_REASON = "The default escalation ladder, written on first use"
+
+
 @transaction.atomic
-def ladder_for(tenant: Tenant) -> LadderVersion:
-    """The tenant's ladder in force; on first use, the default ladder is written
-    as version 1 (no user: the product wrote it)."""
+def ladder_for(tenant: Tenant, *, user=None, reason: str = DEFAULT_LADDER_REASON) -> LadderVersion:
+    """The tenant's ladder in force; on first use (a write: the first step, or
+    an admin adopting it to edit it) the default ladder is written as version 1
+    (``user`` None: the product wrote it). Pages and the API only read
+    (``selectors.ladder_in_force``)."""
     current = selectors.ladder_current(tenant_id=tenant.pk)
     if current is not None:
         return current
@@ -80,13 +85,31 @@ def ladder_for(tenant: Tenant) -> LadderVersion:
     current = selectors.ladder_current(tenant_id=tenant.pk)
     if current is not None:
         return current
-    reason = "The default escalation ladder, written on first use"
-    version = LadderVersion(tenant=tenant, number=1, note=reason)
-    save_with_history(version, user=None, reason=reason)
+    version = LadderVersion(tenant=tenant, number=1, created_by=user, note=reason)
+    save_with_history(version, user=user, reason=reason)
     for values in DEFAULT_STAGES:
         stage = LadderStage(tenant=tenant, version=version, **values)
-        save_with_history(stage, user=None, reason=reason)
+        save_with_history(stage, user=user, reason=reason)
     return version
+
+
+@transaction.atomic
+def ladder_adopt(*, membership: Membership, reason: str) -> LadderVersion:
+    """The admin writes the default ladder as version 1, to edit it; refused
+    once the tenant has a ladder."""
+    require(membership, "ladder.change")
+    current = selectors.ladder_current(tenant_id=membership.tenant_id)
+    if current is not None:
+        raise ValidationError(
+            {
+                "version": f"The ladder is already written (version {current.number} is in "
+                "force): edit that one."
+            }
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the ladder is adopted."})
+    return ladder_for(membership.tenant, user=membership.user, reason=reason)
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
@@ -18,7 +18,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
 from . import selectors, services
-from .forms import DecisionForm, LadderReviseForm, StepProposeForm
+from .forms import DecisionForm, LadderAdoptForm, LadderReviseForm, StepProposeForm
 from .models import StepStatus
 
 PANEL_STEPS = 3
@@ -35,47 +35,70 @@ def _escalation_url(membership, contract) -> str:
 # --- the ladder ------------------------------------------------------------------
 
 
-def _ladder_page(request, membership, version):
+def _ladder_page(request, membership, version, stages, *, form=None, status=200):
+    """A ladder version's page; ``version`` None: the default, not written yet."""
     current = selectors.ladder_current(tenant_id=membership.tenant_id)
+    in_force = version is None or version.pk == current.pk
     return render(
         request,
         "escalation/ladder.html",
         {
             "version": version,
-            "is_current": version.pk == current.pk,
-            "stages": selectors.stages_of(version),
+            "is_current": in_force,
+            "stages": stages,
             "versions": selectors.ladder_versions_visible(membership=membership)
             .select_related("created_by")
             .order_by("-number"),
-            "history": history_entries(version, limit=20),
-            "can_edit": can(membership, "ladder.change") and version.pk == current.pk,
-            "breadcrumbs": _ladder_crumbs(membership) if version.pk != current.pk else [],
+            "history": history_entries(version, limit=20) if version else [],
+            "can_edit": can(membership, "ladder.change") and in_force,
+            "adopt_form": form or (LadderAdoptForm() if version is None else None),
+            "breadcrumbs": [] if in_force else _ladder_crumbs(membership),
         },
+        status=status,
     )
 
 
 @tenant_view
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def ladder_detail(request, *, membership):
-    """The ladder in force (written with the defaults on first use)."""
+    """The ladder in force. Before it is written, the default ladder, which the
+    admin adopts (POST) to edit it."""
     if membership.role == Role.PROVIDER:
         raise Http404
-    version = services.ladder_for(membership.tenant)
-    return _ladder_page(request, membership, version)
+    if request.method == "POST":
+        require(membership, "ladder.change")
+        form = LadderAdoptForm(request.POST)
+        if form.is_valid():
+            try:
+                version = services.ladder_adopt(
+                    membership=membership, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                return redirect(
+                    tenant_url(membership, "ladder_revise", ladder_version_pk=version.pk)
+                )
+        version, stages = selectors.ladder_in_force(tenant_id=membership.tenant_id)
+        return _ladder_page(request, membership, version, stages, form=form, status=400)
+    version, stages = selectors.ladder_in_force(tenant_id=membership.tenant_id)
+    return _ladder_page(request, membership, version, stages)
 
 
 @tenant_view
 @require_safe
 def ladder_version_detail(request, *, membership, ladder_version_pk):
     version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
-    return _ladder_page(request, membership, version)
+    return _ladder_page(request, membership, version, selectors.stages_of(version))
 
 
 @tenant_view
 def ladder_revise(request, *, membership, ladder_version_pk):
-    """Edit the ladder: the form shows the version in force; saving writes the next."""
-    version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
+    """Edit the ladder: the form shows the version in force; saving writes the next.
+    The role is checked first: a provider, who does not read the ladder, is
+    refused like any other role that may not edit it."""
     require(membership, "ladder.change")
+    version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
     stages = selectors.stages_of(version)
     form = LadderReviseForm(request.POST or None, stages=stages)
     if request.method == "POST" and form.is_valid():
@@ -106,18 +129,18 @@ def ladder_revise(request, *, membership, ladder_version_pk):
 # --- a contract's escalation record ------------------------------------------------
 
 
-def _where(contract, version):
+def _where(contract, stages):
     """The contract's level and the stage it sits at (the definition it was
-    taken under; level 0 of the ladder in force before any step)."""
+    taken under; before any step, that level of the ladder in force)."""
     level, stage = selectors.contract_position(contract=contract)
     if stage is None:
-        stage = version.stages.filter(level=level).first()
+        stage = next((s for s in stages if s.level == level), None)
     return level, stage
 
 
 def _escalation_page(request, membership, contract, *, form=None, decision=None, status=200):
-    version = services.ladder_for(contract.tenant)
-    level, stage = _where(contract, version)
+    version, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
+    level, stage = _where(contract, stages)
     steps = list(selectors.contract_steps(membership=membership, contract=contract))
     for step in steps:
         step.can_decide = (
@@ -139,7 +162,7 @@ def _escalation_page(request, membership, contract, *, form=None, decision=None,
             "contract": contract,
             "level": level,
             "stage": stage,
-            "stages": selectors.stages_of(version),
+            "stages": stages,
             "version": version,
             "steps": steps,
             "pending": pending,
@@ -164,14 +187,9 @@ def contract_escalation(request, *, membership, contract_pk):
 def escalation_propose(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     require(membership, "escalation.propose")
-    version = services.ladder_for(contract.tenant)
+    _, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
     level = selectors.contract_level(contract=contract)
-    form = StepProposeForm(
-        request.POST or None,
-        contract=contract,
-        stages=selectors.stages_of(version),
-        level=level,
-    )
+    form = StepProposeForm(request.POST or None, contract=contract, stages=stages, level=level)
     if request.method == "POST" and form.is_valid():
         try:
             step = services.escalation_step_propose(
@@ -194,7 +212,7 @@ def escalation_propose(request, *, membership, contract_pk):
             "form": form,
             "contract": contract,
             "level": level,
-            "stages": selectors.stages_of(version),
+            "stages": stages,
             "breadcrumbs": contract_crumbs(
                 membership, contract, ("Escalation", _escalation_url(membership, contract))
             ),

@@ -211,6 +211,25 @@ def test_the_ladder_is_read_by_internal_roles_and_revised_by_the_admin(
     world, as_member, row_counts
 ):
     tw = world.a
+    admin = as_member(Role.ADMIN)
+    # Before it is written, the default is in force and the list is empty.
+    assert admin.get(_url(tw, "api-ladder-list")).json()["results"] == []
+    for role in (Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR, Role.PROVIDER):
+        client = as_member(role)
+        before = row_counts()
+        response = client.post(_url(tw, "api-ladder-list"), {}, format="json")
+        assert response.status_code == 403 and row_counts() == before
+    adopted = admin.post(
+        _url(tw, "api-ladder-list"), {}, format="json", HTTP_X_CHANGE_REASON="To edit it"
+    )
+    assert adopted.status_code == 201, adopted.content
+    assert (adopted.json()["number"], adopted.json()["created_by"]) == (
+        1,
+        tw.user(Role.ADMIN).full_name,
+    )
+    _refused(
+        admin, _url(tw, "api-ladder-list"), {}, "version", row_counts, contains="already written"
+    )
     for role in (Role.ADMIN, Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR):
         versions = as_member(role).get(_url(tw, "api-ladder-list")).json()["results"]
         assert [(v["number"], v["is_current"]) for v in versions] == [(1, True)]
@@ -218,7 +237,6 @@ def test_the_ladder_is_read_by_internal_roles_and_revised_by_the_admin(
     assert as_member(Role.PROVIDER).get(_url(tw, "api-ladder-list")).json()["results"] == []
     v1 = LadderVersion.objects.get(tenant=tw.tenant)
     url = _url(tw, "api-ladder-revise", ladder_version_pk=v1.pk)
-    admin = as_member(Role.ADMIN)
     body = {"stages": [{"level": 3, "reporting_frequency": "monthly"}]}
     before = row_counts()
     no_reason = admin.post(url, body, format="json")

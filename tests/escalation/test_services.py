@@ -54,6 +54,23 @@ def test_the_default_ladder_is_written_once_on_first_use(world):
     assert _latest(version).history_change_reason.startswith("The default escalation ladder")
 
 
+def test_the_admin_adopts_the_default_ladder_once(world, row_counts):
+    tw = world.a
+    admin = tw.members[Role.ADMIN]
+    with pytest.raises(PermissionDenied):
+        services.ladder_adopt(membership=tw.members[Role.COMMISSIONER], reason="x")
+    _refused(lambda: services.ladder_adopt(membership=admin, reason=" "), "reason", row_counts)
+    version = services.ladder_adopt(membership=admin, reason="To edit it")
+    assert (version.number, version.created_by) == (1, admin.user)
+    assert _latest(version).history_user == admin.user
+    _refused(
+        lambda: services.ladder_adopt(membership=admin, reason="Again"),
+        "version",
+        row_counts,
+        contains="already written",
+    )
+
+
 def test_an_admin_edit_writes_a_new_version_and_the_old_one_stays(world, propose):
     tw = world.a
     step = propose(to_level=1)

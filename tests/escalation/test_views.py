@@ -142,9 +142,19 @@ def test_the_ladder_page_is_read_by_internal_roles_and_edited_by_the_admin(world
         body = as_role(role).get(_url(tw, "ladder_detail")).content.decode()
         assert "Enhanced monitoring" in body and "Edit the ladder" not in body
     assert as_role(Role.PROVIDER).get(_url(tw, "ladder_detail")).status_code == 404
+    assert (
+        as_role(Role.COMMISSIONER).post(_url(tw, "ladder_detail"), {"reason": "x"}).status_code
+        == 403
+    )
     admin = as_role(Role.ADMIN)
-    assert "Edit the ladder" in admin.get(_url(tw, "ladder_detail")).content.decode()
+    default = admin.get(_url(tw, "ladder_detail")).content.decode()
+    assert "Adopt the default ladder and edit it" in default
+    assert not LadderVersion.objects.exists()  # reading wrote nothing
+    adopted = admin.post(_url(tw, "ladder_detail"), {"reason": "To write it our way"})
     v1 = LadderVersion.objects.get(tenant=tw.tenant)
+    assert adopted["Location"] == _url(tw, "ladder_revise", ladder_version_pk=v1.pk)
+    assert v1.created_by == tw.user(Role.ADMIN) and v1.note == "To write it our way"
+    assert "Edit the ladder" in admin.get(_url(tw, "ladder_detail")).content.decode()
     url = _url(tw, "ladder_revise", ladder_version_pk=v1.pk)
     form = admin.get(url)
     assert form.status_code == 200
@@ -163,6 +173,30 @@ def test_the_ladder_page_is_read_by_internal_roles_and_edited_by_the_admin(world
     assert v1.stages.get(level=2).name == "Enhanced monitoring"
     old = admin.get(_url(tw, "ladder_version_detail", ladder_version_pk=v1.pk)).content.decode()
     assert "not in force" in old and "Edit the ladder" not in old
+
+
+@pytest.mark.parametrize("role", [Role.COMMISSIONER, Role.PROVIDER, Role.ADMIN])
+def test_reading_the_escalation_pages_writes_nothing(world, client_for, row_counts, role):
+    """Before any step, the default ladder is shown, not written."""
+    tw = world.a
+    client = client_for(tw.members[role])
+    contract = tw.p1.contract
+    urls = [
+        _url(tw, "contract_escalation", contract_pk=contract.pk),
+        _url(tw, "contract_dashboard", contract_pk=contract.pk),
+        _url(tw, "ladder_detail"),
+        _url(tw, "api-ladder-list"),
+        _url(tw, "api-escalation-list"),
+    ]
+    if role != Role.PROVIDER:
+        urls.append(_url(tw, "escalation_propose", contract_pk=contract.pk))
+    client.get(urls[0])  # signing in writes the user's last login
+    before = row_counts()
+    for url in urls:
+        assert client.get(url).status_code in (200, 403, 404), url
+    assert row_counts() == before
+    page = client.get(urls[0]).content.decode()
+    assert "Routine monitoring" in page and "The default ladder" in page
 
 
 def test_the_dashboard_shows_the_level_and_the_last_steps(world, as_role, propose):

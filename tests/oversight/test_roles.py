@@ -731,8 +731,6 @@ WORKFLOWS: dict[str, Workflow] = {
             "stages": [{"level": 1, "name": f"Informal concern {tag}"}],
             "change_reason": f"Our own words for level 1 {tag}",
         },
-        # the ladder is the commissioning organisation's configuration
-        hidden_from={Role.PROVIDER},
     ),
     "escalation.approve": Workflow(
         prepare=lambda tw: _escalation_step(tw, to_level=4),

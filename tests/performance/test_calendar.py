@@ -32,7 +32,14 @@ from performance.selectors import periods_with_state, with_state
 from performance.services import reporting_calendar_sync
 from performance.tasks import sync_reporting_calendars
 from tests.oversight.test_history import _csv, _import, _row
-from tests.oversight.test_isolation import _add_performance, _snapshot, _url, _values, all_routes
+from tests.oversight.test_isolation import (
+    _add_escalation,
+    _add_performance,
+    _snapshot,
+    _url,
+    _values,
+    all_routes,
+)
 
 
 def _spans(periods):
@@ -309,6 +316,7 @@ def test_reading_every_page_writes_nothing(world, client_for, role):
     and owe periods they do not have yet, which a page must not create."""
     for tw in (world.a, world.b):
         _add_performance(tw)
+        _add_escalation(tw)  # the escalation routes' objects (a ladder, a step)
     contract = world.a.p1.contract
     assert contract.status == ContractStatus.ACTIVE and contract.start_date < date(2025, 3, 1)
     assert ReportingPeriod.objects.filter(contract=contract).count() == 1
