@@ -166,3 +166,26 @@ def test_the_providers_escalation_page_has_no_accessibility_violations(
             )
         ],
     )
+
+
+def _adopt_without_a_reason(page):
+    page.get_by_label("Reason for adopting the ladder").fill("")
+    page.get_by_role("button", name="Adopt the default ladder and edit it").click()
+    page.wait_for_load_state("load")
+    assert page.locator(".usa-error-message").count() > 0, "the form showed no errors"
+
+
+def test_the_default_ladder_page_has_no_accessibility_violations(
+    page, world, sign_in, assert_accessible
+):
+    a = world.a
+    sign_in(page, a.members[Role.ADMIN].user)
+    url = _url("ladder_detail", tenant_slug=a.tenant.slug)
+    _visit_all(
+        page,
+        assert_accessible,
+        [
+            ("the default ladder, before it is written", url, _heading("Escalation ladder")),
+            ("the adopt form with errors", url, _adopt_without_a_reason),
+        ],
+    )
