@@ -137,7 +137,6 @@ class SignalViewSet(ReadOnlyViewSet):
     lookup_url_kwarg = "signal_pk"
     filterset_class = SignalFilter
     write_action = "signal.acknowledge"
-    drf_field_errors = True  # its clients and tests read {"note": ["…"]}
     http_method_names = ["get", "post", "head", "options"]
 
     @extend_schema(request=AcknowledgeSerializer, responses={200: SignalSerializer})
