@@ -143,7 +143,7 @@ def contract_create(*, membership: Membership, data: dict, reason: str) -> Contr
         reason=reason,
         action="contract.change",
     )
-    _calendar_sync(membership, contract)
+    contracts_saved(membership=membership, contracts=[contract])
     return contract
 
 
@@ -175,16 +175,20 @@ def contract_update(
             reason=reason,
             action="contract.change",
         )
-    _calendar_sync(membership, contract)
+    contracts_saved(membership=membership, contracts=[contract])
     return contract
 
 
-def _calendar_sync(membership: Membership, contract: Contract) -> None:
-    """What other apps do when a contract is created or changed, in this
+def contracts_saved(
+    *, membership: Membership, contracts: list[Contract], reason: str | None = None
+) -> None:
+    """What other apps do when contracts are created or changed, in the caller's
     transaction: the hooks registered in oversight/registry.py (performance's
-    keeps the reporting calendar in step with the dates, frequency and status)."""
+    keeps the reporting calendar in step with the dates, frequency and status).
+    One call for many contracts of the tenant (the register's import, with the
+    import's ``reason``) is one call per hook."""
     for hook in registry.contract_saved_hooks():
-        hook.run(membership=membership, contract=contract)
+        hook.run(membership=membership, contracts=contracts, reason=reason)
 
 
 @transaction.atomic

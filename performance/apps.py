@@ -33,16 +33,17 @@ def seed_signals(ctx) -> None:
     recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
 
 
-def calendar_follows_contract(*, membership, contract) -> None:
-    """A contract was created or changed (contracts' services call this through
-    the registry): its reporting calendar follows its dates, frequency and status."""
-    from .services import contract_calendar_sync
+def calendar_follows_contracts(*, membership, contracts, reason=None) -> None:
+    """Contracts were created or changed (contracts' services and the register's
+    import call this through the registry): their reporting calendars follow
+    their dates, frequency and status."""
+    from .services import contracts_calendar_sync
 
-    contract_calendar_sync(
-        contract=contract,
-        user=membership.user,
-        reason=f"Reporting calendar of {contract.reference}",
-    )
+    if reason:  # many at once (the register's import): its reason
+        why = f"Reporting calendar ({reason})"
+    else:
+        why = "Reporting calendar of " + ", ".join(c.reference for c in contracts)
+    contracts_calendar_sync(contracts=contracts, user=membership.user, reason=why)
 
 
 def dashboard_panel(membership, contract):
@@ -70,7 +71,7 @@ class PerformanceConfig(AppConfig):
             order=40,
             roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
         )
-        registry.contract_saved("performance.calendar", calendar_follows_contract, order=100)
+        registry.contract_saved("performance.calendar", calendar_follows_contracts, order=100)
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
         for order, kind in enumerate(
             (

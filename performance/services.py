@@ -177,19 +177,20 @@ def reporting_calendar_sync(
     return len(new)
 
 
-def contract_calendar_sync(
-    *, contract: Contract, user=None, reason: str, today: date | None = None
+def contracts_calendar_sync(
+    *, contracts: list[Contract], user=None, reason: str, today: date | None = None
 ) -> int:
-    """A contract was created or changed: an active one gets at once the periods
-    it owes up to its tenant's day (a new contract, a start moved earlier, a
+    """Contracts were created or changed: the active ones get at once the periods
+    they owe up to their tenant's day (a new contract, a start moved earlier, a
     change of frequency); the nightly ``sync_reporting_calendars`` adds each new
     period after that. Runs in the caller's transaction, so a rejected change
     writes no period. Pages only read the calendar: they never call this."""
-    if contract.status != ContractStatus.ACTIVE:
+    active = [c for c in contracts if c.status == ContractStatus.ACTIVE]
+    if not active:
         return 0
     return reporting_calendar_sync(
-        contracts=[contract],
-        today=today or tenant_today(contract.tenant),
+        contracts=active,
+        today=today or tenant_today(active[0].tenant),
         user=user,
         reason=reason,
     )

@@ -25,11 +25,13 @@ from oversight.api import ReadOnlyViewSet, TenantScopedViewSet
 from oversight.serializers import StrictSerializer
 
 from . import selectors
-from .models import RiskBand, RiskScore, Severity, Signal, SignalKind, SignalStatus
+from .models import RiskBand, RiskScore, Severity, Signal, SignalStatus, signal_kind_choices
 from .serializers import _named_choices
 from .signal_services import signal_acknowledge
 
-SignalKindField = _named_choices(SignalKind.choices, "SignalKind")
+# Read when the URL conf is imported, after every app's ready() has registered
+# its signal rules, so the schema lists their kinds too.
+SignalKindField = _named_choices(signal_kind_choices(), "SignalKind")
 SeverityField = _named_choices(Severity.choices, "SignalSeverity")
 SignalStatusField = _named_choices(SignalStatus.choices, "SignalStatus")
 RiskBandField = _named_choices(RiskBand.choices, "RiskBand")
@@ -89,7 +91,7 @@ class SignalFilter(django_filters.FilterSet):
 
     contract = django_filters.NumberFilter(field_name="contract_id")
     contract_kpi = django_filters.NumberFilter(field_name="contract_kpi_id")
-    kind = django_filters.MultipleChoiceFilter(choices=SignalKind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=signal_kind_choices)
     status = django_filters.MultipleChoiceFilter(choices=SignalStatus.choices)
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
     live = django_filters.BooleanFilter(

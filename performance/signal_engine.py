@@ -27,7 +27,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
 
 from contracts.models import Contract, ContractStatus
-from oversight import clock
+from oversight import clock, registry
 from oversight.history import bulk_create, bulk_update
 from oversight.workflow import transition_bulk
 
@@ -42,7 +42,7 @@ from .models import (
     Signal,
     SignalStatus,
 )
-from .signal_rules import SEVERITY_ORDER, SignalSpec, evaluate, risk_scores
+from .signal_rules import SEVERITY_ORDER, SEVERITY_POINTS, SignalSpec, evaluate, risk_scores
 from .signal_services import SIGNAL_WORKFLOW
 
 logger = logging.getLogger(__name__)
@@ -314,9 +314,11 @@ def recompute_signals(
         frames = load_frames(scope, today=today)
     with _phase("evaluate", timings, cpu):
         specs, _chart = evaluate(today=today, **frames)
+    ids = [int(c) for c in frames["contracts"].index]
+    with _phase("rules", timings, cpu):
+        specs += registered_findings(contract_ids=ids, today=today)
     with _phase("risk", timings, cpu):
         scores = risk_scores(specs, frames["kpis"], frames["contracts"])
-    ids = [int(c) for c in frames["contracts"].index]
     with _phase("write", timings, cpu):
         opened, updated, closed, stored = _write(
             ids=ids, specs=specs, scores=scores, today=today, user=user, tenants=frames["contracts"]
@@ -326,6 +328,49 @@ def recompute_signals(
     )
     logger.info("signals recomputed: %s", result)
     return result
+
+
+def _finding_problem(finding, kinds: set[str], in_run: set[int]) -> str:
+    if finding.kind not in kinds:
+        return f"kind {finding.kind!r} is not one it registered"
+    if finding.severity not in SEVERITY_POINTS:
+        return f"severity {finding.severity!r} is unknown"
+    if not finding.key.startswith(finding.kind):
+        return f"key {finding.key!r} does not start with its kind"
+    if finding.contract_id not in in_run:
+        return f"contract {finding.contract_id} is not in this run"
+    return ""
+
+
+def registered_findings(*, contract_ids: list[int], today: date) -> list[SignalSpec]:
+    """The findings of the rules feature apps register (oversight/registry.py
+    ``signal_rule``: overdue plan actions, a notice's deadline), as the engine's
+    own specs, so they open, update, close and count towards the risk score like
+    every other signal. A rule that answers a kind it did not register, an
+    unknown severity, a key that does not start with its kind or a contract
+    outside the run is a programming error, named with the rule."""
+    if not contract_ids:
+        return []
+    in_run = set(contract_ids)
+    specs = []
+    for rule in registry.signal_rules():
+        kinds = {code for code, _ in rule.kinds}
+        for finding in rule.run(contract_ids=list(contract_ids), today=today):
+            problem = _finding_problem(finding, kinds, in_run)
+            if problem:
+                raise ValueError(f"Signal rule {rule.key!r}: {problem}")
+            specs.append(
+                SignalSpec(
+                    contract=finding.contract_id,
+                    kind=finding.kind,
+                    key=finding.key,
+                    severity=finding.severity,
+                    message=finding.message,
+                    period_start=finding.period_start,
+                    evidence=dict(finding.evidence),
+                )
+            )
+    return specs
 
 
 @transaction.atomic

@@ -242,6 +242,94 @@ def test_a_plugin_notification_kind_is_known_by_its_label(plugin_installed):
     assert registry.notification_kind_label("plugin_site_visit_due") == "Site visit due"
 
 
+def test_a_plugin_portfolio_panel_is_given_the_contracts_in_view(world, plugin_installed):
+    contracts = [world.a.p1.contract, world.a.p2.contract]
+    executive = world.a.members[Role.EXECUTIVE]
+    assert registry.portfolio_panels_for(executive, contracts) == [
+        {
+            "key": "plugin_app.site_visits",
+            "template": "plugin_app/portfolio_panel.html",
+            "context": {"contract_count": 2},
+        }
+    ]
+    assert registry.portfolio_panels_for(world.a.members[Role.PROVIDER], contracts) == []
+
+
+def test_a_plugin_signal_rule_opens_updates_and_closes_its_signals(
+    world, client_for, plugin_installed
+):
+    from performance.models import RiskScore, Signal, SignalStatus
+    from performance.signal_engine import recompute_signals
+
+    contract = world.a.p1.contract
+    kind = plugin_installed.VISIT_OVERDUE
+    plugin_installed.OVERDUE_VISITS.clear()
+    plugin_installed.OVERDUE_VISITS[contract.pk] = "high"
+    try:
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal = Signal.objects.get(contract=contract, kind=kind)
+        assert (signal.status, signal.severity) == (SignalStatus.OPEN, "high")
+        assert signal.get_kind_display() == "Site visit overdue"
+        assert signal.history.first().history_change_reason == "Signal opened: condition appeared"
+        score = RiskScore.objects.get(contract=contract)
+        assert signal.message in score.reasons
+
+        # It reads as its label on the API and filters by its kind.
+        client = client_for(world.a.members[Role.COMMISSIONER])
+        listed = client.get(
+            reverse("api-signal-list", args=[world.a.tenant.slug]), {"kind": kind}
+        ).json()["results"]
+        assert [(s["id"], s["kind_label"]) for s in listed] == [(signal.pk, "Site visit overdue")]
+
+        plugin_installed.OVERDUE_VISITS[contract.pk] = "critical"
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal.refresh_from_db()
+        assert signal.severity == "critical"
+
+        plugin_installed.OVERDUE_VISITS.clear()
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal.refresh_from_db()
+        assert signal.status == SignalStatus.CLOSED
+    finally:
+        plugin_installed.OVERDUE_VISITS.clear()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"kind": "spc_concern"}, "kind 'spc_concern' is not one it registered"),
+        ({"severity": "dire"}, "severity 'dire' is unknown"),
+        ({"key": "visit:1"}, "key 'visit:1' does not start with its kind"),
+    ],
+)
+def test_a_signal_rule_that_answers_what_it_did_not_register_is_named(
+    world, monkeypatch, change, problem
+):
+    from performance.signal_engine import recompute_signals
+
+    contract = world.a.p1.contract
+    monkeypatch.setattr(registry, "SIGNAL_RULES", registry.Registry("signal rule"))
+
+    def rule(*, contract_ids, today):
+        finding = {
+            "contract_id": contract.pk,
+            "kind": "visit_late",
+            "key": f"visit_late:{contract.pk}",
+            "severity": "low",
+            "message": "Late.",
+        }
+        return [registry.SignalFinding(**{**finding, **change})]
+
+    registry.signal_rule("broken", rule, kinds={"visit_late": "Visit late"}, order=1)
+    with pytest.raises(ValueError, match=re.escape(f"Signal rule 'broken': {problem}")):
+        recompute_signals(tenant_id=world.a.tenant.id)
+
+
+def test_a_signal_rule_must_register_its_kinds():
+    with pytest.raises(ValueError, match="registers no kinds"):
+        registry.signal_rule("kindless", lambda **kw: [], kinds={}, order=1)
+
+
 def test_seed_demo_runs_a_plugin_demo_part_after_the_core_parts(db, monkeypatch, plugin_installed):
     # The returns and signals parts take most of a minute; test_demo_stories has them.
     for slow in ("performance.returns", "performance.signals"):

@@ -8,7 +8,14 @@ REGISTERED = [
     ("HOME_PANELS", "plugin_app.site_visits"),
     ("NOTIFICATION_KINDS", "plugin_site_visit_due"),
     ("DEMO_PARTS", "plugin_app.site_visits"),
+    ("PORTFOLIO_PANELS", "plugin_app.site_visits"),
+    ("SIGNAL_RULES", "plugin_app.visit_overdue"),
 ]
+
+# The contracts whose site visit is overdue, by id, with the severity the rule
+# answers (a test sets them; the rule reads them as an app reads its own table).
+OVERDUE_VISITS: dict[int, str] = {}
+VISIT_OVERDUE = "plugin_visit_overdue"
 
 # The tenants and contracts the demo part saw, in the order it ran.
 DEMO_RUNS: list[tuple[str, list[str]]] = []
@@ -20,6 +27,27 @@ def contract_panel(membership, contract):
 
 def home_panel(membership):
     return ("plugin_app/home_panel.html", {"visits_due": 2})
+
+
+def portfolio_panel(membership, contracts):
+    return ("plugin_app/portfolio_panel.html", {"contract_count": len(contracts)})
+
+
+def visit_overdue_rule(*, contract_ids, today):
+    from oversight.registry import SignalFinding
+
+    return [
+        SignalFinding(
+            contract_id=contract_id,
+            kind=VISIT_OVERDUE,
+            key=f"{VISIT_OVERDUE}:{contract_id}",
+            severity=severity,
+            message=f"The site visit due before {today:%d %b %Y} has not happened.",
+            evidence={"due": today.isoformat()},
+        )
+        for contract_id, severity in OVERDUE_VISITS.items()
+        if contract_id in contract_ids
+    ]
 
 
 def demo_part(ctx) -> None:
@@ -44,3 +72,12 @@ class PluginAppConfig(AppConfig):
         )
         registry.notification_kind("plugin_site_visit_due", "Site visit due", order=500)
         registry.demo_part("plugin_app.site_visits", demo_part, order=500)
+        registry.portfolio_panel(
+            "plugin_app.site_visits", portfolio_panel, order=10, roles={Role.EXECUTIVE}
+        )
+        registry.signal_rule(
+            "plugin_app.visit_overdue",
+            visit_overdue_rule,
+            kinds={VISIT_OVERDUE: "Site visit overdue"},
+            order=10,
+        )

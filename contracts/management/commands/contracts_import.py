@@ -34,7 +34,7 @@ from django.db.models import Q
 
 from contracts import selectors
 from contracts.models import Contract, ContractStatus, Frequency, PaymentModel
-from contracts.services import _check_tenant_refs
+from contracts.services import _check_tenant_refs, contracts_saved
 from oversight.history import bulk_create
 from oversight.models import Membership, Tenant, User
 from oversight.permissions import can
@@ -251,17 +251,9 @@ def contracts_import(
     if errors:
         raise ImportRejected(errors)
     created = bulk_create(Contract, contracts, user=membership.user, reason=reason)
-    # Active contracts get the periods they owe at once, as one created in the
-    # register does (contracts.services); the nightly task adds the rest.
-    from oversight.clock import tenant_today
-    from performance.services import reporting_calendar_sync
-
-    reporting_calendar_sync(
-        contracts=[c for c in created if c.status == ContractStatus.ACTIVE],
-        today=tenant_today(membership.tenant),
-        user=membership.user,
-        reason=f"Reporting calendar ({reason})",
-    )
+    # What other apps do for a new contract (performance: the periods an active
+    # one owes), as for one created in the register's pages, in one call.
+    contracts_saved(membership=membership, contracts=created, reason=reason)
     return created
 
 
