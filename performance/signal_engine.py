@@ -489,9 +489,10 @@ def _store_scores(*, ids, scores, today, user, tenants) -> int:
 
 def _notify_managers(signals: list[Signal]) -> None:
     """New high or critical signals notify the contract's manager (in-app and
-    email): one notice per contract per recompute, naming each new signal, all
-    written in one go (``notify_many``: one insert, one email task)."""
-    from oversight.notifications import Notice, notify_many
+    email) while they are an active member of the tenant: one notice per
+    contract per recompute, naming each new signal, all written in one go
+    (``notify_many``: one insert, one email task)."""
+    from oversight.notifications import Notice, notification_recipients, notify_many
 
     from .apps import SIGNAL_NOTICE
 
@@ -501,8 +502,20 @@ def _notify_managers(signals: list[Signal]) -> None:
     contracts = Contract.objects.filter(id__in=list(by_contract)).select_related(
         "tenant", "contract_manager"
     )
+    contracts = list(contracts)
+    listening: set[tuple[int, int]] = set()  # (tenant, user): one query per tenant
+    for tenant in {c.tenant_id: c.tenant for c in contracts}.values():
+        managers = {c.contract_manager_id for c in contracts if c.tenant_id == tenant.pk}
+        listening.update(
+            (tenant.pk, user_id)
+            for user_id in notification_recipients(tenant=tenant, users=managers).values_list(
+                "user_id", flat=True
+            )
+        )
     notices = []
     for contract in contracts:
+        if (contract.tenant_id, contract.contract_manager_id) not in listening:
+            continue
         new = by_contract[contract.id]
         url = reverse(
             "contract_dashboard",

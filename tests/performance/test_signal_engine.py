@@ -170,6 +170,20 @@ def test_new_high_signal_notifies_the_contract_manager_once(
     assert "Deterioration the provider has not raised" in mailoutbox[0].body
 
 
+def test_a_manager_who_has_left_the_tenant_is_not_notified(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from oversight.models import Membership
+
+    tenant, contract, _, manager, _ = build(STABLE[:-1] + [20])
+    Membership.objects.filter(tenant=tenant, user=manager).update(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_signals(tenant_id=tenant.id, today=TODAY)
+    assert live(contract).exists()
+    assert not Notification.objects.filter(user=manager).exists()
+    assert mailoutbox == []
+
+
 def test_scope_by_contract_leaves_other_contracts_alone():
     tenant, contract, *_ = build(STABLE[:-1] + [20])
     other_tenant, other, *_ = build(STABLE[:-1] + [20])
