@@ -5,7 +5,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from oversight.history import history_entries
-from oversight.models import Role
 from oversight.permissions import can, require
 from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
@@ -24,7 +23,7 @@ from .forms import (
 PAGE_SIZE = 25
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def contract_list(request, *, membership):
     form = ContractFilterForm(request.GET or None, membership=membership)
@@ -45,7 +44,7 @@ def contract_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def contract_detail(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
@@ -65,7 +64,7 @@ def contract_detail(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="history.view")
 @require_safe
 def contract_history(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
@@ -80,7 +79,7 @@ def contract_history(request, *, membership, contract_pk):
     )
 
 
-@tenant_view(action="contract.change")
+@tenant_view(read="register.view", action="contract.change")
 def contract_create(request, *, membership):
     return edit_page(
         request,
@@ -95,7 +94,7 @@ def contract_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def contract_edit(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "contract.change")
@@ -113,7 +112,7 @@ def contract_edit(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def site_create(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "site.change")
@@ -130,7 +129,7 @@ def site_create(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def site_edit(request, *, membership, site_pk):
     site = selectors.site_get(membership=membership, pk=site_pk)
     require(membership, "site.change")
@@ -149,7 +148,7 @@ def site_edit(request, *, membership, site_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def milestone_create(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "milestone.change")
@@ -166,7 +165,7 @@ def milestone_create(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def milestone_edit(request, *, membership, milestone_pk):
     milestone = selectors.milestone_get(membership=membership, pk=milestone_pk)
     require(membership, "milestone.change")
@@ -185,7 +184,7 @@ def milestone_edit(request, *, membership, milestone_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def provider_list(request, *, membership):
     providers = selectors.providers_visible(membership=membership).order_by("name")
@@ -197,7 +196,7 @@ def provider_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def provider_detail(request, *, membership, provider_pk):
     provider = selectors.provider_get(membership=membership, pk=provider_pk)
@@ -219,7 +218,7 @@ def provider_detail(request, *, membership, provider_pk):
     )
 
 
-@tenant_view(action="provider.change")
+@tenant_view(read="register.view", action="provider.change")
 def provider_create(request, *, membership):
     return edit_page(
         request,
@@ -234,7 +233,7 @@ def provider_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def provider_edit(request, *, membership, provider_pk):
     provider = selectors.provider_get(membership=membership, pk=provider_pk)
     require(membership, "provider.change")
@@ -255,13 +254,9 @@ def provider_edit(request, *, membership, provider_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="service_types.view")
 @require_safe
 def service_type_list(request, *, membership):
-    if membership.role == Role.PROVIDER:
-        from django.http import Http404
-
-        raise Http404
     return render(
         request,
         "contracts/service_type_list.html",
@@ -272,7 +267,7 @@ def service_type_list(request, *, membership):
     )
 
 
-@tenant_view(action="service_type.change")
+@tenant_view(read="service_types.view", action="service_type.change")
 def service_type_create(request, *, membership):
     return edit_page(
         request,
@@ -287,7 +282,7 @@ def service_type_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="service_types.view")
 def service_type_edit(request, *, membership, service_type_pk):
     service_type = selectors.service_type_get(membership=membership, pk=service_type_pk)
     require(membership, "service_type.change")

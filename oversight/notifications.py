@@ -211,7 +211,7 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 # --- page ---------------------------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="notifications.view")
 @require_safe
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
@@ -226,7 +226,7 @@ def notification_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="notifications.view")
 @require_POST
 def notification_read(request, *, membership):
     """Mark one notification (``notification`` in the form) or all of them read;

@@ -4,8 +4,8 @@ The core (``oversight``) imports no feature app (import-linter checks it: see
 ``[tool.importlinter]`` in pyproject.toml). A feature app registers what it adds
 in its ``AppConfig.ready()``:
 
-- ``nav_item``: an entry of the header's navigation (label, url name, the roles
-  that see it, an order);
+- ``nav_item``: an entry of the header's navigation (label, url name, the read
+  of ``oversight.permissions.READS`` that decides who sees it, an order);
 - ``home_panel``: a panel of the tenant home page for some roles;
 - ``contract_panel``: a panel of the contract dashboard, a function
   ``(membership, contract) -> (template name, context)``;
@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from .permissions import can_read
+
 # A panel function answers the template to include and its context, or None to
 # show nothing (nothing to say to this membership about this contract).
 PanelResult = tuple[str, dict[str, Any]] | None
@@ -50,15 +52,12 @@ PanelResult = tuple[str, dict[str, Any]] | None
 class NavItem:
     label: str
     url_name: str
-    roles: frozenset[str] | None  # None: every role
+    read: str  # a key of permissions.READS: the roles that may read it see the item
     order: int
 
     @property
     def key(self) -> str:
         return self.url_name
-
-    def visible_to(self, role: str) -> bool:
-        return self.roles is None or role in self.roles
 
 
 @dataclass(frozen=True)
@@ -169,8 +168,10 @@ def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
     return None if roles is None else frozenset(str(r) for r in roles)
 
 
-def nav_item(label: str, url_name: str, *, order: int, roles: Collection[str] | None = None):
-    NAVIGATION.add(NavItem(label=label, url_name=url_name, roles=_roles(roles), order=order))
+def nav_item(label: str, url_name: str, *, read: str, order: int):
+    """``read`` is the page's read (``permissions.READS``), or a narrower one
+    where fewer roles are offered the page than may open it."""
+    NAVIGATION.add(NavItem(label=label, url_name=url_name, read=read, order=order))
 
 
 def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
@@ -222,8 +223,8 @@ def tenant_urls(module: str, *, order: int, api: bool = False) -> None:
 # --------------------------------------------------------------------------
 
 
-def navigation_for(role: str) -> list[NavItem]:
-    return [item for item in NAVIGATION.all() if item.visible_to(role)]
+def navigation_for(membership) -> list[NavItem]:
+    return [item for item in NAVIGATION.all() if can_read(membership, item.read)]
 
 
 def _render_panels(panels: list[Panel], *args) -> list[dict[str, Any]]:

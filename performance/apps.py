@@ -59,18 +59,19 @@ class PerformanceConfig(AppConfig):
 
     def ready(self) -> None:
         """What performance adds to the core (oversight/registry.py)."""
-        from oversight import registry
+        from oversight import permissions, registry
         from oversight.models import NotificationKind, Role
 
         registry.tenant_urls("performance.urls", order=100)
         registry.tenant_urls("performance.api_urls", order=100, api=True)
-        registry.nav_item("Returns", "returns_home", order=30)
-        registry.nav_item(
-            "KPI library",
-            "kpi_list",
-            order=40,
-            roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
-        )
+        # Its pages' reads (oversight.permissions.READS), and the navigation by them.
+        permissions.register_read("returns.view", permissions.EVERY_ROLE)
+        # Across the tenant's providers: the commissioning organisation's view.
+        permissions.register_read("returns.overview", permissions.COMMISSIONING)
+        permissions.register_read("kpi_library.view", {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR})
+        permissions.register_read("dashboard.view", permissions.EVERY_ROLE)  # and its signals
+        registry.nav_item("Returns", "returns_home", read="returns.view", order=30)
+        registry.nav_item("KPI library", "kpi_list", read="kpi_library.view", order=40)
         registry.contract_saved("performance.calendar", calendar_follows_contracts, order=100)
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
         for order, kind in enumerate(

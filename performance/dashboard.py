@@ -119,7 +119,7 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
     return panels
 
 
-@tenant_view
+@tenant_view(read="dashboard.view")
 @require_safe
 def contract_dashboard(request, *, membership, contract_pk):
     """The contract's dashboard: its heading, then every contract-dashboard panel
@@ -299,14 +299,14 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
     )
 
 
-@tenant_view
+@tenant_view(read="dashboard.view")
 @require_safe
 def signal_detail(request, *, membership, signal_pk):
     signal = signal_get(membership=membership, pk=signal_pk)
     return _signal_page(request, membership, signal)
 
 
-@tenant_view
+@tenant_view(read="dashboard.view")
 @require_POST
 def signal_acknowledge_view(request, *, membership, signal_pk):
     """Acknowledge an open signal with a note; back to the dashboard (or the

@@ -29,8 +29,7 @@ from oversight import formatting
 from oversight.clock import tenant_today
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
-from oversight.models import Role
-from oversight.permissions import can, require
+from oversight.permissions import can, can_read, require
 from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
@@ -65,7 +64,6 @@ from .validation import validate
 
 PAGE_SIZE = 25
 PERIODS_PER_PAGE = 12
-LIBRARY_READERS = {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR}
 NEEDS_ACTION = [DUE, LATE, MISSING, ReturnStatus.QUERIED]  # what a provider must do
 ATTENTION_STATES = [DUE, LATE, MISSING, ReturnStatus.SUBMITTED]  # what a commissioner watches
 STATE_LABELS = {
@@ -92,16 +90,6 @@ def _entry_url_name(membership) -> str:
     return "period_return" if can(membership, "return.submit") else "period_return_on_behalf"
 
 
-def _not_provider(membership) -> None:
-    if membership.role == Role.PROVIDER:
-        raise PermissionDenied("This page is for the commissioning organisation.")
-
-
-def _library_reader(membership) -> None:
-    if membership.role not in LIBRARY_READERS:
-        raise PermissionDenied("The KPI library is read by admins, commissioners and auditors.")
-
-
 def _querystring(request) -> str:
     query = request.GET.copy()
     query.pop("page", None)
@@ -115,11 +103,11 @@ def _returns_crumbs(membership, *extra):
 # --- returns: home ----------------------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_safe
 def returns_home(request, *, membership):
     """Providers see what they owe; everyone else the tenant's overview."""
-    if membership.role == Role.PROVIDER:
+    if not can_read(membership, "returns.overview"):
         return _provider_home(request, membership)
     return _returns_overview(request, membership)
 
@@ -187,12 +175,11 @@ def _returns_overview(request, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="returns.overview")
 @require_safe
 def returns_timeliness(request, *, membership):
     """Each provider's share of returns first submitted on or before the due
     date, over its last 12 periods that have fallen due."""
-    _not_provider(membership)
     today = tenant_today(membership.tenant)
     first = (
         Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
@@ -240,7 +227,7 @@ def returns_timeliness(request, *, membership):
 # --- a contract's returns and values ---------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_safe
 def contract_returns(request, *, membership, contract_pk):
     """Every period of the contract, newest first, with every version."""
@@ -288,7 +275,7 @@ def _not_received(period, today) -> str:
     return "Not yet due" if state == DUE else "No return"
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_safe
 def contract_values(request, *, membership, contract_pk):
     """Values against the target in force, KPIs as rows and periods as columns
@@ -367,7 +354,7 @@ def contract_values(request, *, membership, contract_pk):
 # --- a period's return: the form, the upload, the template -------------------------------
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 def period_return(request, *, membership, period_pk):
     """The provider's own return for a period."""
     period = period_get(membership=membership, pk=period_pk)
@@ -378,7 +365,7 @@ def period_return(request, *, membership, period_pk):
     return _period_return(request, membership, period, on_behalf=False)
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 def period_return_on_behalf(request, *, membership, period_pk):
     """A return entered for the provider by the commissioning organisation:
     the same form, with the reason asked and recorded (issue 7)."""
@@ -474,7 +461,7 @@ def _period_return(request, membership, period, *, on_behalf: bool):
     )
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 def period_upload(request, *, membership, period_pk):
     """A provider's spreadsheet for one period: whole or nothing."""
     period = period_get(membership=membership, pk=period_pk)
@@ -499,10 +486,9 @@ def period_upload(request, *, membership, period_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="returns.overview")
 def bulk_upload(request, *, membership):
     """The commissioner data team's spreadsheet: a period's returns for many contracts."""
-    _not_provider(membership)
     require(membership, services.ON_BEHALF)
     return _upload_page(
         request,
@@ -562,7 +548,7 @@ def _upload_page(
     )
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_safe
 def period_template(request, *, membership, period_pk):
     """The spreadsheet template for a period, pre-filled with its KPIs and sites."""
@@ -654,14 +640,14 @@ def _return_page(request, membership, ret, *, review_form=None, status=200):
     )
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_safe
 def return_detail(request, *, membership, return_pk):
     ret = return_get(membership=membership, pk=return_pk)
     return _return_page(request, membership, ret)
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_POST
 def return_submit(request, *, membership, return_pk):
     ret = return_get(membership=membership, pk=return_pk)
@@ -676,7 +662,7 @@ def return_submit(request, *, membership, return_pk):
     return redirect(_return_url(membership, ret))
 
 
-@tenant_view
+@tenant_view(read="returns.view")
 @require_POST
 def return_review(request, *, membership, return_pk):
     """Accept a submitted return, or query it with a comment."""
@@ -711,10 +697,9 @@ def return_review(request, *, membership, return_pk):
 # --- the KPI library -----------------------------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="kpi_library.view")
 @require_safe
 def kpi_list(request, *, membership):
-    _library_reader(membership)
     kpis = kpis_visible(membership=membership).annotate(contracts=Count("contract_kpis"))
     return render(
         request,
@@ -723,10 +708,9 @@ def kpi_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="kpi_library.view")
 @require_safe
 def kpi_detail(request, *, membership, kpi_pk):
-    _library_reader(membership)
     kpi = kpi_get(membership=membership, pk=kpi_pk)
     return render(
         request,
@@ -781,14 +765,13 @@ def _kpi_form_page(request, membership, *, kpi: Kpi | None):
     )
 
 
-@tenant_view
+@tenant_view(read="kpi_library.view")
 def kpi_create(request, *, membership):
     return _kpi_form_page(request, membership, kpi=None)
 
 
-@tenant_view
+@tenant_view(read="kpi_library.view")
 def kpi_edit(request, *, membership, kpi_pk):
-    _library_reader(membership)
     kpi = kpi_get(membership=membership, pk=kpi_pk)
     return _kpi_form_page(request, membership, kpi=kpi)
 
@@ -796,7 +779,7 @@ def kpi_edit(request, *, membership, kpi_pk):
 # --- a contract's KPIs ---------------------------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def contract_kpis(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
@@ -888,13 +871,13 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def contract_kpi_create(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     return _contract_kpi_page(request, membership, contract, None)
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def contract_kpi_edit(request, *, membership, contract_kpi_pk):
     ck = contract_kpi_get(membership=membership, pk=contract_kpi_pk)
     return _contract_kpi_page(request, membership, ck.contract, ck)

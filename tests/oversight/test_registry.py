@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.test.utils import override_settings
 from django.urls import clear_url_caches, reverse
 
-from oversight import registry
+from oversight import permissions, registry
 from oversight.models import Role
 
 NAV_LINK = re.compile(r'class="usa-nav__link[^"]*" href="[^"]*"[^>]*><span>([^<]+)</span>')
@@ -60,6 +60,7 @@ def plugin_installed():
     finally:
         for name, key in plugin.REGISTERED:
             getattr(registry, name).remove(key)
+        permissions.READS.pop(plugin.SITE_VISITS_READ, None)
         _reload_urls()
 
 
@@ -140,12 +141,17 @@ def test_performance_keeps_the_calendar_in_step_through_the_contract_saved_hook(
 # --- the registry's own rules -----------------------------------------------------
 
 
+class _Member:
+    def __init__(self, role):
+        self.role = role
+
+
 def test_entries_are_listed_by_order_and_registering_a_key_again_replaces_it(monkeypatch):
     monkeypatch.setattr(registry, "NAVIGATION", registry.Registry("navigation item"))
-    registry.nav_item("Later", "later_page", order=20)
-    registry.nav_item("Sooner", "sooner_page", order=10)
-    registry.nav_item("Later, renamed", "later_page", order=5)
-    assert [item.label for item in registry.navigation_for(Role.PROVIDER)] == [
+    registry.nav_item("Later", "later_page", read="home.view", order=20)
+    registry.nav_item("Sooner", "sooner_page", read="home.view", order=10)
+    registry.nav_item("Later, renamed", "later_page", read="home.view", order=5)
+    assert [item.label for item in registry.navigation_for(_Member(Role.PROVIDER))] == [
         "Later, renamed",
         "Sooner",
     ]
@@ -154,7 +160,8 @@ def test_entries_are_listed_by_order_and_registering_a_key_again_replaces_it(mon
 def test_a_role_sees_only_the_items_and_panels_registered_for_it(monkeypatch):
     monkeypatch.setattr(registry, "NAVIGATION", registry.Registry("navigation item"))
     monkeypatch.setattr(registry, "CONTRACT_PANELS", registry.Registry("panel"))
-    registry.nav_item("Audit", "audit_page", order=10, roles={Role.AUDITOR})
+    monkeypatch.setitem(permissions.READS, "audit.view", frozenset({Role.AUDITOR}))
+    registry.nav_item("Audit", "audit_page", read="audit.view", order=10)
     registry.contract_panel(
         "audit", lambda m, c: ("audit.html", {"c": c}), order=10, roles={Role.AUDITOR}
     )
@@ -162,10 +169,10 @@ def test_a_role_sees_only_the_items_and_panels_registered_for_it(monkeypatch):
     class Member:
         role = Role.PROVIDER
 
-    assert registry.navigation_for(Role.PROVIDER) == []
+    assert registry.navigation_for(Member()) == []
     assert registry.contract_panels_for(Member(), "C-1") == []
     Member.role = Role.AUDITOR
-    assert [item.label for item in registry.navigation_for(Role.AUDITOR)] == ["Audit"]
+    assert [item.label for item in registry.navigation_for(Member())] == ["Audit"]
     assert registry.contract_panels_for(Member(), "C-1") == [
         {"key": "audit", "template": "audit.html", "context": {"c": "C-1"}}
     ]

@@ -17,6 +17,10 @@ REGISTERED = [
 OVERDUE_VISITS: dict[int, str] = {}
 VISIT_OVERDUE = "plugin_visit_overdue"
 
+# The read its page declares and its navigation item follows (permissions.READS),
+# taken out by the tests like the entries above.
+SITE_VISITS_READ = "site_visits.view"
+
 # The tenants and contracts the demo part saw, in the order it ran.
 DEMO_RUNS: list[tuple[str, list[str]]] = []
 
@@ -59,13 +63,12 @@ class PluginAppConfig(AppConfig):
     label = "plugin_app"
 
     def ready(self) -> None:
-        from oversight import registry
+        from oversight import permissions, registry
         from oversight.models import Role
 
         registry.tenant_urls("tests.plugin_app.urls", order=500)
-        registry.nav_item(
-            "Site visits", "plugin_site_visits", order=45, roles={Role.ADMIN, Role.COMMISSIONER}
-        )
+        permissions.register_read(SITE_VISITS_READ, {Role.ADMIN, Role.COMMISSIONER})
+        registry.nav_item("Site visits", "plugin_site_visits", read=SITE_VISITS_READ, order=45)
         registry.contract_panel("plugin_app.site_visits", contract_panel, order=200)
         registry.home_panel(
             "plugin_app.site_visits", home_panel, order=10, roles={Role.COMMISSIONER}
