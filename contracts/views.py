@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from oversight import registry
 from oversight.history import history_entries
 from oversight.permissions import can, require
 from oversight.tenancy import tenant_view
@@ -54,12 +55,33 @@ def contract_detail(request, *, membership, contract_pk):
         {
             "contract": contract,
             "breadcrumbs": contracts_crumbs(membership),
+            "contract_links": registry.contract_links_for(membership, contract),
             "sites": contract.sites.all(),
             "milestones": contract.milestones.all(),
             "history": history_entries(contract, limit=20),
             "can_edit": can(membership, "contract.change"),
             "can_edit_sites": can(membership, "site.change"),
             "can_edit_milestones": can(membership, "milestone.change"),
+        },
+    )
+
+
+@tenant_view(read="dashboard.view")
+@require_safe
+def contract_dashboard(request, *, membership, contract_pk):
+    """The contract's dashboard: its heading and links, then every
+    contract-dashboard panel the apps registered (oversight/registry.py), in
+    order: performance's charts, signals and risk; later the escalation record,
+    variations and meetings, each added in its app's ready()."""
+    contract = selectors.contract_get(membership=membership, pk=contract_pk)
+    return render(
+        request,
+        "contracts/contract_dashboard.html",
+        {
+            "contract": contract,
+            "contract_links": registry.contract_links_for(membership, contract),
+            "dashboard_panels": registry.contract_panels_for(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
         },
     )
 

@@ -43,13 +43,16 @@ ACTIONS: dict[str, frozenset[str]] = {
 # read -> roles that may use the pages declaring it (``tenant_view(read=…)``)
 # and are offered them in the navigation (``registry.nav_item(read=…)``).
 # The core's own; performance registers "returns.view", "returns.overview",
-# "kpi_library.view" and "dashboard.view" in its ready().
+# and "kpi_library.view" in its ready().
 READS: dict[str, frozenset[str]] = {
     "home.view": EVERY_ROLE,
     # The register: contracts, their sites, milestones and providers (a
     # provider's member sees its own provider and contracts: the selectors).
     "register.view": EVERY_ROLE,
     "history.view": EVERY_ROLE,  # a contract's full history page
+    # A contract's dashboard (the register's page, with the apps' panels) and
+    # the pages its panels link to (a signal).
+    "dashboard.view": EVERY_ROLE,
     "service_types.view": COMMISSIONING,
     "members.view": frozenset({Role.ADMIN, Role.AUDITOR}),
     "notifications.view": EVERY_ROLE,  # one's own notifications

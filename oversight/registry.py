@@ -9,6 +9,9 @@ in its ``AppConfig.ready()``:
 - ``home_panel``: a panel of the tenant home page for some roles;
 - ``contract_panel``: a panel of the contract dashboard, a function
   ``(membership, contract) -> (template name, context)``;
+- ``contract_link``: a page about one contract (a URL name taking
+  ``contract_pk``), linked from the contract's page and its dashboard for the
+  roles that may read it;
 - ``portfolio_panel``: a panel of the executive's portfolio page, a function
   ``(membership, contracts) -> (template name, context)`` given the contracts in
   view (the page's filters applied), so that each app summarises its own data
@@ -41,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.urls import reverse
+
 from .permissions import can_read
 
 # A panel function answers the template to include and its context, or None to
@@ -53,6 +58,18 @@ class NavItem:
     label: str
     url_name: str
     read: str  # a key of permissions.READS: the roles that may read it see the item
+    order: int
+
+    @property
+    def key(self) -> str:
+        return self.url_name
+
+
+@dataclass(frozen=True)
+class ContractLink:
+    label: str
+    url_name: str  # a tenant page taking ``contract_pk``
+    read: str  # a key of permissions.READS
     order: int
 
     @property
@@ -157,6 +174,7 @@ NAVIGATION = Registry("navigation item")
 HOME_PANELS = Registry("home-page panel")
 CONTRACT_PANELS = Registry("contract-dashboard panel")
 PORTFOLIO_PANELS = Registry("portfolio panel")
+CONTRACT_LINKS = Registry("contract page link")
 SIGNAL_RULES = Registry("signal rule")
 NOTIFICATION_KINDS = Registry("notification kind")
 DEMO_PARTS = Registry("demo-data part")
@@ -172,6 +190,10 @@ def nav_item(label: str, url_name: str, *, read: str, order: int):
     """``read`` is the page's read (``permissions.READS``), or a narrower one
     where fewer roles are offered the page than may open it."""
     NAVIGATION.add(NavItem(label=label, url_name=url_name, read=read, order=order))
+
+
+def contract_link(label: str, url_name: str, *, read: str, order: int):
+    CONTRACT_LINKS.add(ContractLink(label=label, url_name=url_name, read=read, order=order))
 
 
 def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
@@ -225,6 +247,22 @@ def tenant_urls(module: str, *, order: int, api: bool = False) -> None:
 
 def navigation_for(membership) -> list[NavItem]:
     return [item for item in NAVIGATION.all() if can_read(membership, item.read)]
+
+
+def contract_links_for(membership, contract) -> list[dict[str, str]]:
+    """The pages about this contract that apps registered, for this membership:
+    ``[{"label", "url"}]`` in order."""
+    return [
+        {
+            "label": link.label,
+            "url": reverse(
+                link.url_name,
+                kwargs={"tenant_slug": membership.tenant.slug, "contract_pk": contract.pk},
+            ),
+        }
+        for link in CONTRACT_LINKS.all()
+        if can_read(membership, link.read)
+    ]
 
 
 def _render_panels(panels: list[Panel], *args) -> list[dict[str, Any]]:

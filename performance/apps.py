@@ -69,11 +69,17 @@ class PerformanceConfig(AppConfig):
         # Across the tenant's providers: the commissioning organisation's view.
         permissions.register_read("returns.overview", permissions.COMMISSIONING)
         permissions.register_read("kpi_library.view", {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR})
-        permissions.register_read("dashboard.view", permissions.EVERY_ROLE)  # and its signals
         registry.nav_item("Returns", "returns_home", read="returns.view", order=30)
         registry.nav_item("KPI library", "kpi_list", read="kpi_library.view", order=40)
         registry.contract_saved("performance.calendar", calendar_follows_contracts, order=100)
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
+        registry.contract_link("Returns", "contract_returns", read="returns.view", order=10)
+        registry.contract_link(
+            "Values against target", "contract_values", read="returns.view", order=20
+        )
+        registry.contract_link(
+            "KPIs, targets and benchmarks", "contract_kpis", read="register.view", order=30
+        )
         for order, kind in enumerate(
             (
                 NotificationKind.RETURN_REMINDER,

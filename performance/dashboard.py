@@ -8,9 +8,8 @@ return due. It runs a fixed number of queries whatever the number of KPIs and
 points: values are read in one query and grouped in Python, and the charts are
 built by the pure functions in ``charts``.
 
-Kept apart from ``views.py`` (the returns and KPI pages) because it is a
-different screen with its own data; the URLs live in ``urls.py`` as usual. The
-page renders the contract-dashboard panels registered in oversight/registry.py;
+The dashboard page itself is the register's (``contracts.views.contract_dashboard``):
+it renders the contract-dashboard panels registered in oversight/registry.py, and
 what is described above is performance's panel (``performance_panel``).
 """
 
@@ -25,8 +24,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
-from contracts.selectors import contract_get
-from oversight import formatting, registry
+from oversight import formatting
 from oversight.clock import tenant_today
 from oversight.forms import USWDSMixin, apply_service_errors
 from oversight.history import history_entries
@@ -117,24 +115,6 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
             )
         panels.append({"ck": ck, "chart": chart, "dom_id": f"kpi-{ck.pk}"})
     return panels
-
-
-@tenant_view(read="dashboard.view")
-@require_safe
-def contract_dashboard(request, *, membership, contract_pk):
-    """The contract's dashboard: its heading, then every contract-dashboard panel
-    registered in oversight/registry.py, in order (performance's own is one of
-    them; later features add theirs in their ready())."""
-    contract = contract_get(membership=membership, pk=contract_pk)
-    return render(
-        request,
-        "performance/contract_dashboard.html",
-        {
-            "contract": contract,
-            "dashboard_panels": registry.contract_panels_for(membership, contract),
-            "breadcrumbs": contract_crumbs(membership, contract),
-        },
-    )
 
 
 def performance_panel(membership, contract):

@@ -39,12 +39,8 @@ urlpatterns = [
         views.contract_kpi_edit,
         name="contract_kpi_edit",
     ),
-    # The contract dashboard and signals
-    path(
-        "contracts/<int:contract_pk>/dashboard/",
-        dashboard.contract_dashboard,
-        name="contract_dashboard",
-    ),
+    # Signals (the contract dashboard is the register's page; performance's
+    # panel on it is registered in apps.py)
     path("signals/<int:signal_pk>/", dashboard.signal_detail, name="signal_detail"),
     path(
         "signals/<int:signal_pk>/acknowledge/",

@@ -189,6 +189,35 @@ def test_a_panel_that_answers_none_is_left_out(monkeypatch):
     assert [p["key"] for p in registry.home_panels_for(Member())] == ["loud"]
 
 
+def test_contract_links_show_to_the_roles_that_may_read_them(world, monkeypatch):
+    monkeypatch.setattr(registry, "CONTRACT_LINKS", registry.Registry("contract page link"))
+    registry.contract_link("History", "contract_history", read="history.view", order=20)
+    registry.contract_link("Members' view", "contract_edit", read="members.view", order=10)
+    contract = world.a.p1.contract
+    history = reverse(
+        "contract_history", kwargs={"tenant_slug": world.a.tenant.slug, "contract_pk": contract.pk}
+    )
+    admin = world.a.members[Role.ADMIN]
+    assert [link["label"] for link in registry.contract_links_for(admin, contract)] == [
+        "Members' view",
+        "History",
+    ]
+    provider = world.a.members[Role.PROVIDER]
+    assert registry.contract_links_for(provider, contract) == [{"label": "History", "url": history}]
+
+
+def test_performance_links_its_contract_pages_from_the_contract_page(world, client_for):
+    contract = world.a.p1.contract
+    kwargs = {"tenant_slug": world.a.tenant.slug, "contract_pk": contract.pk}
+    html = (
+        client_for(world.a.members[Role.COMMISSIONER])
+        .get(reverse("contract_detail", kwargs=kwargs))
+        .content.decode()
+    )
+    for name in ("contract_returns", "contract_values", "contract_kpis"):
+        assert f'href="{reverse(name, kwargs=kwargs)}"' in html
+
+
 # --- a feature app that only registers ----------------------------------------------
 
 
