@@ -70,7 +70,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 from django.db import transaction
 
 from contracts.models import Contract, DeliverySite, ServiceType
@@ -93,7 +92,7 @@ from .models import (
     ReturnSource,
     Unit,
 )
-from .signal_engine import recompute_signals
+from .signal_engine import kpi_risk_scores, load_frames, recompute_signals
 
 REASON = "Demo data (seed_demo)"
 DEMO_SEED = 20260101
@@ -601,6 +600,8 @@ class _Plan:
     text_rng: np.random.Generator
     periods: list[_Period] = field(default_factory=list)
     accepted_with_values: int = 0
+    # The signals engine's frames of the contract (KPIs, targets), loaded once.
+    frames: dict | None = None
 
 
 def _level(plan: _Plan, ck: ContractKpi, norm: Norm, p: _Period, site_factor: float) -> float:
@@ -826,10 +827,8 @@ def _recovery_broken(ck: ContractKpi, series, worse: int) -> str:
 
 def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
     """A steady contract is one the signals engine itself rates low on its KPIs."""
-    from .signal_engine import _roll_up_sites, load_frames
-    from .signal_rules import evaluate, risk_scores
-
-    frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
+    if plan.frames is None:  # the contract's KPIs and targets: the same for every draw
+        plan.frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
     rows = [
         (v.ck.pk, p.period.start, float(v.value), v.site.pk if v.site else None)
         for p in plan.periods
@@ -838,21 +837,7 @@ def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
     ]
     if not rows:
         return ""
-    values = pd.DataFrame(rows, columns=["ck", "period_start", "value", "site"])
-    values["period_start"] = pd.to_datetime(values["period_start"])
-    if values["site"].notna().any():
-        values = _roll_up_sites(values, frames["kpis"])
-    specs, _chart = evaluate(
-        values=values.drop(columns="site"),
-        kpis=frames["kpis"],
-        phases=frames["phases"],
-        contracts=frames["contracts"],
-        periods=frames["periods"].iloc[0:0],
-        recent_text=frames["recent_text"].iloc[0:0],
-        today=today,
-    )
-    specs = [spec for spec in specs if spec.ck is not None]
-    score, band, reasons = risk_scores(specs, frames["kpis"], frames["contracts"])[plan.contract.pk]
+    score, band, reasons = kpi_risk_scores(plan.frames, rows, today=today)[plan.contract.pk]
     return "" if band == "low" else f"rated {band} ({score}): {reasons[:2]}"
 
 
