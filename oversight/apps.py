@@ -9,8 +9,7 @@ class OversightConfig(AppConfig):
         """Register what the core itself shows (oversight/registry.py). The
         contract register's pages are listed here too: ``contracts`` is the one
         app the core knows. Feature apps register theirs in their own ready()."""
-        from . import registry
-        from .management.commands import seed_demo
+        from . import demo, registry
         from .models import NotificationKind
 
         # Each item is shown to the roles that may read it (permissions.READS).
@@ -26,5 +25,7 @@ class OversightConfig(AppConfig):
             NotificationKind.GENERAL, NotificationKind.GENERAL.label, order=90
         )
 
-        for order, part in enumerate(seed_demo.CORE_PARTS, start=1):
-            registry.demo_part(f"oversight.{part.__name__}", part, order=order * 10)
+        # The demo's tenants, people and memberships (oversight/demo.py, orders
+        # 10, 20, 50); the register's parts come between (contracts/apps.py).
+        for order, part in demo.PARTS:
+            registry.demo_part(f"oversight.{part.__name__}", part, order=order)

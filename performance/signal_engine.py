@@ -299,6 +299,31 @@ def _roll_up_sites(values: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summed, averaged], ignore_index=True).assign(site=None)
 
 
+def kpi_risk_scores(
+    frames: dict[str, pd.DataFrame], rows: list[tuple], *, today: date
+) -> dict[int, tuple[int, str, list[str]]]:
+    """The risk score, band and reasons the engine would give each contract of
+    ``frames`` (from ``load_frames``) on ``today`` from its KPI signals alone,
+    were ``rows`` its accepted values: (contract KPI id, period start, value,
+    site id or None), site values rolled up as ``load_frames`` rolls them. Writes
+    nothing; the demo builder checks a drawn story with it before replaying it."""
+    values = pd.DataFrame(rows, columns=["ck", "period_start", "value", "site"])
+    values["period_start"] = pd.to_datetime(values["period_start"])
+    if values["site"].notna().any():
+        values = _roll_up_sites(values, frames["kpis"])
+    specs, _chart = evaluate(
+        values=values.drop(columns="site"),
+        kpis=frames["kpis"],
+        phases=frames["phases"],
+        contracts=frames["contracts"],
+        periods=frames["periods"].iloc[0:0],
+        recent_text=frames["recent_text"].iloc[0:0],
+        today=today,
+    )
+    specs = [spec for spec in specs if spec.ck is not None]
+    return risk_scores(specs, frames["kpis"], frames["contracts"])
+
+
 def recompute_signals(
     *,
     tenant_id: int | None = None,

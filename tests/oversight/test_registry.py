@@ -123,12 +123,12 @@ def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
     assert [part.key for part in registry.demo_parts()] == [
         "oversight.seed_tenant",
         "oversight.seed_users",
-        "oversight.seed_service_types",
-        "oversight.seed_providers",
+        "contracts.seed_service_types",
+        "contracts.seed_providers",
         "oversight.seed_memberships",
-        "oversight.seed_contracts",
-        "oversight.seed_sites",
-        "oversight.seed_milestones",
+        "contracts.seed_contracts",
+        "contracts.seed_sites",
+        "contracts.seed_milestones",
         "performance.returns",
         "performance.signals",
     ]
