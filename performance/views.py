@@ -27,6 +27,7 @@ from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.clock import tenant_today
+from oversight.errors import Problem
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, can_read, require
@@ -37,6 +38,7 @@ from . import charts, imports, services
 from .calendar import DUE, LATE, MISSING, period_state
 from .forms import (
     ATTENTION,
+    ON_BEHALF_REASON_MISSING,
     ContractKpiForm,
     KpiForm,
     PhaseTargetFormSet,
@@ -60,7 +62,6 @@ from .selectors import (
     with_state,
 )
 from .terms import target_in_force
-from .validation import validate
 
 PAGE_SIZE = 25
 PERIODS_PER_PAGE = 12
@@ -374,6 +375,11 @@ def period_return_on_behalf(request, *, membership, period_pk):
     return _period_return(request, membership, period, on_behalf=True)
 
 
+# A form entered on the provider's behalf without a reason: nothing is written,
+# and the form shows it on its own field (``ReturnForm.has_on_behalf_reason``).
+_REASON_MISSING = Problem("return", "on_behalf_reason", ON_BEHALF_REASON_MISSING)
+
+
 def _period_return(request, membership, period, *, on_behalf: bool):
     today = tenant_today(membership.tenant)
     contract = period.contract
@@ -427,31 +433,32 @@ def _period_return(request, membership, period, *, on_behalf: bool):
     )
     if request.method == "POST" and form.is_valid():
         header, rows = form.validation_input()
-        outcome = validate(membership=membership, headers=[header], rows=rows, today=today)
         submit = request.POST.get("action") == "submit"
-        # The reason is checked with the figures, so every problem shows at once.
-        if form.has_on_behalf_reason() and outcome.ok:
-            try:
-                written = services.returns_write(
-                    membership=membership,
-                    outcome=outcome,
-                    source=ReturnSource.WEB,
-                    submit=submit,
-                    reason="Return submitted (web form)" if submit else "Draft saved (web form)",
-                    on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
-                )
-            except services.ImportRejected as rejected:
-                form.apply_problems(rejected.problems)
-            else:
-                ret = written[0]
-                messages.success(
-                    request,
-                    f"Return for {contract.reference} {period} "
-                    + ("submitted." if submit else "saved as a draft: submit it when ready."),
-                )
-                return redirect(_return_url(membership, ret))
+        # The reason is checked with the figures, so every problem shows at
+        # once: the form puts a missing reason on its field, the rest go where
+        # the service says.
+        own = [] if form.has_on_behalf_reason() else [_REASON_MISSING]
+        try:
+            (ret,) = services.returns_enter(
+                membership=membership,
+                headers=[header],
+                rows=rows,
+                today=today,
+                problems=own,
+                source=ReturnSource.WEB,
+                submit=submit,
+                reason="Return submitted (web form)" if submit else "Draft saved (web form)",
+                on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
+            )
+        except services.ImportRejected as rejected:
+            form.apply_problems([p for p in rejected.problems if p not in own])
         else:
-            form.apply_problems(outcome.problems)
+            messages.success(
+                request,
+                f"Return for {contract.reference} {period} "
+                + ("submitted." if submit else "saved as a draft: submit it when ready."),
+            )
+            return redirect(_return_url(membership, ret))
     context["form"] = form
     return render(
         request,
