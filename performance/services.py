@@ -460,8 +460,15 @@ def _tell_provider_of_query(ret: Return) -> None:
 
 @transaction.atomic
 def contract_kpi_save(
-    *, membership: Membership, contract_kpi: ContractKpi, reason: str
+    *,
+    membership: Membership,
+    contract_kpi: ContractKpi,
+    reason: str,
+    phases: list[dict] | None = None,
 ) -> ContractKpi:
+    """Create or change a contract KPI and, given ``phases``, make its phase
+    targets exactly those (``phase_targets_set``), in one transaction: a
+    refused phase leaves the KPI as it was."""
     require(membership, "contract_kpi.change")
     if contract_kpi.contract.tenant_id != membership.tenant_id or (
         contract_kpi.kpi.tenant_id != membership.tenant_id
@@ -484,6 +491,10 @@ def contract_kpi_save(
             )
     contract_kpi.full_clean()
     save_with_history(contract_kpi, user=membership.user, reason=reason)
+    if phases is not None:
+        phase_targets_set(
+            membership=membership, contract_kpi=contract_kpi, phases=phases, reason=reason
+        )
     return contract_kpi
 
 

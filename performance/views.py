@@ -15,7 +15,6 @@ import zoneinfo
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpResponse
@@ -840,14 +839,12 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
         obj.contract = contract
         reason = form.cleaned_data["reason"]
         try:
-            with transaction.atomic():
-                services.contract_kpi_save(membership=membership, contract_kpi=obj, reason=reason)
-                services.phase_targets_set(
-                    membership=membership,
-                    contract_kpi=obj,
-                    phases=_phase_data(phases),
-                    reason=reason,
-                )
+            services.contract_kpi_save(
+                membership=membership,
+                contract_kpi=obj,
+                phases=_phase_data(phases),
+                reason=reason,
+            )
         except ValidationError as error:
             if hasattr(error, "error_dict") and "phase_targets" in error.error_dict:
                 phase_errors = ValidationError(error.error_dict["phase_targets"]).messages

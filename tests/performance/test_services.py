@@ -121,6 +121,44 @@ def test_phase_targets_are_replaced_with_history_and_may_not_overlap(rw):
         )
 
 
+def test_a_contract_kpi_and_its_phase_targets_are_saved_together_or_not_at_all(rw):
+    ck = ContractKpi.objects.get(contract=rw.contract, kpi__code="days_to_first_contact")
+    records, target = ck.history.count(), ck.target
+    assert target != Decimal(5)
+    ck.target = Decimal(5)
+    early = dict(phase="Implementation", from_month=1, to_month=6, target=Decimal(12))
+    overlapping = dict(phase="Bedding in", from_month=6, to_month=None, target=Decimal(9))
+    with pytest.raises(ValidationError, match="overlap"):
+        contract_kpi_save(
+            membership=rw.commissioner,
+            contract_kpi=ck,
+            phases=[{**early, "amber_tolerance": 0}, {**overlapping, "amber_tolerance": 0}],
+            reason="Targets agreed",
+        )
+    # The refused phases took the KPI's own change back with them.
+    ck.refresh_from_db()
+    assert (ck.target, ck.history.count()) == (target, records)
+    assert not PhaseTarget.objects.exists()
+
+    ck.target = Decimal(5)
+    saved = contract_kpi_save(
+        membership=rw.commissioner,
+        contract_kpi=ck,
+        phases=[{**early, "amber_tolerance": Decimal(2)}],
+        reason="Targets agreed",
+    )
+    assert Decimal(saved.target) == Decimal(5)
+    assert list(saved.phase_targets.values_list("phase", "target")) == [
+        ("Implementation", Decimal(12))
+    ]
+    assert saved.history.first().history_change_reason == "Targets agreed"
+    assert PhaseTarget.history.get().history_change_reason == "Targets agreed"
+    # Without phases the phase targets are left as they are.
+    saved.target = Decimal(6)
+    contract_kpi_save(membership=rw.commissioner, contract_kpi=saved, reason="Tighter")
+    assert saved.phase_targets.count() == 1
+
+
 def _return(rw, status) -> Return:
     return Return.objects.create(
         tenant=rw.contract.tenant,
