@@ -63,7 +63,11 @@ def _apply(instance: models.Model, data: dict[str, Any]) -> None:
         setattr(instance, key, value)
 
 
-def _validated(membership: Membership, instance: models.Model) -> None:
+def validate_in_tenant(membership: Membership, instance: models.Model) -> None:
+    """The register's checks of a row before it is saved, shared with the CSV
+    import (contracts/imports.py): it belongs to the caller's tenant, every
+    foreign key points inside it, named owners are members in a suitable role,
+    and ``full_clean`` passes. Raises ``ValidationError`` by field."""
     instance.tenant_id = membership.tenant_id
     _check_tenant_refs(membership, instance)
     instance.full_clean()
@@ -74,7 +78,7 @@ def _write(
 ) -> models.Model:
     require(membership, action)
     _apply(instance, data)
-    _validated(membership, instance)
+    validate_in_tenant(membership, instance)
     save_with_history(instance, user=membership.user, reason=reason)
     return instance
 
@@ -165,7 +169,7 @@ def contract_update(
             action="contract.change",
             reason=reason,
             fields=rest,
-            validate=lambda changed: _validated(membership, changed),
+            validate=lambda changed: validate_in_tenant(membership, changed),
         )
     else:
         contract = _write(

@@ -10,33 +10,30 @@ number of periods (the state of a period is computed in SQL).
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
 from oversight import formatting
 from oversight.clock import tenant_today
+from oversight.errors import Problem
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, can_read, require
 from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
-from . import charts, imports, services
-from .calendar import DUE, LATE, MISSING, period_state
+from . import charts, imports, presenters, services
+from .calendar import DUE, LATE, MISSING
 from .forms import (
     ATTENTION,
+    ON_BEHALF_REASON_MISSING,
     ContractKpiForm,
     KpiForm,
     PhaseTargetFormSet,
@@ -48,7 +45,9 @@ from .forms import (
 from .models import ContractKpi, Kpi, PhaseTarget, Return, ReturnSource, ReturnStatus
 from .selectors import (
     contract_kpi_get,
+    contract_kpis_reported,
     contract_kpis_visible,
+    due_periods_latest,
     kpi_get,
     kpis_visible,
     period_get,
@@ -57,10 +56,10 @@ from .selectors import (
     return_get,
     return_values,
     returns_visible,
+    values_grid,
     with_state,
 )
 from .terms import target_in_force
-from .validation import validate
 
 PAGE_SIZE = 25
 PERIODS_PER_PAGE = 12
@@ -181,42 +180,14 @@ def returns_timeliness(request, *, membership):
     """Each provider's share of returns first submitted on or before the due
     date, over its last 12 periods that have fallen due."""
     today = tenant_today(membership.tenant)
-    first = (
-        Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
+    due = due_periods_latest(
+        membership=membership, today=today, per_provider=charts.TIMELINESS_PERIODS
     )
-    rows = (
-        periods_visible(membership=membership)
-        .filter(due_date__lt=today)
-        .annotate(
-            first_submitted=Subquery(first),
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("contract__provider_id")],
-                order_by=[F("due_date").desc(), F("pk").desc()],
-            ),
-        )
-        .filter(rank__lte=charts.TIMELINESS_PERIODS)
-        .values_list(
-            "contract__provider_id", "contract__provider__name", "due_date", "first_submitted"
-        )
-    )
-    zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
-    due = [
-        charts.DuePeriod(
-            provider_id=provider_id,
-            provider_name=name,
-            due_date=due_date,
-            first_submitted_on=timezone.localtime(first, zone).date() if first else None,
-        )
-        for provider_id, name, due_date, first in rows
-    ]
     return render(
         request,
         "performance/timeliness.html",
         {
-            "rows": charts.timeliness(due),
+            "rows": presenters.timeliness_rows(due, time_zone=membership.tenant.time_zone),
             "last": charts.TIMELINESS_PERIODS,
             "breadcrumbs": _returns_crumbs(membership),
             "today": today,
@@ -262,19 +233,6 @@ def contract_returns(request, *, membership, contract_pk):
     )
 
 
-def _not_received(period, today) -> str:
-    """Why a period has no value yet, in the words of the returns pages."""
-    if period.end >= today:
-        return "Still running"
-    state = period_state(
-        due_date=period.due_date,
-        missing_after=period.missing_after,
-        latest_status=None,
-        today=today,
-    )
-    return "Not yet due" if state == DUE else "No return"
-
-
 @tenant_view(read="returns.view")
 @require_safe
 def contract_values(request, *, membership, contract_pk):
@@ -282,62 +240,13 @@ def contract_values(request, *, membership, contract_pk):
     (12 a page, newest page and newest column first); each cell says met / amber
     / missed."""
     contract = contract_get(membership=membership, pk=contract_pk)
-    cks = list(
-        contract_kpis_visible(membership=membership)
-        .filter(contract=contract)
-        .prefetch_related("phase_targets")
-        .order_by("-is_priority", "kpi__code")
-    )
-    sites = list(contract.sites.order_by("name"))
     page = Paginator(
         periods_visible(membership=membership).filter(contract=contract).order_by("-start"),
         PERIODS_PER_PAGE,
     ).get_page(request.GET.get("page"))
     columns = list(page.object_list)  # the latest period first, where the eye starts
-    today = tenant_today(membership.tenant)
-    live = {
-        ret.period_id: ret
-        for ret in returns_visible(membership=membership)
-        .filter(
-            period__in=[p.pk for p in columns],
-            status__in=[ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED],
-        )
-        .prefetch_related("values")
-    }
-    values = {
-        (ret.period_id, v.contract_kpi_id, v.site_id): v
-        for ret in live.values()
-        for v in ret.values.all()
-    }
-    lines = []
-    for ck in cks:
-        for site in sites if ck.kpi.reporting_level == "site" else [None]:
-            cells = []
-            for period in columns:
-                ret = live.get(period.pk)
-                target, amber = target_in_force(ck, period.start)
-                value = values.get((period.pk, ck.pk, site.pk if site else None))
-                if ret is None:
-                    cells.append({"text": "—", "label": _not_received(period, today), "css": ""})
-                elif ret.no_activity:
-                    cells.append({"text": "—", "label": "No activity", "css": ""})
-                elif value is None:
-                    cells.append({"text": "—", "label": "Not reported", "css": ""})
-                else:
-                    status = charts.rag(ck.kpi.direction, value.value, target, amber)
-                    cells.append(
-                        {
-                            "text": formatting.number(value.value, ck.kpi.unit),
-                            "label": charts.RAG_LABELS[status],
-                            "css": charts.RAG_CLASSES[status],
-                            "target": (
-                                formatting.number(target, ck.kpi.unit) if target is not None else ""
-                            ),
-                            "provisional": ret.status == ReturnStatus.SUBMITTED,
-                            "explained": bool(value.variance_explanation),
-                        }
-                    )
-            lines.append({"ck": ck, "site": site, "cells": cells})
+    grid = values_grid(membership=membership, contract=contract, periods=columns)
+    lines = presenters.values_lines(grid, periods=columns, today=tenant_today(membership.tenant))
     return render(
         request,
         "performance/contract_values.html",
@@ -372,6 +281,11 @@ def period_return_on_behalf(request, *, membership, period_pk):
     period = period_get(membership=membership, pk=period_pk)
     require(membership, services.ON_BEHALF)
     return _period_return(request, membership, period, on_behalf=True)
+
+
+# A form entered on the provider's behalf without a reason: nothing is written,
+# and the form shows it on its own field (``ReturnForm.has_on_behalf_reason``).
+_REASON_MISSING = Problem("return", "on_behalf_reason", ON_BEHALF_REASON_MISSING)
 
 
 def _period_return(request, membership, period, *, on_behalf: bool):
@@ -410,12 +324,7 @@ def _period_return(request, membership, period, *, on_behalf: bool):
     }
     if context["not_open"]:
         return render(request, "performance/return_form.html", context)
-    cks = list(
-        contract_kpis_visible(membership=membership)
-        .filter(contract=contract)
-        .prefetch_related("phase_targets")
-        .order_by("-is_priority", "kpi__code")
-    )
+    cks = list(contract_kpis_reported(membership=membership, contract=contract))
     sites = list(contract.sites.order_by("name"))
     form = ReturnForm(
         request.POST or None,
@@ -427,31 +336,32 @@ def _period_return(request, membership, period, *, on_behalf: bool):
     )
     if request.method == "POST" and form.is_valid():
         header, rows = form.validation_input()
-        outcome = validate(membership=membership, headers=[header], rows=rows, today=today)
         submit = request.POST.get("action") == "submit"
-        # The reason is checked with the figures, so every problem shows at once.
-        if form.has_on_behalf_reason() and outcome.ok:
-            try:
-                written = services.returns_write(
-                    membership=membership,
-                    outcome=outcome,
-                    source=ReturnSource.WEB,
-                    submit=submit,
-                    reason="Return submitted (web form)" if submit else "Draft saved (web form)",
-                    on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
-                )
-            except services.ImportRejected as rejected:
-                form.apply_problems(rejected.problems)
-            else:
-                ret = written[0]
-                messages.success(
-                    request,
-                    f"Return for {contract.reference} {period} "
-                    + ("submitted." if submit else "saved as a draft: submit it when ready."),
-                )
-                return redirect(_return_url(membership, ret))
+        # The reason is checked with the figures, so every problem shows at
+        # once: the form puts a missing reason on its field, the rest go where
+        # the service says.
+        own = [] if form.has_on_behalf_reason() else [_REASON_MISSING]
+        try:
+            (ret,) = services.returns_enter(
+                membership=membership,
+                headers=[header],
+                rows=rows,
+                today=today,
+                problems=own,
+                source=ReturnSource.WEB,
+                submit=submit,
+                reason="Return submitted (web form)" if submit else "Draft saved (web form)",
+                on_behalf_reason=form.cleaned_data.get("on_behalf_reason", ""),
+            )
+        except services.ImportRejected as rejected:
+            form.apply_problems([p for p in rejected.problems if p not in own])
         else:
-            form.apply_problems(outcome.problems)
+            messages.success(
+                request,
+                f"Return for {contract.reference} {period} "
+                + ("submitted." if submit else "saved as a draft: submit it when ready."),
+            )
+            return redirect(_return_url(membership, ret))
     context["form"] = form
     return render(
         request,
@@ -833,14 +743,12 @@ def _contract_kpi_page(request, membership, contract, ck: ContractKpi | None):
         obj.contract = contract
         reason = form.cleaned_data["reason"]
         try:
-            with transaction.atomic():
-                services.contract_kpi_save(membership=membership, contract_kpi=obj, reason=reason)
-                services.phase_targets_set(
-                    membership=membership,
-                    contract_kpi=obj,
-                    phases=_phase_data(phases),
-                    reason=reason,
-                )
+            services.contract_kpi_save(
+                membership=membership,
+                contract_kpi=obj,
+                phases=_phase_data(phases),
+                reason=reason,
+            )
         except ValidationError as error:
             if hasattr(error, "error_dict") and "phase_targets" in error.error_dict:
                 phase_errors = ValidationError(error.error_dict["phase_targets"]).messages

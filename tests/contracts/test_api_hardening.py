@@ -243,7 +243,8 @@ def test_the_edit_form_refuses_too_many_protected_core_components(world, client_
 
 
 def test_the_contracts_import_refuses_too_many_protected_core_components(world):
-    from contracts.management.commands.contracts_import import ImportRejected, contracts_import
+    from contracts.imports import contracts_import
+    from oversight.errors import ImportRejected
 
     a = world.a
     row = {
@@ -263,7 +264,7 @@ def test_the_contracts_import_refuses_too_many_protected_core_components(world):
     }
     with pytest.raises(ImportRejected) as rejected:
         contracts_import(membership=a.members["admin"], rows=[row], reason="Migration")
-    assert [str(e) for e in rejected.value.errors] == [
+    assert [str(e) for e in rejected.value.problems] == [
         "row 2, protected_core_components: Give at most 50 items (this list has 60)."
     ]
     assert not Contract.objects.filter(reference="IMP-LIMIT").exists()

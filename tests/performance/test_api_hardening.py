@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
-from performance import apis
+from performance import services
 from performance.imports import import_returns
 from performance.models import ReportingPeriod, Return, ReturnSource
 from performance.services import returns_write
@@ -336,7 +336,7 @@ def test_a_retry_that_checked_before_the_original_was_written_replays_it(rw, mon
     would read "already submitted")."""
     require_postgres()
     checked, written = threading.Event(), threading.Event()
-    real_validate = apis.validate
+    real_validate = services.validate
 
     def validate_late(**kwargs):
         if threading.current_thread().name == "retry":
@@ -344,7 +344,7 @@ def test_a_retry_that_checked_before_the_original_was_written_replays_it(rw, mon
             assert written.wait(timeout=30)
         return real_validate(**kwargs)
 
-    monkeypatch.setattr(apis, "validate", validate_late)
+    monkeypatch.setattr(services, "validate", validate_late)
     answers = {}
 
     def send(name):
