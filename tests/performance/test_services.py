@@ -186,7 +186,9 @@ def test_return_review_follows_the_declared_workflow(rw):
     assert queried.reviewed_by == rw.commissioner.user
     with pytest.raises(ValidationError, match="A queried return cannot become accepted"):
         return_accept(membership=rw.commissioner, ret=queried)
-    reasons = [h.history_change_reason for h in queried.history.order_by("history_date")]
+    reasons = [
+        h.history_change_reason for h in queried.history.order_by("history_date", "history_id")
+    ]
     assert reasons[-2:] == ["Return submitted", "Check turnover"]
 
 
