@@ -24,10 +24,10 @@ from rest_framework.response import Response
 from oversight.api import ReadOnlyViewSet, TenantScopedViewSet
 from oversight.serializers import StrictSerializer
 
-from . import selectors
-from .models import RiskBand, RiskScore, Severity, Signal, SignalStatus, signal_kind_choices
-from .serializers import _named_choices
-from .signal_services import signal_acknowledge
+from .. import selectors
+from ..models import RiskBand, RiskScore, Severity, Signal, SignalStatus, signal_kind_choices
+from ..serializers import _named_choices
+from ..signal_services import signal_acknowledge
 
 # Read when the URL conf is imported, after every app's ready() has registered
 # its signal rules, so the schema lists their kinds too.

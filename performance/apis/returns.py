@@ -1,4 +1,4 @@
-"""KPIs, contract KPIs, the reporting calendar and returns through the API.
+"""The reporting calendar and returns through the API.
 
 Reads go through the performance selectors (a provider sees only its own
 contracts' rows). ``POST …/returns/`` is the API's way in for a return: the
@@ -20,35 +20,30 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from contracts.filters import ContractChildFilter
 from oversight import clock
 from oversight.api import FieldErrors, ReadOnlyViewSet
 from oversight.clock import tenant_today
 from oversight.errors import Problem
 from oversight.serializers import TRANSPORT_FIELDS
 
-from . import selectors
-from .imports import normalise_period
-from .models import (
-    ContractKpi,
-    Kpi,
+from .. import selectors
+from ..imports import normalise_period
+from ..models import (
     ReportingPeriod,
     Return,
     ReturnSource,
     ReturnStatus,
     ReturnValue,
 )
-from .serializers import (
-    ContractKpiSerializer,
+from ..serializers import (
     ErrorsSerializer,
-    KpiSerializer,
     ReportingPeriodSerializer,
     ReturnSerializer,
     ReturnSubmitSerializer,
     ReviewSerializer,
     problems_from_drf,
 )
-from .services import (
+from ..services import (
     ON_BEHALF,
     ImportRejected,
     ReturnsRaced,
@@ -68,29 +63,6 @@ def request_fingerprint(data) -> str:
         data = {key: values for key, values in data.lists() if key not in TRANSPORT_FIELDS}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class KpiViewSet(ReadOnlyViewSet):
-    """The tenant's KPI library."""
-
-    queryset = Kpi.objects.all()
-    serializer_class = KpiSerializer
-    selector = staticmethod(selectors.kpis_visible)
-    lookup_url_kwarg = "kpi_pk"
-
-
-def _contract_kpis(*, membership):
-    return selectors.contract_kpis_visible(membership=membership).prefetch_related("phase_targets")
-
-
-class ContractKpiViewSet(ReadOnlyViewSet):
-    """The KPIs each contract reports, with targets, phase targets and benchmarks."""
-
-    queryset = ContractKpi.objects.all()
-    serializer_class = ContractKpiSerializer
-    selector = staticmethod(_contract_kpis)
-    lookup_url_kwarg = "contract_kpi_pk"
-    filterset_class = ContractChildFilter
 
 
 PERIOD_STATES = [
