@@ -39,7 +39,8 @@ for each demo tenant. It builds, in order and idempotently:
 
 How the returns are written: replayed through the real path, in time order.
 Each submission is built as ``ReturnHeader``/``ValueRow`` and goes through
-``validation.validate`` and ``services.returns_write``; the contract manager
+``services.returns_enter``, the one way in of the form, the spreadsheets and
+the API (validated, then written whole or not at all); the contract manager
 then accepts it with ``services.return_accept`` (or queries it with
 ``services.return_query``, and a corrected version follows), and the expected
 ranges are refreshed as an accepted return would refresh them. Each step runs
@@ -75,6 +76,7 @@ from django.db import transaction
 from contracts.models import Contract, DeliverySite, ServiceType
 from oversight import clock
 from oversight.demo_files import DemoFileError, choices, load, unknown_placeholders
+from oversight.errors import ImportRejected
 from oversight.history import bulk_create
 from oversight.models import Membership, Role, Tenant
 
@@ -1085,30 +1087,31 @@ def _submit(replay: _Replay, plan: _Plan, p: _Period, *, version_values, first: 
             no_activity=p.no_activity,
         )
         rows = _rows(plan, p, version_values)
-        outcome = validation.validate(
-            membership=plan.submitter, headers=[header], rows=rows, today=local_day
-        )
-        if not outcome.ok:
-            raise DemoDataError(
-                f"{plan.contract.reference} {p.period.label}: "
-                + "; ".join(str(problem) for problem in outcome.problems)
-            )
-        version = outcome.returns[0].version
         key = None
         if plan.source == ReturnSource.API:
-            key = f"demo-{plan.contract.reference}-{p.period.label}-v{version}"
-        [ret] = services.returns_write(
-            membership=plan.submitter,
-            outcome=outcome,
-            source=plan.source,
-            submit=True,
-            idempotency_key=key,
-            reason=f"{REASON}: return submitted",
-            on_behalf_reason=""
-            if plan.submitter.role == Role.PROVIDER
-            else "The provider sent its return as a spreadsheet by email; the data team "
-            "uploaded it",
-        )
+            # The first version, or the one correcting a queried return.
+            key = f"demo-{plan.contract.reference}-{p.period.label}-v{1 if first else 2}"
+        try:
+            # The one way in of the form, the spreadsheets and the API.
+            [ret] = services.returns_enter(
+                membership=plan.submitter,
+                headers=[header],
+                rows=rows,
+                source=plan.source,
+                today=local_day,
+                submit=True,
+                idempotency_key=key,
+                reason=f"{REASON}: return submitted",
+                on_behalf_reason=""
+                if plan.submitter.role == Role.PROVIDER
+                else "The provider sent its return as a spreadsheet by email; the data team "
+                "uploaded it",
+            )
+        except ImportRejected as rejected:
+            raise DemoDataError(
+                f"{plan.contract.reference} {p.period.label}: "
+                + "; ".join(str(problem) for problem in rejected.problems)
+            ) from None
         replay.count("submitted")
         if p.awaiting_review:
             return  # nobody has reviewed it yet: the demo's commissioner will
