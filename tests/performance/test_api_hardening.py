@@ -20,31 +20,18 @@ from tests.performance.test_validation import (
     REPLAYED,
     answered,
     api_post,
-    build_returns_world,
     counts,
     csv_bytes,
     in_threads,
     sheet_rows,
     valid_values,
 )
+from tests.performance.test_validation import (
+    api_body as body,
+)
 
 P1 = "QQPROVONE-001"
 TERM = "the contract runs from 1 Jan 2025 to 31 Dec 2027"
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
-
-
-def body(rw, **changes) -> dict:
-    return {
-        "contract": rw.contract.reference,
-        "period": PERIOD,
-        "narrative": "A steady month.",
-        "values": valid_values(rw.contract),
-        **changes,
-    }
 
 
 # --- periods far outside the contract's term ---------------------------------------

@@ -22,26 +22,13 @@ from tests.performance.test_validation import (
     REPLAYED,
     answered,
     api_post,
-    build_returns_world,
     counts,
     in_threads,
     valid_values,
 )
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
-
-
-def body(rw, **changes) -> dict:
-    return {
-        "contract": rw.contract.reference,
-        "period": PERIOD,
-        "narrative": "A steady month.",
-        "values": valid_values(rw.contract),
-        **changes,
-    }
+from tests.performance.test_validation import (
+    api_body as body,
+)
 
 
 def one_version_written(rw) -> None:

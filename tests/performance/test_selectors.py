@@ -13,14 +13,9 @@ from performance.models import ReportingPeriod, ReturnSource
 from performance.selectors import due_periods_latest, values_grid
 from performance.services import returns_enter
 from performance.validation import ReturnHeader, ValueRow
-from tests.performance.test_validation import PERIOD, build_returns_world, valid_values
+from tests.performance.test_validation import PERIOD, valid_values
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
 
 
 def _submit(rw):
