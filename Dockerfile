@@ -26,6 +26,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -c constraints.txt -r requirements.txt
 
 COPY --from=assets /build/node_modules ./node_modules
+# The source as it is, data files included: templates, and the demo's data
+# (<app>/demo/*.yaml, which seed_demo reads; .dockerignore must not leave them out).
 COPY . .
 
 # Static files are collected at build time, hashed and compressed (WhiteNoise

@@ -63,7 +63,11 @@ def _apply(instance: models.Model, data: dict[str, Any]) -> None:
         setattr(instance, key, value)
 
 
-def _validated(membership: Membership, instance: models.Model) -> None:
+def validate_in_tenant(membership: Membership, instance: models.Model) -> None:
+    """The register's checks of a row before it is saved, shared with the CSV
+    import (contracts/imports.py): it belongs to the caller's tenant, every
+    foreign key points inside it, named owners are members in a suitable role,
+    and ``full_clean`` passes. Raises ``ValidationError`` by field."""
     instance.tenant_id = membership.tenant_id
     _check_tenant_refs(membership, instance)
     instance.full_clean()
@@ -74,7 +78,7 @@ def _write(
 ) -> models.Model:
     require(membership, action)
     _apply(instance, data)
-    _validated(membership, instance)
+    validate_in_tenant(membership, instance)
     save_with_history(instance, user=membership.user, reason=reason)
     return instance
 
@@ -143,7 +147,7 @@ def contract_create(*, membership: Membership, data: dict, reason: str) -> Contr
         reason=reason,
         action="contract.change",
     )
-    _calendar_sync(membership, contract)
+    contracts_saved(membership=membership, contracts=[contract])
     return contract
 
 
@@ -165,7 +169,7 @@ def contract_update(
             action="contract.change",
             reason=reason,
             fields=rest,
-            validate=lambda changed: _validated(membership, changed),
+            validate=lambda changed: validate_in_tenant(membership, changed),
         )
     else:
         contract = _write(
@@ -175,16 +179,20 @@ def contract_update(
             reason=reason,
             action="contract.change",
         )
-    _calendar_sync(membership, contract)
+    contracts_saved(membership=membership, contracts=[contract])
     return contract
 
 
-def _calendar_sync(membership: Membership, contract: Contract) -> None:
-    """What other apps do when a contract is created or changed, in this
+def contracts_saved(
+    *, membership: Membership, contracts: list[Contract], reason: str | None = None
+) -> None:
+    """What other apps do when contracts are created or changed, in the caller's
     transaction: the hooks registered in oversight/registry.py (performance's
-    keeps the reporting calendar in step with the dates, frequency and status)."""
+    keeps the reporting calendar in step with the dates, frequency and status).
+    One call for many contracts of the tenant (the register's import, with the
+    import's ``reason``) is one call per hook."""
     for hook in registry.contract_saved_hooks():
-        hook.run(membership=membership, contract=contract)
+        hook.run(membership=membership, contracts=contracts, reason=reason)
 
 
 @transaction.atomic

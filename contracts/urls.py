@@ -7,6 +7,11 @@ urlpatterns = [
     path("contracts/new/", views.contract_create, name="contract_create"),
     path("contracts/<int:contract_pk>/", views.contract_detail, name="contract_detail"),
     path("contracts/<int:contract_pk>/edit/", views.contract_edit, name="contract_edit"),
+    path(
+        "contracts/<int:contract_pk>/dashboard/",
+        views.contract_dashboard,
+        name="contract_dashboard",
+    ),
     path("contracts/<int:contract_pk>/history/", views.contract_history, name="contract_history"),
     path("contracts/<int:contract_pk>/sites/new/", views.site_create, name="site_create"),
     path("sites/<int:site_pk>/edit/", views.site_edit, name="site_edit"),

@@ -4,8 +4,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from oversight import registry
 from oversight.history import history_entries
-from oversight.models import Role
 from oversight.permissions import can, require
 from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
@@ -24,7 +24,7 @@ from .forms import (
 PAGE_SIZE = 25
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def contract_list(request, *, membership):
     form = ContractFilterForm(request.GET or None, membership=membership)
@@ -45,7 +45,7 @@ def contract_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def contract_detail(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
@@ -55,6 +55,7 @@ def contract_detail(request, *, membership, contract_pk):
         {
             "contract": contract,
             "breadcrumbs": contracts_crumbs(membership),
+            "contract_links": registry.contract_links_for(membership, contract),
             "sites": contract.sites.all(),
             "milestones": contract.milestones.all(),
             "history": history_entries(contract, limit=20),
@@ -65,7 +66,27 @@ def contract_detail(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="dashboard.view")
+@require_safe
+def contract_dashboard(request, *, membership, contract_pk):
+    """The contract's dashboard: its heading and links, then every
+    contract-dashboard panel the apps registered (oversight/registry.py), in
+    order: performance's charts, signals and risk; later the escalation record,
+    variations and meetings, each added in its app's ready()."""
+    contract = selectors.contract_get(membership=membership, pk=contract_pk)
+    return render(
+        request,
+        "contracts/contract_dashboard.html",
+        {
+            "contract": contract,
+            "contract_links": registry.contract_links_for(membership, contract),
+            "dashboard_panels": registry.contract_panels_for(membership, contract),
+            "breadcrumbs": contract_crumbs(membership, contract),
+        },
+    )
+
+
+@tenant_view(read="history.view")
 @require_safe
 def contract_history(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
@@ -80,7 +101,7 @@ def contract_history(request, *, membership, contract_pk):
     )
 
 
-@tenant_view(action="contract.change")
+@tenant_view(read="register.view", action="contract.change")
 def contract_create(request, *, membership):
     return edit_page(
         request,
@@ -95,7 +116,7 @@ def contract_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def contract_edit(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "contract.change")
@@ -113,7 +134,7 @@ def contract_edit(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def site_create(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "site.change")
@@ -130,7 +151,7 @@ def site_create(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def site_edit(request, *, membership, site_pk):
     site = selectors.site_get(membership=membership, pk=site_pk)
     require(membership, "site.change")
@@ -149,7 +170,7 @@ def site_edit(request, *, membership, site_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def milestone_create(request, *, membership, contract_pk):
     contract = selectors.contract_get(membership=membership, pk=contract_pk)
     require(membership, "milestone.change")
@@ -166,7 +187,7 @@ def milestone_create(request, *, membership, contract_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def milestone_edit(request, *, membership, milestone_pk):
     milestone = selectors.milestone_get(membership=membership, pk=milestone_pk)
     require(membership, "milestone.change")
@@ -185,7 +206,7 @@ def milestone_edit(request, *, membership, milestone_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def provider_list(request, *, membership):
     providers = selectors.providers_visible(membership=membership).order_by("name")
@@ -197,7 +218,7 @@ def provider_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 @require_safe
 def provider_detail(request, *, membership, provider_pk):
     provider = selectors.provider_get(membership=membership, pk=provider_pk)
@@ -219,7 +240,7 @@ def provider_detail(request, *, membership, provider_pk):
     )
 
 
-@tenant_view(action="provider.change")
+@tenant_view(read="register.view", action="provider.change")
 def provider_create(request, *, membership):
     return edit_page(
         request,
@@ -234,7 +255,7 @@ def provider_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="register.view")
 def provider_edit(request, *, membership, provider_pk):
     provider = selectors.provider_get(membership=membership, pk=provider_pk)
     require(membership, "provider.change")
@@ -255,13 +276,9 @@ def provider_edit(request, *, membership, provider_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="service_types.view")
 @require_safe
 def service_type_list(request, *, membership):
-    if membership.role == Role.PROVIDER:
-        from django.http import Http404
-
-        raise Http404
     return render(
         request,
         "contracts/service_type_list.html",
@@ -272,7 +289,7 @@ def service_type_list(request, *, membership):
     )
 
 
-@tenant_view(action="service_type.change")
+@tenant_view(read="service_types.view", action="service_type.change")
 def service_type_create(request, *, membership):
     return edit_page(
         request,
@@ -287,7 +304,7 @@ def service_type_create(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="service_types.view")
 def service_type_edit(request, *, membership, service_type_pk):
     service_type = selectors.service_type_get(membership=membership, pk=service_type_pk)
     require(membership, "service_type.change")

@@ -11,9 +11,8 @@ check the role again). Every route's JSON parser is
 Errors answer one shape, rendered by ``exception_handler`` below (docs/api.md,
 "Errors"): ``{"detail": "…"}`` for an error that is not about a field, and
 ``{"errors": [{"where": …, "field": …, "message": …}]}`` for invalid input, a
-service's Django ValidationError included. The register routes and the signal
-acknowledgement still answer DRF's ``{"field": ["…"]}`` (``drf_field_errors``),
-the shape their clients and tests were given.
+service's Django ValidationError included. Every route answers these two
+shapes; none keeps DRF's ``{"field": ["…"]}``.
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -79,7 +78,10 @@ def field_problems(detail, where: str) -> list[dict]:
                     problems.extend(field_problems(item, f"{key}[{index}]") if item else [])
             elif isinstance(sub, dict):  # a list's errors keyed by index, or an object's
                 for inner, item in sub.items():
-                    if str(inner).isdigit():
+                    if str(inner).isdigit() and not isinstance(item, dict):
+                        # an item of a list of plain values: the item is the field
+                        problems.extend(field_problems({f"{key}[{inner}]": item}, where))
+                    elif str(inner).isdigit():
                         problems.extend(field_problems(item, f"{key}[{inner}]"))
                     else:
                         problems.extend(field_problems({inner: item}, str(key)))
@@ -100,13 +102,11 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
     """Subclasses set ``selector`` (``membership=`` → queryset) and ``write_action``.
 
     Invalid input answers ``{"errors": […]}`` (``field_problems_of`` turns DRF's
-    detail into problems; a route may give its own). ``drf_field_errors = True``
-    keeps DRF's ``{"field": ["…"]}`` for routes whose clients were given that."""
+    detail into problems; a route may give its own)."""
 
     selector = None
     write_action: str | None = None
     membership = None
-    drf_field_errors = False
 
     def field_problems_of(self, detail) -> list[dict]:
         where = "query" if self.request.method in ("GET", "HEAD", "OPTIONS") else "body"
@@ -140,7 +140,6 @@ class ServiceWriteViewSet(ReadOnlyViewSet):
     reason)`` and ``update_service(membership, obj, data, reason)``."""
 
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
-    drf_field_errors = True  # the register's clients and tests read {"field": ["…"]}
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "membership": self.membership}
@@ -187,10 +186,6 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     view = context.get("view")
-    if (
-        isinstance(exc, exceptions.ValidationError)
-        and isinstance(view, TenantScopedViewSet)
-        and not view.drf_field_errors
-    ):
+    if isinstance(exc, exceptions.ValidationError) and isinstance(view, TenantScopedViewSet):
         return exception_handler(FieldErrors(view.field_problems_of(exc.detail)), context)
     return drf_exception_handler(exc, context)

@@ -9,29 +9,23 @@ class OversightConfig(AppConfig):
         """Register what the core itself shows (oversight/registry.py). The
         contract register's pages are listed here too: ``contracts`` is the one
         app the core knows. Feature apps register theirs in their own ready()."""
-        from . import registry
-        from .management.commands import seed_demo
-        from .models import NotificationKind, Role
+        from . import demo, registry
+        from .models import NotificationKind
 
-        registry.nav_item("Home", "tenant_home", order=10)
-        registry.nav_item("Contracts", "contract_list", order=20)
+        # Each item is shown to the roles that may read it (permissions.READS).
+        registry.nav_item("Home", "tenant_home", read="home.view", order=10)
+        registry.nav_item("Contracts", "contract_list", read="register.view", order=20)
+        registry.nav_item("Providers", "provider_list", read="providers.directory", order=50)
         registry.nav_item(
-            "Providers",
-            "provider_list",
-            order=50,
-            roles={Role.ADMIN, Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR},
+            "Service types", "service_type_list", read="service_types.directory", order=60
         )
-        registry.nav_item(
-            "Service types",
-            "service_type_list",
-            order=60,
-            roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
-        )
-        registry.nav_item("Members", "member_list", order=70, roles={Role.ADMIN, Role.AUDITOR})
+        registry.nav_item("Members", "member_list", read="members.view", order=70)
 
         registry.notification_kind(
             NotificationKind.GENERAL, NotificationKind.GENERAL.label, order=90
         )
 
-        for order, part in enumerate(seed_demo.CORE_PARTS, start=1):
-            registry.demo_part(f"oversight.{part.__name__}", part, order=order * 10)
+        # The demo's tenants, people and memberships (oversight/demo.py, orders
+        # 10, 20, 50); the register's parts come between (contracts/apps.py).
+        for order, part in demo.PARTS:
+            registry.demo_part(f"oversight.{part.__name__}", part, order=order)

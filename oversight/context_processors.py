@@ -15,7 +15,7 @@ def navigation(request):
         return {}
     slug = membership.tenant.slug
     items = []
-    for item in registry.navigation_for(membership.role):
+    for item in registry.navigation_for(membership):
         url = reverse(item.url_name, kwargs={"tenant_slug": slug})
         current = request.path == url or (
             item.url_name != "tenant_home" and request.path.startswith(url)

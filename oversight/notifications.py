@@ -47,10 +47,12 @@ def notification_recipients(
     roles: Iterable[str] | None = None,
     providers: Iterable | None = None,
     contract=None,
+    users: Iterable | None = None,
 ) -> QuerySet[Membership]:
     """Who in ``tenant`` hears of something: its active members with active
-    accounts, narrowed to ``roles`` and to the users of ``providers`` (providers
-    or their ids) or of ``contract``'s provider. Each membership carries its user."""
+    accounts, narrowed to ``roles``, to the users of ``providers`` (providers
+    or their ids) or of ``contract``'s provider, and to ``users`` (users or their
+    ids: a contract's manager). Each membership carries its user."""
     members = Membership.objects.filter(
         tenant_id=tenant.pk, is_active=True, user__is_active=True
     ).select_related("user")
@@ -60,6 +62,8 @@ def notification_recipients(
         providers = [contract.provider_id]
     if providers is not None:
         members = members.filter(provider_id__in=[getattr(p, "pk", p) for p in providers])
+    if users is not None:
+        members = members.filter(user_id__in=[getattr(u, "pk", u) for u in users])
     return members.order_by("pk")
 
 
@@ -207,7 +211,7 @@ def notifications_mark_read(*, membership: Membership, ids: list[int] | None = N
 # --- page ---------------------------------------------------------------------
 
 
-@tenant_view
+@tenant_view(read="notifications.view")
 @require_safe
 def notification_list(request, *, membership):
     notes = notifications_visible(membership=membership)
@@ -222,7 +226,7 @@ def notification_list(request, *, membership):
     )
 
 
-@tenant_view
+@tenant_view(read="notifications.view")
 @require_POST
 def notification_read(request, *, membership):
     """Mark one notification (``notification`` in the form) or all of them read;

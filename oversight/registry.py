@@ -4,16 +4,29 @@ The core (``oversight``) imports no feature app (import-linter checks it: see
 ``[tool.importlinter]`` in pyproject.toml). A feature app registers what it adds
 in its ``AppConfig.ready()``:
 
-- ``nav_item``: an entry of the header's navigation (label, url name, the roles
-  that see it, an order);
+- ``nav_item``: an entry of the header's navigation (label, url name, the read
+  of ``oversight.permissions.READS`` that decides who sees it, an order);
 - ``home_panel``: a panel of the tenant home page for some roles;
 - ``contract_panel``: a panel of the contract dashboard, a function
   ``(membership, contract) -> (template name, context)``;
+- ``contract_link``: a page about one contract (a URL name taking
+  ``contract_pk``), linked from the contract's page and its dashboard for the
+  roles that may read it;
+- ``portfolio_panel``: a panel of the executive's portfolio page, a function
+  ``(membership, contracts) -> (template name, context)`` given the contracts in
+  view (the page's filters applied), so that each app summarises its own data
+  for the contracts shown;
 - ``notification_kind``: a kind of notification with its label;
 - ``demo_part``: a step of ``seed_demo``, a function ``(ctx)`` run in order;
-- ``contract_saved``: a function ``(*, membership, contract)`` that the contract
-  services call, inside their transaction, after a contract is created or
-  changed (performance keeps the reporting calendar in step);
+- ``signal_rule``: a rule that reads its app's own data (overdue plan actions,
+  a notice's deadline) and answers ``SignalFinding``s for some contracts; the
+  signals engine runs every registered rule beside its own and opens, updates
+  and closes their signals the same way (a finding's ``kind`` must be one the
+  rule registered, with its label);
+- ``contract_saved``: a function ``(*, membership, contracts, reason)`` that the contract
+  services (and the register's import, with many at once) call, inside their
+  transaction, after contracts are created or changed (performance keeps the
+  reporting calendar in step);
 - ``tenant_urls``: a URL module of pages under /t/<tenant_slug>/ (or, with
   ``api=True``, of API routes under /api/v1/t/<tenant_slug>/), included by
   oversight/urls.py.
@@ -27,8 +40,13 @@ renders the template they name with the context they return.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+
+from django.urls import reverse
+
+from .permissions import can_read
 
 # A panel function answers the template to include and its context, or None to
 # show nothing (nothing to say to this membership about this contract).
@@ -39,15 +57,24 @@ PanelResult = tuple[str, dict[str, Any]] | None
 class NavItem:
     label: str
     url_name: str
-    roles: frozenset[str] | None  # None: every role
+    read: str  # a key of permissions.READS: the roles that may read it see the item
     order: int
 
     @property
     def key(self) -> str:
         return self.url_name
 
-    def visible_to(self, role: str) -> bool:
-        return self.roles is None or role in self.roles
+
+@dataclass(frozen=True)
+class ContractLink:
+    label: str
+    url_name: str  # a tenant page taking ``contract_pk``
+    read: str  # a key of permissions.READS
+    order: int
+
+    @property
+    def key(self) -> str:
+        return self.url_name
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,32 @@ class NotificationKindEntry:
 class DemoPart:
     key: str
     run: Callable[[Any], None]
+    order: int
+
+
+@dataclass(frozen=True)
+class SignalFinding:
+    """A condition a registered signal rule finds on one contract today.
+
+    ``key`` names the condition (kind + subject, e.g. ``"plan_action_overdue:17"``)
+    so that the next run finds the same signal instead of opening another;
+    ``severity`` is one of info, low, medium, high, critical; ``evidence`` is
+    what a reader needs to check the finding (JSON-serialisable)."""
+
+    contract_id: int
+    kind: str
+    key: str
+    severity: str
+    message: str
+    evidence: dict = field(default_factory=dict)
+    period_start: date | None = None
+
+
+@dataclass(frozen=True)
+class SignalRule:
+    key: str
+    run: Callable[..., list[SignalFinding]]  # (*, contract_ids, today)
+    kinds: tuple[tuple[str, str], ...]  # (code, label) of the kinds it raises
     order: int
 
 
@@ -120,6 +173,9 @@ class Registry:
 NAVIGATION = Registry("navigation item")
 HOME_PANELS = Registry("home-page panel")
 CONTRACT_PANELS = Registry("contract-dashboard panel")
+PORTFOLIO_PANELS = Registry("portfolio panel")
+CONTRACT_LINKS = Registry("contract page link")
+SIGNAL_RULES = Registry("signal rule")
 NOTIFICATION_KINDS = Registry("notification kind")
 DEMO_PARTS = Registry("demo-data part")
 URL_MODULES = Registry("URL module")
@@ -130,8 +186,14 @@ def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
     return None if roles is None else frozenset(str(r) for r in roles)
 
 
-def nav_item(label: str, url_name: str, *, order: int, roles: Collection[str] | None = None):
-    NAVIGATION.add(NavItem(label=label, url_name=url_name, roles=_roles(roles), order=order))
+def nav_item(label: str, url_name: str, *, read: str, order: int):
+    """``read`` is the page's read (``permissions.READS``), or a narrower one
+    where fewer roles are offered the page than may open it."""
+    NAVIGATION.add(NavItem(label=label, url_name=url_name, read=read, order=order))
+
+
+def contract_link(label: str, url_name: str, *, read: str, order: int):
+    CONTRACT_LINKS.add(ContractLink(label=label, url_name=url_name, read=read, order=order))
 
 
 def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
@@ -140,6 +202,26 @@ def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = 
 
 def contract_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
     CONTRACT_PANELS.add(Panel(key=key, render=render, roles=_roles(roles), order=order))
+
+
+def portfolio_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
+    PORTFOLIO_PANELS.add(Panel(key=key, render=render, roles=_roles(roles), order=order))
+
+
+def signal_rule(key: str, run, *, kinds: dict[str, str], order: int) -> None:
+    """``run(*, contract_ids, today)`` answers the findings for those contracts
+    (one query or a few, whatever their number); ``kinds`` maps each kind it
+    raises to its label."""
+    if not kinds:
+        raise ValueError(f"Signal rule {key!r} registers no kinds")
+    SIGNAL_RULES.add(
+        SignalRule(
+            key=key,
+            run=run,
+            kinds=tuple((str(code), str(label)) for code, label in kinds.items()),
+            order=order,
+        )
+    )
 
 
 def notification_kind(code: str, label: str, *, order: int) -> None:
@@ -163,8 +245,24 @@ def tenant_urls(module: str, *, order: int, api: bool = False) -> None:
 # --------------------------------------------------------------------------
 
 
-def navigation_for(role: str) -> list[NavItem]:
-    return [item for item in NAVIGATION.all() if item.visible_to(role)]
+def navigation_for(membership) -> list[NavItem]:
+    return [item for item in NAVIGATION.all() if can_read(membership, item.read)]
+
+
+def contract_links_for(membership, contract) -> list[dict[str, str]]:
+    """The pages about this contract that apps registered, for this membership:
+    ``[{"label", "url"}]`` in order."""
+    return [
+        {
+            "label": link.label,
+            "url": reverse(
+                link.url_name,
+                kwargs={"tenant_slug": membership.tenant.slug, "contract_pk": contract.pk},
+            ),
+        }
+        for link in CONTRACT_LINKS.all()
+        if can_read(membership, link.read)
+    ]
 
 
 def _render_panels(panels: list[Panel], *args) -> list[dict[str, Any]]:
@@ -188,6 +286,22 @@ def contract_panels_for(membership, contract) -> list[dict[str, Any]]:
     """The contract dashboard's panels for this membership, in order."""
     panels = [p for p in CONTRACT_PANELS.all() if p.visible_to(membership.role)]
     return _render_panels(panels, membership, contract)
+
+
+def portfolio_panels_for(membership, contracts) -> list[dict[str, Any]]:
+    """The portfolio page's panels for this membership's role, in order, each
+    given the contracts in view."""
+    panels = [p for p in PORTFOLIO_PANELS.all() if p.visible_to(membership.role)]
+    return _render_panels(panels, membership, contracts)
+
+
+def signal_rules() -> list[SignalRule]:
+    return SIGNAL_RULES.all()
+
+
+def signal_kinds() -> list[tuple[str, str]]:
+    """Every kind the registered rules raise, as (code, label)."""
+    return [kind for rule in SIGNAL_RULES.all() for kind in rule.kinds]
 
 
 def notification_kind_label(code: str) -> str:

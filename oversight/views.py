@@ -39,7 +39,7 @@ def tenant_switch(request):
     return render(request, "oversight/tenant_switch.html", {"memberships": memberships})
 
 
-@tenant_view
+@tenant_view(read="home.view")
 @require_safe
 def tenant_home(request, *, membership):
     request.session["tenant_slug"] = membership.tenant.slug

@@ -33,16 +33,17 @@ def seed_signals(ctx) -> None:
     recompute_signals(tenant_id=ctx.tenant.id, today=ctx.today, user=ctx.actor)
 
 
-def calendar_follows_contract(*, membership, contract) -> None:
-    """A contract was created or changed (contracts' services call this through
-    the registry): its reporting calendar follows its dates, frequency and status."""
-    from .services import contract_calendar_sync
+def calendar_follows_contracts(*, membership, contracts, reason=None) -> None:
+    """Contracts were created or changed (contracts' services and the register's
+    import call this through the registry): their reporting calendars follow
+    their dates, frequency and status."""
+    from .services import contracts_calendar_sync
 
-    contract_calendar_sync(
-        contract=contract,
-        user=membership.user,
-        reason=f"Reporting calendar of {contract.reference}",
-    )
+    if reason:  # many at once (the register's import): its reason
+        why = f"Reporting calendar ({reason})"
+    else:
+        why = "Reporting calendar of " + ", ".join(c.reference for c in contracts)
+    contracts_calendar_sync(contracts=contracts, user=membership.user, reason=why)
 
 
 def dashboard_panel(membership, contract):
@@ -58,20 +59,27 @@ class PerformanceConfig(AppConfig):
 
     def ready(self) -> None:
         """What performance adds to the core (oversight/registry.py)."""
-        from oversight import registry
+        from oversight import permissions, registry
         from oversight.models import NotificationKind, Role
 
         registry.tenant_urls("performance.urls", order=100)
         registry.tenant_urls("performance.api_urls", order=100, api=True)
-        registry.nav_item("Returns", "returns_home", order=30)
-        registry.nav_item(
-            "KPI library",
-            "kpi_list",
-            order=40,
-            roles={Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
-        )
-        registry.contract_saved("performance.calendar", calendar_follows_contract, order=100)
+        # Its pages' reads (oversight.permissions.READS), and the navigation by them.
+        permissions.register_read("returns.view", permissions.EVERY_ROLE)
+        # Across the tenant's providers: the commissioning organisation's view.
+        permissions.register_read("returns.overview", permissions.COMMISSIONING)
+        permissions.register_read("kpi_library.view", {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR})
+        registry.nav_item("Returns", "returns_home", read="returns.view", order=30)
+        registry.nav_item("KPI library", "kpi_list", read="kpi_library.view", order=40)
+        registry.contract_saved("performance.calendar", calendar_follows_contracts, order=100)
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
+        registry.contract_link("Returns", "contract_returns", read="returns.view", order=10)
+        registry.contract_link(
+            "Values against target", "contract_values", read="returns.view", order=20
+        )
+        registry.contract_link(
+            "KPIs, targets and benchmarks", "contract_kpis", read="register.view", order=30
+        )
         for order, kind in enumerate(
             (
                 NotificationKind.RETURN_REMINDER,

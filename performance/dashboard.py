@@ -8,9 +8,8 @@ return due. It runs a fixed number of queries whatever the number of KPIs and
 points: values are read in one query and grouped in Python, and the charts are
 built by the pure functions in ``charts``.
 
-Kept apart from ``views.py`` (the returns and KPI pages) because it is a
-different screen with its own data; the URLs live in ``urls.py`` as usual. The
-page renders the contract-dashboard panels registered in oversight/registry.py;
+The dashboard page itself is the register's (``contracts.views.contract_dashboard``):
+it renders the contract-dashboard panels registered in oversight/registry.py, and
 what is described above is performance's panel (``performance_panel``).
 """
 
@@ -18,21 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from django import forms
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
-
-from contracts.breadcrumbs import contract_crumbs
-from contracts.selectors import contract_get
-from oversight import formatting, registry
+from oversight import formatting
 from oversight.clock import tenant_today
-from oversight.forms import USWDSMixin, apply_service_errors
-from oversight.history import history_entries
-from oversight.permissions import can, require
-from oversight.tenancy import tenant_view
-from oversight.views import tenant_url
+from oversight.permissions import can
 
 from . import charts, signal_rules
 from .models import ReturnStatus, Signal, SignalStatus
@@ -43,24 +30,13 @@ from .selectors import (
     return_values,
     returns_visible,
     risk_scores_visible,
-    signal_get,
     signals_visible,
 )
 from .signal_rules import SEVERITY_ORDER
-from .signal_services import signal_acknowledge
 from .terms import target_in_force
 
 RISK_HISTORY_DAYS = 365  # the risk chart shows the last year of daily scores
 CLOSED_SHOWN = 10  # recently closed signals listed under the live ones
-
-
-class AcknowledgeForm(USWDSMixin, forms.Form):
-    note = forms.CharField(
-        label="Note",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What you have done or decided about this signal (it is kept in its history).",
-        error_messages={"required": "Write a note: say what you have done or decided."},
-    )
 
 
 def _by_severity(signals: list[Signal]) -> list[Signal]:
@@ -71,7 +47,7 @@ def _by_severity(signals: list[Signal]) -> list[Signal]:
     )
 
 
-def _period_frequencies(membership, contract) -> dict[date, str]:
+def period_frequencies(membership, contract) -> dict[date, str]:
     """Each of the contract's period starts with its frequency, in one query,
     so that periods read "Oct 2026" or "week of 3 Nov 2026" as the calendar
     has them (a chart's points and a signal keep only the first day)."""
@@ -84,7 +60,7 @@ def _period_frequencies(membership, contract) -> dict[date, str]:
     return dict(rows)
 
 
-def _label_periods(signals: list[Signal], frequencies: dict[date, str]) -> None:
+def label_periods(signals: list[Signal], frequencies: dict[date, str]) -> None:
     """``signal.period_text``: the period a signal concerns, as people name it."""
     for signal in signals:
         signal.period_text = (
@@ -119,24 +95,6 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
     return panels
 
 
-@tenant_view
-@require_safe
-def contract_dashboard(request, *, membership, contract_pk):
-    """The contract's dashboard: its heading, then every contract-dashboard panel
-    registered in oversight/registry.py, in order (performance's own is one of
-    them; later features add theirs in their ready())."""
-    contract = contract_get(membership=membership, pk=contract_pk)
-    return render(
-        request,
-        "performance/contract_dashboard.html",
-        {
-            "contract": contract,
-            "dashboard_panels": registry.contract_panels_for(membership, contract),
-            "breadcrumbs": contract_crumbs(membership, contract),
-        },
-    )
-
-
 def performance_panel(membership, contract):
     """The performance panel of the contract dashboard (registered by
     performance/apps.py): risk score, signals, risk history, KPI control charts
@@ -145,8 +103,8 @@ def performance_panel(membership, contract):
     signals = signals_visible(membership=membership).filter(contract=contract)
     live = _by_severity(list(signals.exclude(status=SignalStatus.CLOSED)))
     closed = list(signals.filter(status=SignalStatus.CLOSED).order_by("-closed_at")[:CLOSED_SHOWN])
-    frequencies = _period_frequencies(membership, contract)
-    _label_periods([*live, *closed], frequencies)
+    frequencies = period_frequencies(membership, contract)
+    label_periods([*live, *closed], frequencies)
     for signal in (*live, *closed):
         signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
 
@@ -198,132 +156,3 @@ def performance_panel(membership, contract):
             "can_acknowledge": can(membership, "signal.acknowledge"),
         },
     )
-
-
-# What each item of a signal's evidence is, in words. The evidence itself stays
-# data (codes and raw figures) for the API; only this page turns it into words.
-EVIDENCE_LABELS = {
-    "kpi": "KPI",
-    "latest": "Latest value",
-    "mean": "Mean",
-    "lower_limit": "Lower process limit",
-    "upper_limit": "Upper process limit",
-    "target": "Target",
-    "point_type": "Latest point",
-    "rule": "Rule that fired",
-    "amber_tolerance": "Amber tolerance",
-    "recent_moving_range": "Recent period-to-period change (average)",
-    "earlier_moving_range": "Earlier period-to-period change (average)",
-    "recent_mean": "Average of the latest periods",
-    "earlier_mean": "Average before them",
-    "kpis": "KPIs",
-    "count": "Thinly explained variances",
-    "days_left": "Days left",
-}
-_FIGURES = {"latest", "target", "amber_tolerance"}
-# Means and average changes: at least one decimal, even for a count.
-_STATISTICS = {
-    "mean", "recent_moving_range", "earlier_moving_range", "recent_mean", "earlier_mean",
-}  # fmt: skip
-
-
-def _evidence_text(key: str, value, *, unit: str, kpi_name: str) -> str:
-    if value is None or value == "":
-        return formatting.NONE
-    if key == "kpi":
-        return kpi_name or str(value)
-    if key in _STATISTICS:
-        return formatting.statistic(value, unit)
-    if key in _FIGURES:
-        return formatting.number(value, unit)
-    if key in ("lower_limit", "upper_limit"):
-        shown, clipped = formatting.clip_to_unit(value, unit)
-        text = formatting.statistic(shown, unit)
-        raw = formatting.statistic(value, unit)
-        return f"{text} (works out at {raw})" if clipped and raw != text else text
-    if key == "point_type":
-        return charts.POINT_LABELS.get(value, str(value))
-    if key == "rule":
-        return charts.RULE_LABELS.get(value, str(value)).capitalize()
-    if key == "periods" and isinstance(value, list):
-        starts = [date.fromisoformat(v) for v in value]
-        return ", ".join(formatting.period_labels(starts))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, int | float):
-        return formatting.number(value, "count")
-    return str(value)
-
-
-def signal_evidence(evidence: dict, *, unit: str, kpi_name: str) -> list[tuple[str, str]]:
-    """A signal's evidence as (label, text) rows a commissioner reads: "Latest
-    point: Special cause concern", "Amber tolerance: 1.0%", never
-    "Point type: special_cause_concern" or "Kpi: complaints"."""
-    rows = []
-    for key, value in evidence.items():
-        label = EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())
-        if key == "periods" and not isinstance(value, list):
-            label = "Periods in a row"
-        rows.append((label, _evidence_text(key, value, unit=unit, kpi_name=kpi_name)))
-    return rows
-
-
-def _signal_page(request, membership, signal, *, form=None, status=200):
-    may = can(membership, "signal.acknowledge") and signal.status == SignalStatus.OPEN
-    contract = signal.contract
-    _label_periods([signal], _period_frequencies(membership, signal.contract))
-    return render(
-        request,
-        "performance/signal_detail.html",
-        {
-            "signal": signal,
-            "contract": contract,
-            "severity_class": charts.SEVERITY_CLASSES[signal.severity],
-            "evidence": signal_evidence(
-                signal.evidence or {},
-                unit=signal.contract_kpi.kpi.unit if signal.contract_kpi else "",
-                kpi_name=signal.contract_kpi.kpi.name if signal.contract_kpi else "",
-            ),
-            "history": history_entries(signal),
-            "form": form or (AcknowledgeForm() if may else None),
-            "breadcrumbs": contract_crumbs(
-                membership,
-                contract,
-                (
-                    "Dashboard",
-                    tenant_url(membership, "contract_dashboard", contract_pk=contract.pk),
-                ),
-            ),
-        },
-        status=status,
-    )
-
-
-@tenant_view
-@require_safe
-def signal_detail(request, *, membership, signal_pk):
-    signal = signal_get(membership=membership, pk=signal_pk)
-    return _signal_page(request, membership, signal)
-
-
-@tenant_view
-@require_POST
-def signal_acknowledge_view(request, *, membership, signal_pk):
-    """Acknowledge an open signal with a note; back to the dashboard (or the
-    signal's page) on success, the signal's page with the errors otherwise."""
-    signal = signal_get(membership=membership, pk=signal_pk)
-    require(membership, "signal.acknowledge")
-    form = AcknowledgeForm(request.POST)
-    if form.is_valid():
-        try:
-            signal_acknowledge(membership=membership, signal=signal, note=form.cleaned_data["note"])
-        except ValidationError as error:
-            apply_service_errors(form, error)
-            signal = signal_get(membership=membership, pk=signal_pk)  # as it stands now
-        else:
-            messages.success(request, f"Signal acknowledged: {signal.message}")
-            if request.POST.get("next") == "dashboard":
-                url = tenant_url(membership, "contract_dashboard", contract_pk=signal.contract_id)
-                return redirect(f"{url}#signals")
-            return redirect(tenant_url(membership, "signal_detail", signal_pk=signal.pk))
-    return _signal_page(request, membership, signal, form=form, status=400)

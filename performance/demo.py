@@ -1,5 +1,12 @@
 """The demo's performance data: a KPI library, contract KPIs, and returns that tell stories.
 
+The data is in ``performance/demo/`` (read once by ``data()``, checked by
+oversight/demo_files.py): ``library.yaml`` (service groups and the KPI library),
+``measures.yaml`` (what each group's contracts report, and the norms values are
+drawn around), ``stories.yaml`` (each demo contract's story, the returns left
+for review, how returns arrive) and ``words.yaml`` (narratives, explanations,
+queries). This module is the logic that turns it into rows.
+
 ``seed_performance(tenant, contracts, *, user, today)`` is called by ``seed_demo``
 for each demo tenant. It builds, in order and idempotently:
 
@@ -11,7 +18,7 @@ for each demo tenant. It builds, in order and idempotently:
    mature standard.
 3. The reporting calendar (``services.reporting_calendar_sync``).
 4. ``seed_returns``: a return for every period each contract owes, generated
-   from seeded random processes that tell one story per contract (``STORIES``):
+   from seeded random processes that tell one story per contract (stories.yaml):
 
    - ``steady``: good and near target throughout;
    - ``deteriorating``: workforce strain over the last ~12 months: turnover,
@@ -22,8 +29,8 @@ for each demo tenant. It builds, in order and idempotently:
      sent, and a couple queried and resubmitted;
    - ``new``: a new site in its implementation phase, judged against phase targets.
 
-   The latest return of each contract in ``AWAITING_REVIEW`` is left submitted,
-   so that every demo commissioner has returns to accept or query.
+   The latest return of each contract in stories.yaml's ``awaiting_review`` is
+   left submitted, so that every demo commissioner has returns to accept or query.
 5. With ``nightly_history_months`` (seed_demo passes 13), the nightly signals
    job, replayed within the returns at each past month-end in turn: the real
    ``recompute_signals`` for the whole tenant, on the returns accepted by then,
@@ -32,7 +39,8 @@ for each demo tenant. It builds, in order and idempotently:
 
 How the returns are written: replayed through the real path, in time order.
 Each submission is built as ``ReturnHeader``/``ValueRow`` and goes through
-``validation.validate`` and ``services.returns_write``; the contract manager
+``services.returns_enter``, the one way in of the form, the spreadsheets and
+the API (validated, then written whole or not at all); the contract manager
 then accepts it with ``services.return_accept`` (or queries it with
 ``services.return_query``, and a corrected version follows), and the expected
 ranges are refreshed as an accepted return would refresh them. Each step runs
@@ -51,6 +59,7 @@ tenant's slug and the contract's reference; only the anchor date moves.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import zlib
 from collections.abc import Callable, Iterator
@@ -58,14 +67,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 from django.db import transaction
 
 from contracts.models import Contract, DeliverySite, ServiceType
 from oversight import clock
+from oversight.demo_files import DemoFileError, choices, load, unknown_placeholders
+from oversight.errors import ImportRejected
 from oversight.history import bulk_create
 from oversight.models import Membership, Role, Tenant
 
@@ -83,68 +94,271 @@ from .models import (
     ReturnSource,
     Unit,
 )
-from .signal_engine import recompute_signals
+from .signal_engine import kpi_risk_scores, load_frames, recompute_signals
 
 REASON = "Demo data (seed_demo)"
 DEMO_SEED = 20260101
 Q4 = Decimal("0.0001")
 
+# The data: performance/demo/*.yaml (read once, checked as it is read).
+DATA_DIR = Path(__file__).with_name("demo")
+
+# The service group of a service type that no other group's keywords match.
+GENERAL = "general"
+
+# The stories a contract's returns tell (stories.yaml names one per contract).
+STEADY = "steady"
+DETERIORATING = "deteriorating"
+RECOVERED = "recovered"
+LATE = "late"
+NEW = "new"
+STORY_NAMES = (STEADY, DETERIORATING, RECOVERED, LATE, NEW)
+
+# What the text templates of words.yaml may fill in (``_fill``, ``_explanation``).
+NARRATIVE_FIELDS = {"commissioner", "k", "k2", "posts", "total"}
+EXPLANATION_FIELDS = NARRATIVE_FIELDS | {"site", "n"}
+QUERY_FIELDS = {"kpi", "label"}
+
+# --------------------------------------------------------------------------
+# What the data files hold.
+# --------------------------------------------------------------------------
+
+KPI_TEXTS = ("name", "definition", "numerator", "denominator")  # NHS wording may replace
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    code: str
+    name: str
+    definition: str
+    unit: str = field(metadata=choices(Unit.values))
+    direction: str = field(metadata=choices(Direction.values))
+    category: str = field(metadata=choices(Category.values))
+    groups: tuple[str, ...]  # the service groups whose service types report it
+    numerator: str = ""
+    denominator: str = ""
+    fidelity: bool = False
+    stress: bool = False
+    level: str = field(default=ReportingLevel.CONTRACT, metadata=choices(ReportingLevel.values))
+    uk: dict[str, str] = field(default_factory=dict)  # NHS wording, by field
+
+    def text(self, field_name: str, tenant_dialect: str) -> str:
+        if tenant_dialect == "uk" and field_name in self.uk:
+            return self.uk[field_name]
+        return getattr(self, field_name)
+
+
+@dataclass(frozen=True)
+class LibraryFile:
+    """library.yaml: the service groups, which group a service type belongs to,
+    and the tenant's standard measures."""
+
+    groups: tuple[str, ...]
+    service_types: dict[str, str]  # service type code -> group
+    keywords: tuple[tuple[str, str], ...]  # (word, group), the first found wins
+    kpis: tuple[KpiSpec, ...]
+
+    def problems(self):
+        groups = set(self.groups)
+        if GENERAL not in groups:
+            yield "groups", f"the fallback group {GENERAL!r} is missing"
+        for code, group in self.service_types.items():
+            if group not in groups:
+                yield f"service_types.{code}", f"no group {group!r} in groups"
+        for i, (word, group) in enumerate(self.keywords):
+            if group not in groups:
+                yield f"keywords[{i}] ({word})", f"no group {group!r} in groups"
+        codes = [k.code for k in self.kpis]
+        for i, kpi in enumerate(self.kpis):
+            where = f"kpis[{i}] ({kpi.code})"
+            if codes.index(kpi.code) != i:
+                yield where, f"the code {kpi.code!r} is used twice"
+            for group in kpi.groups:
+                if group not in groups:
+                    yield f"{where}.groups", f"no group {group!r} in groups"
+            for name in kpi.uk:
+                if name not in KPI_TEXTS:
+                    yield f"{where}.uk.{name}", f"only {', '.join(KPI_TEXTS)} have NHS wording"
+
+
+@dataclass(frozen=True)
+class Norm:
+    good: float  # the level a well-run service sits at
+    bad: float  # the level of a service under real strain
+    target: float | None = None  # None for measures with no direction
+    amber: float = 0.0
+    phase: float | None = None  # implementation target, contract months 1–6
+    best: float | None = None  # best practice
+    sd: float = 0.0  # month-to-month wobble of the underlying level
+    volume: float = 0.0  # typical monthly denominator (ratios)
+    sens: float = 1.0  # how strongly a story moves the measure
+    onset: int = 10  # months before today a deterioration starts to show
+
+
+@dataclass(frozen=True)
+class NormChange:
+    """A measure's norm in one service group: the fields that differ."""
+
+    good: float | None = None
+    bad: float | None = None
+    target: float | None = None
+    amber: float | None = None
+    phase: float | None = None
+    best: float | None = None
+    sd: float | None = None
+    volume: float | None = None
+    sens: float | None = None
+    onset: int | None = None
+
+    def changes(self) -> dict:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class GroupKpis:
+    priority: tuple[str, ...]  # at most five, listed first
+    other: tuple[str, ...] = ()
+
+    def pairs(self) -> tuple[tuple[str, bool], ...]:
+        return tuple((c, True) for c in self.priority) + tuple((c, False) for c in self.other)
+
+
+@dataclass(frozen=True)
+class MeasuresFile:
+    """measures.yaml: which measures each group's contracts report, and what good,
+    the target and a bad month look like for each."""
+
+    contract_kpis: dict[str, GroupKpis]  # by service group
+    norms: dict[str, Norm]  # by KPI code
+    by_group: dict[str, dict[str, NormChange]]  # KPI code -> group -> change
+
+
+@dataclass(frozen=True)
+class StoriesFile:
+    """stories.yaml: the demo contracts' stories and how their returns arrive."""
+
+    stories: dict[str, str]  # contract reference -> story
+    awaiting_review: tuple[str, ...]
+    sources: dict[str, str]  # contract reference -> return source, where not the web
+
+    def problems(self):
+        for reference, story in self.stories.items():
+            if story not in STORY_NAMES:
+                yield f"stories.{reference}", f"{story!r} is not one of: {', '.join(STORY_NAMES)}"
+        for reference, source in self.sources.items():
+            if source not in ReturnSource.values:
+                yield (
+                    f"sources.{reference}",
+                    f"{source!r} is not one of: {', '.join(ReturnSource.values)}",
+                )
+
+
+@dataclass(frozen=True)
+class Narratives:
+    good: tuple[str, ...]
+    strain: tuple[str, ...]
+    terse: tuple[str, ...]
+    dip: tuple[str, ...]
+    recovered: tuple[str, ...]
+    implementation: tuple[str, ...]
+    late: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Explanations:
+    by_kpi: dict[str, tuple[str, ...]]  # a miss of this measure
+    by_category: dict[str, tuple[str, ...]]  # a miss of another measure of the category
+    unusual: tuple[str, ...]  # outside the expected range, no direction
+    better: tuple[str, ...]  # outside the range on the good side
+    terse: tuple[str, ...]
+    dip: tuple[str, ...]
+    recovering: tuple[str, ...]
+    mobilising: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WordsFile:
+    """words.yaml: narratives, variance explanations and review comments."""
+
+    narratives: Narratives
+    explanations: Explanations
+    queries: tuple[str, ...]
+
+    def problems(self):
+        for name, texts in vars(self.narratives).items():
+            yield from unknown_placeholders(f"narratives.{name}", texts, NARRATIVE_FIELDS)
+        for name, texts in vars(self.explanations).items():
+            tables = texts.items() if isinstance(texts, dict) else [("", texts)]
+            for key, table in tables:
+                where = f"explanations.{name}" + (f".{key}" if key else "")
+                yield from unknown_placeholders(where, table, EXPLANATION_FIELDS)
+        for category in Category.values:
+            if category not in self.explanations.by_category:
+                yield "explanations.by_category", f"no explanations for the category {category!r}"
+        yield from unknown_placeholders("queries", self.queries, QUERY_FIELDS)
+
+
+@dataclass(frozen=True)
+class DemoData:
+    library: LibraryFile
+    measures: MeasuresFile
+    stories: StoriesFile
+    words: WordsFile
+
+    @functools.cached_property
+    def kpis_by_code(self) -> dict[str, KpiSpec]:
+        return {spec.code: spec for spec in self.library.kpis}
+
+
+def _measure_problems(library: LibraryFile, measures: MeasuresFile):
+    """What measures.yaml names must be in library.yaml."""
+    codes, groups = {k.code for k in library.kpis}, set(library.groups)
+    for group, kpis in measures.contract_kpis.items():
+        if group not in groups:
+            yield f"contract_kpis.{group}", "not a group of library.yaml"
+        for code, _priority in kpis.pairs():
+            if code not in codes:
+                yield f"contract_kpis.{group}", f"{code!r} is not in library.yaml"
+            elif code not in measures.norms:
+                yield "norms", f"no norm for {code!r} (contract_kpis.{group} reports it)"
+    for group in groups - set(measures.contract_kpis):
+        yield "contract_kpis", f"no measures for the group {group!r}"
+    for code, changes in measures.by_group.items():
+        if code not in measures.norms:
+            yield f"by_group.{code}", f"no norm for {code!r} to change"
+        for group in changes:
+            if group not in groups:
+                yield f"by_group.{code}.{group}", "not a group of library.yaml"
+
+
+@functools.cache
+def data() -> DemoData:
+    """The demo's performance data, read from ``DATA_DIR`` and checked."""
+    library = load(DATA_DIR / "library.yaml", LibraryFile)
+    measures = load(DATA_DIR / "measures.yaml", MeasuresFile)
+    for where, message in _measure_problems(library, measures):
+        raise DemoFileError(DATA_DIR / "measures.yaml", where, message)
+    return DemoData(
+        library=library,
+        measures=measures,
+        stories=load(DATA_DIR / "stories.yaml", StoriesFile),
+        words=load(DATA_DIR / "words.yaml", WordsFile),
+    )
+
+
 # --------------------------------------------------------------------------
 # Service groups: which family of measures a service type reports.
 # --------------------------------------------------------------------------
 
-PERSONAL_CARE = "personal_care"
-CRISIS = "crisis"
-ACT = "act"
-HOUSING = "housing"
-REENTRY = "reentry"
-TRANSITION = "transition"
-GENERAL = "general"
-
-SERVICE_GROUPS: dict[str, str] = {
-    # Riverbend County (US)
-    "hcbs-personal-care": PERSONAL_CARE,
-    "mobile-crisis": CRISIS,
-    "act": ACT,
-    "rapid-rehousing": HOUSING,
-    "psh": HOUSING,
-    "reentry": REENTRY,
-    "hospital-to-home": TRANSITION,
-    # Wessex Vale ICB (NHS)
-    "home-care": PERSONAL_CARE,
-    "discharge-to-assess": TRANSITION,
-    "mh-crisis": CRISIS,
-    "intensive-community-mh": ACT,
-    "housing-first": HOUSING,
-    "resettlement": REENTRY,
-    "step-down": TRANSITION,
-}
-
-# For a service type not in the map: the first keyword found in its code or name.
-_GROUP_KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("crisis", CRISIS),
-    ("assertive", ACT),
-    ("act", ACT),
-    ("housing", HOUSING),
-    ("homeless", HOUSING),
-    ("entry", REENTRY),
-    ("resettle", REENTRY),
-    ("prison", REENTRY),
-    ("discharge", TRANSITION),
-    ("hospital", TRANSITION),
-    ("step-down", TRANSITION),
-    ("reablement", TRANSITION),
-    ("care", PERSONAL_CARE),
-)
-
 
 def service_group(service_type: ServiceType, overrides: dict[str, str] | None = None) -> str:
+    groups = data().library
     code = service_type.code.lower()
-    mapping = {**SERVICE_GROUPS, **(overrides or {})}
+    mapping = {**groups.service_types, **(overrides or {})}
     if code in mapping:
         return mapping[code]
     text = f"{code} {service_type.name.lower()}"
-    return next((group for word, group in _GROUP_KEYWORDS if word in text), GENERAL)
+    return next((group for word, group in groups.keywords if word in text), GENERAL)
 
 
 def dialect(tenant: Tenant) -> str:
@@ -155,482 +369,6 @@ def dialect(tenant: Tenant) -> str:
 # --------------------------------------------------------------------------
 # The KPI library.
 # --------------------------------------------------------------------------
-
-ALL = (PERSONAL_CARE, CRISIS, ACT, HOUSING, REENTRY, TRANSITION, GENERAL)
-
-
-@dataclass(frozen=True)
-class KpiSpec:
-    code: str
-    name: str
-    definition: str
-    unit: str
-    direction: str
-    category: str
-    groups: tuple[str, ...]
-    numerator: str = ""
-    denominator: str = ""
-    fidelity: bool = False
-    stress: bool = False
-    level: str = ReportingLevel.CONTRACT
-    uk: tuple[tuple[str, str], ...] = ()  # NHS wording: (field, text) pairs
-
-    def text(self, field_name: str, tenant_dialect: str) -> str:
-        if tenant_dialect == "uk":
-            for name, text in self.uk:
-                if name == field_name:
-                    return text
-        return getattr(self, field_name)
-
-
-LIBRARY: tuple[KpiSpec, ...] = (
-    # --- stress indicators, reported by (almost) every service ----------------
-    KpiSpec(
-        "staff-turnover",
-        "Staff turnover",
-        "Share of the direct-care workforce who left in the month. Rising turnover is "
-        "an early warning: missed visits and quality problems usually follow.",
-        Unit.PERCENTAGE,
-        Direction.LOWER,
-        Category.WORKFORCE,
-        ALL,
-        numerator="Direct-care staff who left the service during the month",
-        denominator="Direct-care staff in post at the start of the month (headcount)",
-        stress=True,
-    ),
-    KpiSpec(
-        "vacancy-rate",
-        "Vacancy rate",
-        "Share of funded direct-care posts vacant at month end, per site, so that a "
-        "gap in one area is not hidden by another.",
-        Unit.PERCENTAGE,
-        Direction.LOWER,
-        Category.WORKFORCE,
-        ALL,
-        numerator="Funded direct-care posts vacant at month end",
-        denominator="Funded direct-care posts at month end",
-        stress=True,
-        level=ReportingLevel.SITE,
-    ),
-    KpiSpec(
-        "missed-visits",
-        "Missed or late visits",
-        "Scheduled visits that did not happen, or started more than 30 minutes late, "
-        "per site. The first thing people notice when a service is under strain.",
-        Unit.PERCENTAGE,
-        Direction.LOWER,
-        Category.TIMELINESS,
-        (PERSONAL_CARE, ACT, TRANSITION),
-        numerator="Scheduled visits missed, or started more than 30 minutes after the "
-        "agreed time (from electronic visit verification)",
-        denominator="Visits scheduled in the month",
-        fidelity=True,
-        stress=True,
-        level=ReportingLevel.SITE,
-        uk=(
-            ("name", "Missed or late calls"),
-            (
-                "numerator",
-                "Planned calls missed, or started more than 30 minutes after the agreed "
-                "time (from electronic call monitoring)",
-            ),
-            ("denominator", "Calls planned in the month"),
-        ),
-    ),
-    KpiSpec(
-        "incidents",
-        "Critical incidents",
-        "Critical incidents reported to the County in the month (injury, medication "
-        "error, missing person, abuse or neglect allegation, death).",
-        Unit.COUNT,
-        Direction.LOWER,
-        Category.SAFEGUARDING,
-        ALL,
-        stress=True,
-        uk=(
-            ("name", "Patient safety incidents (moderate harm or above)"),
-            (
-                "definition",
-                "Patient safety incidents of moderate harm or above reported through "
-                "LFPSE in the month.",
-            ),
-        ),
-    ),
-    KpiSpec(
-        "safeguarding-referrals",
-        "Adult protective services referrals",
-        "Referrals the provider made to Adult Protective Services in the month. Neither "
-        "more nor fewer is better: a change is a question to ask.",
-        Unit.COUNT,
-        Direction.NONE,
-        Category.SAFEGUARDING,
-        (PERSONAL_CARE, ACT, CRISIS, TRANSITION),
-        stress=True,
-        uk=(
-            ("name", "Safeguarding referrals"),
-            (
-                "definition",
-                "Section 42 safeguarding concerns the provider raised with the local "
-                "authority in the month. Neither more nor fewer is better: a change is a "
-                "question to ask.",
-            ),
-        ),
-    ),
-    KpiSpec(
-        "complaints",
-        "Complaints received",
-        "Formal complaints received in the month from people served, families or "
-        "advocates (concerns resolved on the spot are not counted).",
-        Unit.COUNT,
-        Direction.LOWER,
-        Category.QUALITY,
-        ALL,
-        stress=True,
-    ),
-    KpiSpec(
-        "referrals-received",
-        "Referrals received",
-        "New referrals received in the month, accepted or not. Demand, not performance: "
-        "a surge is a stress indicator.",
-        Unit.COUNT,
-        Direction.NONE,
-        Category.ACTIVITY,
-        ALL,
-        stress=True,
-    ),
-    KpiSpec(
-        "referral-acuity-high",
-        "Referral acuity mix (high acuity)",
-        "Share of referrals triaged as high acuity. A rising share means heavier work "
-        "for the same capacity.",
-        Unit.PERCENTAGE,
-        Direction.NONE,
-        Category.ACTIVITY,
-        (CRISIS, ACT, TRANSITION, HOUSING),
-        numerator="Referrals triaged as high acuity (risk level 3 or 4)",
-        denominator="Referrals triaged in the month",
-        stress=True,
-    ),
-    KpiSpec(
-        "referral-to-contact-days",
-        "Time from referral to first contact",
-        "Median days from a referral being accepted to the first face-to-face contact.",
-        Unit.DAYS,
-        Direction.LOWER,
-        Category.TIMELINESS,
-        (PERSONAL_CARE, ACT, HOUSING, REENTRY, TRANSITION, GENERAL),
-    ),
-    KpiSpec(
-        "continuity-plan",
-        "Continuity-plan completion",
-        "People served who have a current, tested back-up plan saying who will come if "
-        "their usual worker cannot.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (PERSONAL_CARE, ACT, TRANSITION),
-        numerator="People served with a back-up plan reviewed in the last 6 months",
-        denominator="People served at month end",
-        fidelity=True,
-        uk=(
-            ("numerator", "People supported with a contingency plan reviewed in the last 6 months"),
-            ("denominator", "People supported at month end"),
-        ),
-    ),
-    KpiSpec(
-        "housing-placements",
-        "Housing placements",
-        "Households who moved into permanent or long-term housing in the month.",
-        Unit.COUNT,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (HOUSING, REENTRY),
-    ),
-    KpiSpec(
-        "readmissions-30d",
-        "30-day readmissions",
-        "People readmitted to hospital within 30 days of discharge into the service.",
-        Unit.PERCENTAGE,
-        Direction.LOWER,
-        Category.OUTCOME,
-        (TRANSITION, ACT, CRISIS),
-        numerator="People in the cohort readmitted to hospital (any ward) within 30 days",
-        denominator="People discharged from hospital into the service in the cohort month "
-        "(the month before last)",
-        uk=(("name", "30-day emergency readmissions"),),
-    ),
-    # --- personal care ---------------------------------------------------------
-    KpiSpec(
-        "hours-delivered",
-        "Care hours delivered as planned",
-        "Share of the care hours in people's service plans that were delivered.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.ACTIVITY,
-        (PERSONAL_CARE,),
-        numerator="Care hours delivered (verified)",
-        denominator="Care hours planned in current service plans",
-        fidelity=True,
-        uk=(("denominator", "Care hours commissioned in current care and support plans"),),
-    ),
-    KpiSpec(
-        "care-plan-reviews",
-        "Person-centered service plans reviewed on time",
-        "Service plans due for review in the month that were reviewed with the person.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (PERSONAL_CARE,),
-        numerator="Service plans reviewed with the person by their due date",
-        denominator="Service plans due for review in the month",
-        fidelity=True,
-        uk=(
-            ("name", "Care and support plans reviewed on time"),
-            ("numerator", "Care and support plans reviewed with the person by their due date"),
-            ("denominator", "Care and support plans due for review in the month"),
-        ),
-    ),
-    KpiSpec(
-        "evv-compliance",
-        "Visits verified by EVV",
-        "Visits with a valid electronic visit verification record (21st Century Cures Act).",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (PERSONAL_CARE,),
-        numerator="Visits with a complete EVV record",
-        denominator="Visits delivered",
-        fidelity=True,
-        uk=(
-            ("name", "Calls logged by electronic call monitoring"),
-            ("definition", "Calls with a complete electronic call monitoring record."),
-            ("numerator", "Calls with a complete call monitoring record"),
-            ("denominator", "Calls delivered"),
-        ),
-    ),
-    # --- crisis ------------------------------------------------------------------
-    KpiSpec(
-        "crisis-response-1h",
-        "In-person crisis response within 1 hour",
-        "Crises needing a mobile response that were met in person within 60 minutes.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.TIMELINESS,
-        (CRISIS,),
-        numerator="Crises met in person within 60 minutes of dispatch",
-        denominator="Crises needing a mobile response",
-        fidelity=True,
-        uk=(
-            ("name", "Very urgent crisis referrals seen within 4 hours"),
-            (
-                "definition",
-                "Very urgent referrals to the crisis team seen face to face within 4 hours "
-                "(NHS England's community mental health crisis standard).",
-            ),
-            ("numerator", "Very urgent referrals seen face to face within 4 hours"),
-            ("denominator", "Very urgent referrals to the crisis team"),
-        ),
-    ),
-    KpiSpec(
-        "crisis-community-resolution",
-        "Crises resolved in the community",
-        "Crisis episodes that ended without an emergency department visit or admission.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (CRISIS,),
-        numerator="Crisis episodes closed without an emergency department visit or admission",
-        denominator="Crisis episodes closed in the month",
-    ),
-    KpiSpec(
-        "crisis-follow-up-72h",
-        "Follow-up contact within 72 hours",
-        "People stabilized in a crisis who had a follow-up contact within 72 hours.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (CRISIS,),
-        numerator="People with a follow-up contact within 72 hours of the crisis episode",
-        denominator="Crisis episodes closed in the month",
-        fidelity=True,
-    ),
-    # --- assertive community treatment --------------------------------------------
-    KpiSpec(
-        "act-contact-intensity",
-        "ACT: people seen three or more times a week",
-        "People on the ACT caseload seen face to face at least three times in every "
-        "week of the month (a DACTS intensity item).",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (ACT,),
-        numerator="People seen face to face 3 or more times in every week of the month",
-        denominator="People on the caseload for the whole month",
-        fidelity=True,
-        uk=(
-            ("name", "Assertive outreach: people seen three or more times a week"),
-            (
-                "definition",
-                "People on the assertive outreach caseload seen face to face at least three "
-                "times in every week of the month.",
-            ),
-        ),
-    ),
-    KpiSpec(
-        "stable-housing",
-        "People in stable housing",
-        "People served living in their own or supported accommodation (not homeless, "
-        "not in a shelter, hospital or custody) at month end.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (ACT, REENTRY),
-        numerator="People served in stable accommodation at month end",
-        denominator="People served at month end",
-    ),
-    # --- housing -------------------------------------------------------------------
-    KpiSpec(
-        "days-to-housing",
-        "Days from enrollment to move-in",
-        "Mean days from enrollment to moving into housing, for households who moved in "
-        "during the month.",
-        Unit.DAYS,
-        Direction.LOWER,
-        Category.TIMELINESS,
-        (HOUSING,),
-        uk=(("name", "Days from referral to moving in"),),
-    ),
-    KpiSpec(
-        "tenancy-sustainment",
-        "Tenancies sustained at 12 months",
-        "People housed 12 months ago who are still housed (a Housing First fidelity measure).",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (HOUSING,),
-        numerator="People housed in the month a year ago who are still housed",
-        denominator="People housed in the month a year ago",
-        fidelity=True,
-    ),
-    KpiSpec(
-        "returns-to-homelessness",
-        "Returns to homelessness",
-        "People who left homelessness for housing 6 to 12 months ago and have since "
-        "presented as homeless again (HUD System Performance Measure 2).",
-        Unit.PERCENTAGE,
-        Direction.LOWER,
-        Category.OUTCOME,
-        (HOUSING,),
-        numerator="People housed 6 to 12 months ago who presented as homeless again",
-        denominator="People housed 6 to 12 months ago",
-        uk=(
-            (
-                "definition",
-                "People who left homelessness for housing 6 to 12 months ago and have since "
-                "presented as homeless again (H-CLIC).",
-            ),
-        ),
-    ),
-    KpiSpec(
-        "cost-per-household",
-        "Cost per household housed",
-        "Contract spend in the month divided by households housed; read with the "
-        "placements count, never alone.",
-        Unit.CURRENCY,
-        Direction.LOWER,
-        Category.FINANCE,
-        (HOUSING,),
-    ),
-    # --- re-entry -----------------------------------------------------------------
-    KpiSpec(
-        "pre-release-engagement",
-        "Engaged before release",
-        "People released in the month who met their re-entry worker before release.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.TIMELINESS,
-        (REENTRY,),
-        numerator="People released who met their worker at least once before release",
-        denominator="People released in the month who were referred to the service",
-        fidelity=True,
-    ),
-    KpiSpec(
-        "accommodation-on-release",
-        "Accommodation on the night of release",
-        "People released in the month who had somewhere settled to stay on the night of release.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (REENTRY,),
-        numerator="People released with settled accommodation on the night of release",
-        denominator="People released in the month on the caseload",
-    ),
-    KpiSpec(
-        "health-cover-on-release",
-        "Medicaid coverage active at release",
-        "People released in the month whose Medicaid coverage was active on the day of "
-        "release (enrollment started pre-release).",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (REENTRY,),
-        numerator="People released with Medicaid active on the day of release",
-        denominator="People released in the month on the caseload",
-        uk=(
-            ("name", "Registered with a GP within 7 days of release"),
-            (
-                "definition",
-                "People released in the month registered with a GP within 7 days, so "
-                "that medication and treatment continue.",
-            ),
-            ("numerator", "People released registered with a GP within 7 days of release"),
-        ),
-    ),
-    # --- hospital to home --------------------------------------------------------------
-    KpiSpec(
-        "visit-within-48h",
-        "Home visit within 48 hours of discharge",
-        "People discharged from hospital into the service who had a home visit within 48 hours.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.TIMELINESS,
-        (TRANSITION,),
-        numerator="People visited at home within 48 hours of discharge",
-        denominator="People discharged from hospital into the service in the month",
-        fidelity=True,
-        uk=(("name", "Assessed at home within 48 hours of discharge"),),
-    ),
-    KpiSpec(
-        "med-reconciliation",
-        "Medication reconciliation within 72 hours",
-        "People whose medicines were reconciled against the discharge summary within 72 "
-        "hours of discharge.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.QUALITY,
-        (TRANSITION,),
-        numerator="People with medicines reconciled within 72 hours of discharge",
-        denominator="People discharged from hospital into the service in the month",
-        fidelity=True,
-    ),
-    KpiSpec(
-        "independence-at-exit",
-        "Leaving the service needing no paid care",
-        "People leaving transitional care in the month who needed no ongoing paid care.",
-        Unit.PERCENTAGE,
-        Direction.HIGHER,
-        Category.OUTCOME,
-        (TRANSITION,),
-        numerator="People leaving the service needing no ongoing paid care",
-        denominator="People leaving the service in the month",
-        uk=(
-            ("name", "Reablement completed needing no ongoing care"),
-            ("numerator", "People completing reablement needing no ongoing package of care"),
-            ("denominator", "People completing reablement in the month"),
-        ),
-    ),
-)
-LIBRARY_BY_CODE = {spec.code: spec for spec in LIBRARY}
 
 
 @transaction.atomic
@@ -656,7 +394,7 @@ def seed_kpi_library(
             is_stress_indicator=spec.stress,
             reporting_level=spec.level,
         )
-        for spec in LIBRARY
+        for spec in data().library.kpis
         if spec.code not in existing
     ]
     for kpi in new:
@@ -666,7 +404,7 @@ def seed_kpi_library(
     for service_type in ServiceType.objects.filter(tenant=tenant).order_by("code"):
         by_group.setdefault(service_group(service_type, service_groups), []).append(service_type.id)
     for kpi in created:
-        ids = [i for g in LIBRARY_BY_CODE[kpi.code].groups for i in by_group.get(g, [])]
+        ids = [i for g in data().kpis_by_code[kpi.code].groups for i in by_group.get(g, [])]
         if ids:
             # m2m history: the change to the KPI's service types is a change of the KPI
             kpi._history_user = user
@@ -680,159 +418,13 @@ def seed_kpi_library(
 # Norms: what good, the target and a bad month look like for each measure.
 # --------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Norm:
-    good: float  # the level a well-run service sits at
-    bad: float  # the level of a service under real strain
-    target: float | None = None  # None for measures with no direction
-    amber: float = 0.0
-    phase: float | None = None  # implementation target, contract months 1–6
-    best: float | None = None  # best practice
-    sd: float = 0.0  # month-to-month wobble of the underlying level
-    volume: float = 0.0  # typical monthly denominator (ratios)
-    sens: float = 1.0  # how strongly a story moves the measure
-    onset: int = 10  # months before today a deterioration starts to show
-
-
-NORMS: dict[str, Norm] = {
-    "staff-turnover": Norm(2.0, 5.2, 3.0, 1.0, 4.5, 1.5, 0.35, 140, 1.0, 12),
-    "vacancy-rate": Norm(5.0, 17.0, 8.0, 3.0, 15.0, 3.0, 1.5, 60, 1.0, 12),
-    "missed-visits": Norm(1.2, 6.5, 2.5, 1.0, 4.0, 0.5, 0.25, 9000, 1.0, 10),
-    "incidents": Norm(1.5, 6.0, 4.0, 2.0, 5.0, 1.0, sens=0.8, onset=8),
-    "safeguarding-referrals": Norm(2.5, 5.0, sens=0.6, onset=8),
-    "complaints": Norm(1.5, 7.0, 4.0, 2.0, 5.0, 1.0, sens=1.0, onset=9),
-    "referrals-received": Norm(45, 56, sens=0.6, onset=12),
-    "referral-acuity-high": Norm(22.0, 34.0, sd=1.5, volume=120, sens=0.7, onset=12),
-    "referral-to-contact-days": Norm(3.0, 8.0, 5.0, 2.0, 7.0, 2.0, 0.12, sens=0.7),
-    "continuity-plan": Norm(97.0, 86.0, 95.0, 3.0, 80.0, 99.0, 0.8, 420, 0.7, 9),
-    "housing-placements": Norm(14, 7, 12, 2, 6, 16, sens=0.6, onset=8),
-    "readmissions-30d": Norm(9.0, 17.0, 12.0, 2.0, 15.0, 7.0, 0.8, 150, 0.6, 7),
-    "hours-delivered": Norm(97.0, 88.0, 95.0, 2.0, 90.0, 99.0, 0.5, 30000, 0.8, 9),
-    "care-plan-reviews": Norm(94.0, 76.0, 90.0, 5.0, 80.0, 98.0, 2.0, 35, 0.6, 8),
-    "evv-compliance": Norm(98.5, 92.0, 97.0, 2.0, 90.0, 99.5, 0.4, 9000, 0.5, 8),
-    "crisis-response-1h": Norm(88.0, 70.0, 85.0, 5.0, 75.0, 92.0, 1.5, 160, 0.8, 10),
-    "crisis-community-resolution": Norm(78.0, 62.0, 75.0, 5.0, 65.0, 82.0, 1.5, 230, 0.5, 7),
-    "crisis-follow-up-72h": Norm(93.0, 78.0, 90.0, 5.0, 80.0, 97.0, 1.2, 200, 0.6, 9),
-    "act-contact-intensity": Norm(83.0, 62.0, 80.0, 5.0, 70.0, 90.0, 1.5, 95, 0.8, 10),
-    "stable-housing": Norm(87.0, 73.0, 80.0, 5.0, 75.0, 92.0, 1.0, 95, 0.5, 7),
-    "days-to-housing": Norm(38.0, 70.0, 45.0, 10.0, 60.0, 30.0, 0.08, sens=0.6, onset=8),
-    "tenancy-sustainment": Norm(91.0, 77.0, 85.0, 5.0, 80.0, 95.0, 1.0, 60, 0.5, 7),
-    "returns-to-homelessness": Norm(6.0, 15.0, 10.0, 3.0, 12.0, 4.0, 0.6, 70, 0.5, 7),
-    "cost-per-household": Norm(4200, 6500, 5000, 500, 6000, 3800, 0.06, sens=0.5, onset=8),
-    "pre-release-engagement": Norm(86.0, 64.0, 80.0, 5.0, 65.0, 92.0, 1.5, 45, 0.7, 9),
-    "accommodation-on-release": Norm(88.0, 72.0, 85.0, 5.0, 75.0, 93.0, 1.5, 45, 0.5, 7),
-    "health-cover-on-release": Norm(91.0, 72.0, 85.0, 5.0, 75.0, 95.0, 1.2, 45, 0.5, 7),
-    "visit-within-48h": Norm(94.0, 78.0, 90.0, 5.0, 75.0, 97.0, 1.2, 150, 0.8, 10),
-    "med-reconciliation": Norm(95.0, 80.0, 92.0, 4.0, 80.0, 98.0, 1.0, 150, 0.6, 9),
-    "independence-at-exit": Norm(62.0, 45.0, 55.0, 5.0, 45.0, 68.0, 1.5, 120, 0.5, 7),
-}
-
-# A measure's norm in a service group, where it differs from the default.
-GROUP_NORMS: dict[tuple[str, str], dict] = {
-    ("staff-turnover", CRISIS): {"volume": 48},
-    ("staff-turnover", ACT): {"volume": 30},
-    ("staff-turnover", HOUSING): {"volume": 36},
-    ("staff-turnover", REENTRY): {"volume": 28},
-    ("staff-turnover", TRANSITION): {"volume": 70},
-    ("vacancy-rate", CRISIS): {"volume": 48},
-    ("vacancy-rate", ACT): {"volume": 30},
-    ("vacancy-rate", HOUSING): {"volume": 36},
-    ("missed-visits", ACT): {"volume": 1500},
-    ("missed-visits", TRANSITION): {"volume": 2200},
-    ("continuity-plan", ACT): {"volume": 95},
-    ("continuity-plan", TRANSITION): {"volume": 160},
-    ("referrals-received", CRISIS): {"good": 240, "bad": 300},
-    ("referrals-received", ACT): {"good": 6, "bad": 9},
-    ("referrals-received", HOUSING): {"good": 60, "bad": 78},
-    ("referrals-received", REENTRY): {"good": 40, "bad": 50},
-    ("referrals-received", TRANSITION): {"good": 150, "bad": 185},
-    ("referral-to-contact-days", HOUSING): {"good": 4.0, "target": 7.0, "phase": 10.0},
-    ("referral-to-contact-days", REENTRY): {"good": 2.0, "target": 3.0, "phase": 5.0},
-    ("readmissions-30d", ACT): {"volume": 25, "good": 8.0},
-    ("readmissions-30d", CRISIS): {"volume": 90},
-    ("housing-placements", REENTRY): {"good": 11, "bad": 6, "target": 9, "phase": 5},
-}
-
 UNIT_COUNT_SCALED = (Unit.COUNT, Unit.CURRENCY)
 
 
 def norm_for(code: str, group: str) -> Norm:
-    base = NORMS[code]
-    return replace(base, **GROUP_NORMS.get((code, group), {}))
-
-
-# Which measures each group's contracts report; True marks a priority measure.
-CONTRACT_KPIS: dict[str, tuple[tuple[str, bool], ...]] = {
-    PERSONAL_CARE: (
-        ("missed-visits", True),
-        ("hours-delivered", True),
-        ("staff-turnover", True),
-        ("continuity-plan", True),
-        ("complaints", True),
-        ("vacancy-rate", False),
-        ("incidents", False),
-        ("safeguarding-referrals", False),
-    ),
-    CRISIS: (
-        ("crisis-response-1h", True),
-        ("crisis-community-resolution", True),
-        ("crisis-follow-up-72h", True),
-        ("staff-turnover", True),
-        ("incidents", True),
-        ("referrals-received", False),
-        ("referral-acuity-high", False),
-        ("vacancy-rate", False),
-    ),
-    ACT: (
-        ("act-contact-intensity", True),
-        ("missed-visits", True),
-        ("staff-turnover", True),
-        ("readmissions-30d", True),
-        ("stable-housing", True),
-        ("continuity-plan", False),
-        ("referral-to-contact-days", False),
-        ("incidents", False),
-    ),
-    HOUSING: (
-        ("housing-placements", True),
-        ("days-to-housing", True),
-        ("tenancy-sustainment", True),
-        ("returns-to-homelessness", True),
-        ("staff-turnover", True),
-        ("referrals-received", False),
-        ("complaints", False),
-        ("vacancy-rate", False),
-    ),
-    REENTRY: (
-        ("pre-release-engagement", True),
-        ("accommodation-on-release", True),
-        ("health-cover-on-release", True),
-        ("housing-placements", True),
-        ("staff-turnover", True),
-        ("referral-to-contact-days", False),
-        ("referrals-received", False),
-        ("incidents", False),
-    ),
-    TRANSITION: (
-        ("visit-within-48h", True),
-        ("med-reconciliation", True),
-        ("readmissions-30d", True),
-        ("missed-visits", True),
-        ("staff-turnover", True),
-        ("referrals-received", False),
-        ("referral-acuity-high", False),
-        ("independence-at-exit", False),
-    ),
-    GENERAL: (
-        ("staff-turnover", True),
-        ("complaints", True),
-        ("incidents", True),
-        ("referral-to-contact-days", True),
-        ("referrals-received", False),
-        ("vacancy-rate", False),
-    ),
-}
+    measures = data().measures
+    change = measures.by_group.get(code, {}).get(group)
+    return replace(measures.norms[code], **(change.changes() if change else {}))
 
 
 def _size(tenant: Tenant, contract: Contract) -> float:
@@ -874,7 +466,7 @@ def seed_contract_kpis(
             continue
         group = service_group(contract.service_type, service_groups)
         size = _size(tenant, contract)
-        for code, priority in CONTRACT_KPIS[group]:
+        for code, priority in data().measures.contract_kpis[group].pairs():
             kpi = library[code]
             norm = norm_for(code, group)
             good, bad = _scaled(norm.good, kpi.unit, size), _scaled(norm.bad, kpi.unit, size)
@@ -921,59 +513,9 @@ def seed_contract_kpis(
 # Stories.
 # --------------------------------------------------------------------------
 
-STEADY = "steady"
-DETERIORATING = "deteriorating"
-RECOVERED = "recovered"
-LATE = "late"
-NEW = "new"
-STORY_NAMES = (STEADY, DETERIORATING, RECOVERED, LATE, NEW)
-
-# The demo contracts' stories (seed_demo's references); a provider's contracts
-# share its story where they are long enough to tell it.
-STORIES: dict[str, str] = {
-    # Riverbend County
-    "RC-HCBS-2023-014": DETERIORATING,  # Heartland, rural townships (34 months)
-    "RC-HCBS-2024-001": DETERIORATING,  # Heartland, metro
-    "RC-BH-2022-003": RECOVERED,  # Crossroads ACT team: dip 18 months ago
-    "RC-BH-2024-007": STEADY,  # Crossroads mobile crisis (after the recovery)
-    "RC-HSG-2021-009": LATE,  # Harbor House PSH
-    "RC-HSG-2024-021": LATE,  # Harbor House rapid re-housing
-    "RC-H2H-2025-004": NEW,  # Transitions hospital-to-home, started ~5 months ago
-    # Wessex Vale ICB
-    "WV-HC-2023-011": DETERIORATING,  # Brightwater home care
-    "WV-D2A-2024-003": DETERIORATING,  # Brightwater discharge to assess
-    "WV-MH-2022-008": RECOVERED,  # Pathways assertive outreach
-    "WV-MH-2024-002": STEADY,  # Pathways crisis
-    "WV-HSG-2025-001": STEADY,  # St Aldhelm's Housing First
-    "WV-RE-2024-006": LATE,  # Second Chance resettlement
-    "WV-SD-2025-009": NEW,  # Community trust step-down, ~3 months
-}
-
-# Contracts whose latest return is left submitted, waiting for its contract
-# manager's review, so that every demo commissioner opens Returns to something
-# to accept or query. Long-running contracts, where holding one month back does
-# not blunt the story told by the months already accepted.
-AWAITING_REVIEW: frozenset[str] = frozenset(
-    {
-        "RC-HSG-2021-009",  # Marcus Reyes (late)
-        "RC-BH-2024-007",  # Priya Natarajan (steady)
-        "WV-D2A-2024-003",  # Rachel Adeyemi (deteriorating)
-        "WV-MH-2024-002",  # James Thornton (steady)
-    }
-)
-
-# How a provider's data reaches the County/ICB, where not the web form.
-SOURCES: dict[str, str] = {
-    "WV-MH-2022-008": ReturnSource.API,
-    "WV-MH-2024-002": ReturnSource.API,
-    "RC-HCBS-2023-014": ReturnSource.SPREADSHEET,
-    "RC-HCBS-2024-001": ReturnSource.SPREADSHEET,
-    "WV-HC-2023-011": ReturnSource.SPREADSHEET,
-}
-
 
 def story_of(contract: Contract, today: date, stories: dict[str, str] | None = None) -> str:
-    story = (stories or STORIES).get(contract.reference)
+    story = (stories or data().stories.stories).get(contract.reference)
     if story:
         return story
     return NEW if contract_month(contract.start_date, today) <= 7 else STEADY
@@ -1060,6 +602,8 @@ class _Plan:
     text_rng: np.random.Generator
     periods: list[_Period] = field(default_factory=list)
     accepted_with_values: int = 0
+    # The signals engine's frames of the contract (KPIs, targets), loaded once.
+    frames: dict | None = None
 
 
 def _level(plan: _Plan, ck: ContractKpi, norm: Norm, p: _Period, site_factor: float) -> float:
@@ -1285,10 +829,8 @@ def _recovery_broken(ck: ContractKpi, series, worse: int) -> str:
 
 def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
     """A steady contract is one the signals engine itself rates low on its KPIs."""
-    from .signal_engine import _roll_up_sites, load_frames
-    from .signal_rules import evaluate, risk_scores
-
-    frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
+    if plan.frames is None:  # the contract's KPIs and targets: the same for every draw
+        plan.frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
     rows = [
         (v.ck.pk, p.period.start, float(v.value), v.site.pk if v.site else None)
         for p in plan.periods
@@ -1297,21 +839,7 @@ def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
     ]
     if not rows:
         return ""
-    values = pd.DataFrame(rows, columns=["ck", "period_start", "value", "site"])
-    values["period_start"] = pd.to_datetime(values["period_start"])
-    if values["site"].notna().any():
-        values = _roll_up_sites(values, frames["kpis"])
-    specs, _chart = evaluate(
-        values=values.drop(columns="site"),
-        kpis=frames["kpis"],
-        phases=frames["phases"],
-        contracts=frames["contracts"],
-        periods=frames["periods"].iloc[0:0],
-        recent_text=frames["recent_text"].iloc[0:0],
-        today=today,
-    )
-    specs = [spec for spec in specs if spec.ck is not None]
-    score, band, reasons = risk_scores(specs, frames["kpis"], frames["contracts"])[plan.contract.pk]
+    score, band, reasons = kpi_risk_scores(plan.frames, rows, today=today)[plan.contract.pk]
     return "" if band == "low" else f"rated {band} ({score}): {reasons[:2]}"
 
 
@@ -1359,169 +887,8 @@ def _misreported(p: _Period) -> list[_Value]:
 
 
 # --------------------------------------------------------------------------
-# Words: narratives, variance explanations, review comments.
+# Words: narratives, variance explanations, review comments (words.yaml).
 # --------------------------------------------------------------------------
-
-N_GOOD = (
-    "The service ran to plan this month.",
-    "All teams were fully staffed and no agency cover was used.",
-    "Supervision and spot checks were completed to schedule.",
-    "We met people who use the service and their families at our quarterly forum; "
-    "feedback praised continuity of staff.",
-    "Two new staff completed induction and shadowing and now work on their own.",
-    "Mandatory training compliance is at 96%, with the remaining sessions booked.",
-    "Joint case reviews with the hospital and primary care teams continued fortnightly.",
-    "The quality lead audited ten case files; the actions were minor and are complete.",
-    "We refreshed the lone-working procedure after a staff survey.",
-    "Our volunteer befriending scheme matched six more people this month.",
-)
-N_STRAIN = (
-    "Recruitment remains difficult and we are using agency cover in the evenings.",
-    "Sickness absence rose this month, mostly short-term.",
-    "Staff have raised concerns about travel time between visits in the rural area.",
-    "We are reviewing rotas to protect visits for people who live alone.",
-    "Two team leaders are covering caseloads as well as supervision.",
-)
-N_TERSE = (
-    "Figures attached.",
-    "No change.",
-    "Staffing still difficult.",
-    "See values.",
-    "Busy month.",
-    "As last month.",
-)
-N_DIP = (
-    "We lost two senior practitioners this quarter; locums are covering while we recruit.",
-    "Our improvement plan with the {commissioner} is in place: weekly huddles, a caseload "
-    "review and a recruitment drive.",
-    "Improvement plan action {k} (caseload reallocation) is complete; action {k2} is due "
-    "next month.",
-    "Contact intensity has fallen while the team is short; people at highest risk are "
-    "prioritised daily.",
-)
-N_RECOVERED = (
-    "Improvement plan actions are complete and verified; we are keeping the weekly huddle.",
-    "The team is fully staffed again and new starters now carry full caseloads.",
-    "Performance has held at target since the improvement plan closed.",
-)
-N_IMPLEMENTATION = (
-    "Mobilisation: {posts} of {total} posts are now filled.",
-    "The referral pathway with the hospital discharge teams is live and volumes are building.",
-    "We held the monthly implementation review with the {commissioner}.",
-    "Induction for the second cohort of staff finished this month.",
-    "Electronic records went live this month; some figures were collated by hand.",
-)
-N_LATE = (
-    "Apologies for the late return: our data lead was on leave.",
-    "This return was delayed while we reconciled figures with the new case management system.",
-    "Sorry this is late; month-end fell during our system migration.",
-)
-
-MISS: dict[str, tuple[str, ...]] = {
-    "missed-visits": (
-        "Sickness absence in the {site} team: {n} visits were missed or late. Everyone "
-        "affected was called and visits were rescheduled the same day.",
-        "Two caregivers left at short notice in {site}; agency cover filled most runs but "
-        "{n} visits were late.",
-        "Snow closed rural roads on two days; {n} visits moved, none to people at high risk.",
-        "The rota system was down on the 14th; {n} visits started late while we used the "
-        "paper back-up rota.",
-    ),
-    "staff-turnover": (
-        "{n} staff left this month (two to hospital posts, one retirement); all posts are "
-        "advertised and two offers are out.",
-        "Leavers this month cited pay compared with the hospital and retail; we have raised "
-        "it at the workforce group.",
-        "End of fixed-term contracts for {n} staff recruited for the winter surge.",
-    ),
-    "vacancy-rate": (
-        "{site}: {n} posts vacant while recruitment completes; bank staff are covering.",
-        "Vacancies in {site} after internal moves to the new team; interviews are booked.",
-    ),
-    "complaints": (
-        "{n} complaints, mostly about changed visit times; each was acknowledged within two "
-        "working days.",
-        "{n} complaints received; the theme is communication when a worker changes.",
-    ),
-    "incidents": (
-        "{n} incidents reported, none with serious harm; each reviewed at the weekly safety "
-        "huddle.",
-        "A cluster of {n} medication incidents traced to a new medication chart; the chart "
-        "has been withdrawn.",
-    ),
-    "housing-placements": (
-        "Only {n} placements: landlord repairs delayed three move-ins to next month.",
-        "Fewer units were offered by the housing authority this month; {n} placements made.",
-    ),
-    "readmissions-30d": (
-        "{n} readmissions in the cohort, mostly people with heart failure; case reviews with "
-        "the ward team are booked.",
-        "Readmissions up: two people were readmitted twice; reviewed with the discharge team.",
-    ),
-}
-MISS_BY_CATEGORY: dict[str, tuple[str, ...]] = {
-    Category.TIMELINESS: (
-        "Below target: staff shortage meant some contacts were later than planned; urgent "
-        "cases were seen first.",
-        "A spike in referrals in the second half of the month stretched response times.",
-    ),
-    Category.QUALITY: (
-        "The gap is mainly in recording rather than in practice; a recording refresher is booked.",
-        "Below target while two team leads were on leave; catching up this month.",
-    ),
-    Category.OUTCOME: (
-        "Small numbers make this rate volatile; each person concerned has been reviewed.",
-        "Several people with very complex needs this month; case reviews are under way.",
-    ),
-    Category.ACTIVITY: (
-        "Fewer hours delivered while people were in hospital and during staff absence; "
-        "priority visits were kept.",
-        "Planned hours were reduced at people's request over the holidays.",
-    ),
-    Category.WORKFORCE: MISS["staff-turnover"],
-    Category.SAFEGUARDING: MISS["incidents"],
-    Category.FINANCE: ("Higher unit cost: fixed costs spread over fewer households this month.",),
-}
-UNUSUAL_NO_DIRECTION = (
-    "More than usual this month: winter pressures and a change in the hospital's discharge "
-    "pathway.",
-    "Unusually low this month after the holiday period; we expect it to return to normal.",
-    "A change in triage practice this month; we are checking that it is applied consistently.",
-)
-BETTER_THAN_USUAL = (
-    "Better than usual this month: full staffing and the new rota bedding in.",
-    "An improvement after the actions in our plan; we will see whether it holds.",
-    "A quiet month with the whole team in post.",
-)
-TERSE = (
-    "Staffing.",
-    "Sickness.",
-    "Agency gaps.",
-    "As before.",
-    "Recruitment ongoing.",
-    "Short-staffed.",
-)
-DIP = (
-    "Root cause: the loss of two senior practitioners; covered by locums while we recruit "
-    "(improvement plan action {k}).",
-    "Part of the dip covered by the improvement plan agreed with the {commissioner}; weekly "
-    "huddles started.",
-    "Caseloads reallocated after vacancies; improvement plan action {k} is on track.",
-)
-RECOVERING = (
-    "Back on target: improvement plan actions completed and verified.",
-    "Recovery continuing; new staff now carry full caseloads.",
-)
-MOBILISING = (
-    "Still mobilising: {posts} of {total} posts in post and the pathway went live this month.",
-    "Early months: referral volumes are lower than planned while hospital teams learn the pathway.",
-)
-QUERY = (
-    "{kpi}: the denominator does not match the activity we hold for {label}; please check the "
-    "extract and resubmit.",
-    "{kpi} looks out of line with last month and with our own data; please check and resubmit.",
-    "Please recheck {kpi}: the figure does not reconcile with the invoices for {label}.",
-)
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...], **fill) -> str:
@@ -1541,6 +908,7 @@ def _fill(plan: _Plan, p: _Period) -> dict:
 
 def _narrative(plan: _Plan, p: _Period, late: bool) -> str:
     rng = plan.text_rng
+    said = data().words.narratives
     fill = _fill(plan, p)
     month = p.period.start.strftime("%B %Y")
     if p.no_activity:
@@ -1556,36 +924,36 @@ def _narrative(plan: _Plan, p: _Period, late: bool) -> str:
     a, story = p.months_ago, plan.story
     sentences: list[str] = []
     if story == DETERIORATING and a <= 6:
-        return _pick(rng, N_TERSE)
+        return _pick(rng, said.terse)
     if story == DETERIORATING and a <= 11:
-        sentences = [opener, _pick(rng, N_STRAIN)]
+        sentences = [opener, _pick(rng, said.strain)]
     elif story == RECOVERED and 12 <= a <= 21:
         sentences = [
             opener,
-            _pick(rng, N_DIP, **fill),
-            _pick(rng, N_DIP, **fill),
-            _pick(rng, N_STRAIN),
+            _pick(rng, said.dip, **fill),
+            _pick(rng, said.dip, **fill),
+            _pick(rng, said.strain),
         ]
     elif story == RECOVERED and a < 12:
-        sentences = [opener, _pick(rng, N_RECOVERED), _pick(rng, N_GOOD)]
+        sentences = [opener, _pick(rng, said.recovered), _pick(rng, said.good)]
     elif p.month <= 6:
         sentences = [
             opener,
-            _pick(rng, N_IMPLEMENTATION, **fill),
-            _pick(rng, N_IMPLEMENTATION, **fill),
+            _pick(rng, said.implementation, **fill),
+            _pick(rng, said.implementation, **fill),
         ]
     else:
         k = 4 if story == DETERIORATING else 3
-        sentences = [opener] + [_pick(rng, N_GOOD) for _ in range(k)]
+        sentences = [opener] + [_pick(rng, said.good) for _ in range(k)]
     if late and rng.random() < 0.6:
-        sentences.insert(1, _pick(rng, N_LATE))
+        sentences.insert(1, _pick(rng, said.late))
     return " ".join(dict.fromkeys(sentences))  # no sentence twice
 
 
 def _explanation(plan: _Plan, p: _Period, v: _Value, why: str) -> str:
     """``why``: "miss" (worse than target), "unusual" (outside the expected range,
     no direction), "better" (outside the range on the good side)."""
-    rng = plan.text_rng
+    rng, said = plan.text_rng, data().words.explanations
     kpi = v.ck.kpi
     fill = {
         **_fill(plan, p),
@@ -1593,18 +961,18 @@ def _explanation(plan: _Plan, p: _Period, v: _Value, why: str) -> str:
         "n": int(v.numerator if v.numerator is not None else v.value),
     }
     if plan.story == DETERIORATING and p.months_ago <= 9:
-        return _pick(rng, TERSE)
+        return _pick(rng, said.terse)
     if why == "better":
         if plan.story == RECOVERED and p.months_ago <= 15:
-            return _pick(rng, RECOVERING)
-        return _pick(rng, BETTER_THAN_USUAL)
+            return _pick(rng, said.recovering)
+        return _pick(rng, said.better)
     if why == "unusual":
-        return _pick(rng, UNUSUAL_NO_DIRECTION)
+        return _pick(rng, said.unusual)
     if plan.story == RECOVERED and 12 <= p.months_ago <= 21:
-        return _pick(rng, DIP, **fill)
+        return _pick(rng, said.dip, **fill)
     if p.month <= 6:
-        return _pick(rng, MOBILISING, **fill)
-    options = MISS.get(kpi.code) or MISS_BY_CATEGORY[kpi.category]
+        return _pick(rng, said.mobilising, **fill)
+    options = said.by_kpi.get(kpi.code) or said.by_category[kpi.category]
     return _pick(rng, options, **fill)
 
 
@@ -1719,30 +1087,31 @@ def _submit(replay: _Replay, plan: _Plan, p: _Period, *, version_values, first: 
             no_activity=p.no_activity,
         )
         rows = _rows(plan, p, version_values)
-        outcome = validation.validate(
-            membership=plan.submitter, headers=[header], rows=rows, today=local_day
-        )
-        if not outcome.ok:
-            raise DemoDataError(
-                f"{plan.contract.reference} {p.period.label}: "
-                + "; ".join(str(problem) for problem in outcome.problems)
-            )
-        version = outcome.returns[0].version
         key = None
         if plan.source == ReturnSource.API:
-            key = f"demo-{plan.contract.reference}-{p.period.label}-v{version}"
-        [ret] = services.returns_write(
-            membership=plan.submitter,
-            outcome=outcome,
-            source=plan.source,
-            submit=True,
-            idempotency_key=key,
-            reason=f"{REASON}: return submitted",
-            on_behalf_reason=""
-            if plan.submitter.role == Role.PROVIDER
-            else "The provider sent its return as a spreadsheet by email; the data team "
-            "uploaded it",
-        )
+            # The first version, or the one correcting a queried return.
+            key = f"demo-{plan.contract.reference}-{p.period.label}-v{1 if first else 2}"
+        try:
+            # The one way in of the form, the spreadsheets and the API.
+            [ret] = services.returns_enter(
+                membership=plan.submitter,
+                headers=[header],
+                rows=rows,
+                source=plan.source,
+                today=local_day,
+                submit=True,
+                idempotency_key=key,
+                reason=f"{REASON}: return submitted",
+                on_behalf_reason=""
+                if plan.submitter.role == Role.PROVIDER
+                else "The provider sent its return as a spreadsheet by email; the data team "
+                "uploaded it",
+            )
+        except ImportRejected as rejected:
+            raise DemoDataError(
+                f"{plan.contract.reference} {p.period.label}: "
+                + "; ".join(str(problem) for problem in rejected.problems)
+            ) from None
         replay.count("submitted")
         if p.awaiting_review:
             return  # nobody has reviewed it yet: the demo's commissioner will
@@ -1788,7 +1157,7 @@ def _query(replay: _Replay, plan: _Plan, p: _Period, ret: Return):
             (v for v, w in zip(p.values, _misreported(p), strict=True) if v is not w), None
         )
         kpi = wrong.ck.kpi.name if wrong else "The figures"
-        comment = _pick(plan.text_rng, QUERY, kpi=kpi, label=p.period.label)
+        comment = _pick(plan.text_rng, data().words.queries, kpi=kpi, label=p.period.label)
         services.return_query(membership=plan.reviewer, ret=ret, comment=comment)
         replay.count("queried")
         replay.at(
@@ -1876,7 +1245,7 @@ def seed_returns(
     already have returns), in time order, through validation and the services.
 
     The latest return of each contract in ``awaiting_review`` (references;
-    default ``AWAITING_REVIEW``) is left submitted. With ``nightly_history_months``
+    default stories.yaml's ``awaiting_review``) is left submitted. With ``nightly_history_months``
     the nightly signals recompute runs, within the replay, at each of that many
     month-ends before ``today``: the risk-score history and the signals' opening
     and closing are the engine's own, on the data as it stood each night."""
@@ -1887,6 +1256,7 @@ def seed_returns(
     if not todo:
         return {}
     providers, reviewers, data_team = _memberships(tenant)
+    stories_data = data().stories
     cks: dict[int, list[ContractKpi]] = {}
     for ck in (
         ContractKpi.objects.filter(contract__in=todo)
@@ -1908,7 +1278,7 @@ def seed_returns(
     for contract in todo:
         reviewer = reviewers.get(contract.contract_manager_id) or data_team
         submitter = providers.get(contract.provider_id)
-        source = SOURCES.get(contract.reference, ReturnSource.WEB)
+        source = stories_data.sources.get(contract.reference, ReturnSource.WEB)
         if submitter is None:  # the provider sends a spreadsheet; the data team uploads it
             submitter, source = data_team, ReturnSource.BULK
         if submitter is not None and reviewer is not None and reviewer.user_id == submitter.user_id:
@@ -1931,7 +1301,8 @@ def seed_returns(
             text_rng=_rng(tenant, contract, "words"),
         )
         _build_periods(plan, periods.get(contract.id, []), today)
-        if contract.reference in (AWAITING_REVIEW if awaiting_review is None else awaiting_review):
+        held = stories_data.awaiting_review if awaiting_review is None else awaiting_review
+        if contract.reference in held:
             _leave_latest_for_review(plan, replay.cutoff)
         for p in plan.periods:
             if p.missing:
@@ -2005,9 +1376,7 @@ def seed_performance(
 
 
 __all__ = [
-    "AWAITING_REVIEW",
     "REASON",
-    "STORIES",
     "STORY_NAMES",
     "month_ends_before",
     "seed_contract_kpis",

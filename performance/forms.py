@@ -491,3 +491,12 @@ class ReturnFilterForm(USWDSMixin, forms.Form):
         if not self.is_valid():
             return {"state": ATTENTION, "provider": None, "contract": None}
         return self.cleaned_data
+
+
+class AcknowledgeForm(USWDSMixin, forms.Form):
+    note = forms.CharField(
+        label="Note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What you have done or decided about this signal (it is kept in its history).",
+        error_messages={"required": "Write a note: say what you have done or decided."},
+    )

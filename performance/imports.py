@@ -3,10 +3,12 @@ team's one-file-many-contracts upload, and the template pre-filled for a period.
 
 Reading turns a CSV or XLSX file into plain rows (strings, with their
 spreadsheet row number: the header is row 1); ``rows_to_submission`` groups the
-rows into returns; ``import_returns`` runs the one validation and writes the
-returns whole or not at all. Every problem is a ``Problem`` (where, field,
-message) that a provider can act on; nothing raises past ``import_returns``
-except a role that may not submit at all (``PermissionDenied``).
+rows into returns; ``import_returns`` hands them, with the problems found in
+grouping them, to ``services.returns_enter``, the one validation and write
+(whole or not at all). Every problem is an ``oversight.errors.Problem`` (where,
+field, message) that a provider can act on; nothing raises past
+``import_returns`` except a role that may not submit at all
+(``PermissionDenied``).
 
 For the upload page::
 
@@ -34,12 +36,13 @@ from django.db.models import Prefetch
 
 from contracts.models import Contract
 from oversight import formatting
+from oversight.errors import ImportRejected, Problem
 from oversight.models import Membership
 
 from .models import ContractKpi, Direction, ReportingLevel, ReportingPeriod, Return, ReturnSource
-from .services import ImportRejected, return_entry_check, returns_write
+from .services import return_entry_check, returns_enter
 from .terms import target_in_force
-from .validation import Problem, ReturnHeader, ValueRow, validate
+from .validation import ReturnHeader, ValueRow
 
 MAX_UPLOAD_BYTES = settings.MAX_UPLOAD_BYTES  # the one request size limit (settings.py)
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024  # an XLSX is a zip: guard against a zip bomb
@@ -563,23 +566,20 @@ def import_returns(
     submission = rows_to_submission(
         rows, expected_contract=expected_contract, expected_period=expected_period
     )
-    outcome = validate(
-        membership=membership, headers=submission.headers, rows=submission.rows, today=today
-    )
-    problems = sorted(submission.problems + outcome.problems, key=_sort_key)
-    result = ImportResult(problems=problems, row_count=len(rows), value_count=len(submission.rows))
-    if problems:
-        return result
+    result = ImportResult(row_count=len(rows), value_count=len(submission.rows))
     try:
-        result.returns = returns_write(
+        result.returns = returns_enter(
             membership=membership,
-            outcome=outcome,
+            headers=submission.headers,
+            rows=submission.rows,
+            problems=submission.problems,
+            today=today,
             source=source,
             submit=submit,
             on_behalf_reason=on_behalf_reason,
         )
     except ImportRejected as rejected:
-        result.problems = rejected.problems
+        result.problems = sorted(rejected.problems, key=_sort_key)
     return result
 
 

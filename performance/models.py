@@ -17,7 +17,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Frequency  # the contract owns its reporting frequency
-from oversight import clock
+from oversight import clock, registry
 from oversight.formatting import period_label
 from oversight.models import TenantOwned
 
@@ -378,6 +378,13 @@ class SignalKind(models.TextChoices):
     EXPIRY = "expiry", "Renewal or expiry approaching"
 
 
+def signal_kind_choices() -> list[tuple[str, str]]:
+    """The engine's own kinds and those of the rules feature apps register
+    (oversight/registry.py ``signal_rule``): a signal of a registered kind reads
+    with its label everywhere (``get_kind_display``, the API's filter)."""
+    return [*SignalKind.choices, *registry.signal_kinds()]
+
+
 class Severity(models.TextChoices):
     INFO = "info", "Information"
     LOW = "low", "Low"
@@ -407,7 +414,7 @@ class Signal(TenantOwned):
     contract_kpi = models.ForeignKey(
         ContractKpi, null=True, blank=True, on_delete=models.CASCADE, related_name="signals"
     )
-    kind = models.CharField(max_length=30, choices=SignalKind.choices)
+    kind = models.CharField(max_length=30, choices=signal_kind_choices)
     key = models.CharField(max_length=120)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     status = models.CharField(

@@ -4,9 +4,21 @@ own contracts' data."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from django.db.models import Case, CharField, F, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 
 from contracts.selectors import contracts_visible
@@ -46,6 +58,18 @@ def contract_kpis_visible(*, membership: Membership | None) -> QuerySet[Contract
 
 def contract_kpi_get(*, membership: Membership | None, pk) -> ContractKpi:
     return get_object_or_404(contract_kpis_visible(membership=membership), pk=pk)
+
+
+def contract_kpis_reported(*, membership: Membership | None, contract) -> QuerySet[ContractKpi]:
+    """The KPIs a contract reports, as its returns list them (priority
+    measures first, then by code), with their phase targets for the target
+    in force."""
+    return (
+        contract_kpis_visible(membership=membership)
+        .filter(contract=contract)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
 
 
 def periods_visible(*, membership: Membership | None) -> QuerySet[ReportingPeriod]:
@@ -177,3 +201,83 @@ def kpi_series(
         ]
         for ck, periods in by_period.items()
     }
+
+
+# --- what the returns pages show: the values grid and the timeliness window ------------
+
+
+@dataclass
+class ValuesGrid:
+    """What a contract's values-against-target page reads, for one page of
+    periods: its KPIs (with phase targets) and sites, the live return of each
+    period (submitted or accepted, with its values) and each value by
+    ``(period id, contract KPI id, site id or None)``."""
+
+    contract_kpis: list[ContractKpi]
+    sites: list
+    live: dict[int, Return]
+    values: dict[tuple[int, int, int | None], ReturnValue]
+
+
+def values_grid(
+    *, membership: Membership | None, contract, periods: list[ReportingPeriod]
+) -> ValuesGrid:
+    """The values of ``periods`` of a contract read through ``contracts_visible``,
+    in five queries whatever the number of KPIs, sites, periods and values."""
+    contract_kpis = list(contract_kpis_reported(membership=membership, contract=contract))
+    sites = list(contract.sites.order_by("name"))
+    live = {
+        ret.period_id: ret
+        for ret in returns_visible(membership=membership)
+        .filter(
+            period__in=[p.pk for p in periods],
+            status__in=[ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED],
+        )
+        .prefetch_related("values")
+    }
+    values = {
+        (ret.period_id, v.contract_kpi_id, v.site_id): v
+        for ret in live.values()
+        for v in ret.values.all()
+    }
+    return ValuesGrid(contract_kpis=contract_kpis, sites=sites, live=live, values=values)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A period that has fallen due, with when its first version was submitted."""
+
+    provider_id: int
+    provider_name: str
+    due_date: date
+    first_submitted_at: datetime | None
+
+
+def due_periods_latest(
+    *, membership: Membership | None, today: date, per_provider: int
+) -> list[DueRow]:
+    """Each provider's ``per_provider`` most recent periods due before
+    ``today``, with the moment the first version of each was submitted (None
+    if none was), in one query (a window over each provider's periods)."""
+    first = (
+        Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    rows = (
+        periods_visible(membership=membership)
+        .filter(due_date__lt=today)
+        .annotate(
+            first_submitted=Subquery(first),
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("contract__provider_id")],
+                order_by=[F("due_date").desc(), F("pk").desc()],
+            ),
+        )
+        .filter(rank__lte=per_provider)
+        .values_list(
+            "contract__provider_id", "contract__provider__name", "due_date", "first_submitted"
+        )
+    )
+    return [DueRow(*row) for row in rows]

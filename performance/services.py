@@ -2,9 +2,11 @@
 
 A return's life is declared in ``RETURN_TRANSITIONS``; its services change
 status only through ``oversight.workflow.transition``.
-Every way a return comes in ends in ``returns_write``, which writes the output
-of ``validation.validate`` in bulk (a few queries whatever the number of
-values), with history, in one transaction: whole or not at all.
+Every way a return comes in (the web form, the spreadsheets, the API) calls
+``returns_enter``: it runs ``validation.validate`` and, if nothing is wrong,
+``returns_write`` writes the result in bulk (a few queries whatever the number
+of values), with history, in one transaction: whole or not at all. Anything
+wrong is raised as ``oversight.errors.ImportRejected`` with every problem.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.utils import timezone
 from contracts.models import Contract, ContractStatus
 from oversight import clock, formatting, workflow
 from oversight.clock import tenant_today
+from oversight.errors import ImportRejected, Problem
 from oversight.history import bulk_create, save_with_history
 from oversight.models import Membership
 from oversight.permissions import can, require
@@ -32,7 +35,7 @@ from .models import (
     ReturnStatus,
     ReturnValue,
 )
-from .validation import Outcome, Problem
+from .validation import Outcome, ReturnHeader, ValueRow, validate
 
 # status -> statuses it may move to
 RETURN_TRANSITIONS: dict[str, set[str]] = {
@@ -65,12 +68,10 @@ _RACE_PROBLEM = Problem(
 )
 
 
-class ImportRejected(Exception):
-    """A submission with any problem: nothing was written."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"{len(problems)} problem(s); nothing was written")
-        self.problems = problems
+class ReturnsRaced(ImportRejected):
+    """Another submission for the period was written at the same moment: the
+    input was valid, the period was taken (the API answers 409). Nothing was
+    written."""
 
 
 # --- who may enter and review a return --------------------------------------------
@@ -177,19 +178,20 @@ def reporting_calendar_sync(
     return len(new)
 
 
-def contract_calendar_sync(
-    *, contract: Contract, user=None, reason: str, today: date | None = None
+def contracts_calendar_sync(
+    *, contracts: list[Contract], user=None, reason: str, today: date | None = None
 ) -> int:
-    """A contract was created or changed: an active one gets at once the periods
-    it owes up to its tenant's day (a new contract, a start moved earlier, a
+    """Contracts were created or changed: the active ones get at once the periods
+    they owe up to their tenant's day (a new contract, a start moved earlier, a
     change of frequency); the nightly ``sync_reporting_calendars`` adds each new
     period after that. Runs in the caller's transaction, so a rejected change
     writes no period. Pages only read the calendar: they never call this."""
-    if contract.status != ContractStatus.ACTIVE:
+    active = [c for c in contracts if c.status == ContractStatus.ACTIVE]
+    if not active:
         return 0
     return reporting_calendar_sync(
-        contracts=[contract],
-        today=today or tenant_today(contract.tenant),
+        contracts=active,
+        today=today or tenant_today(active[0].tenant),
         user=user,
         reason=reason,
     )
@@ -235,7 +237,7 @@ def returns_write(
             pk__in=[d.pk for d in drafts], status=ReturnStatus.DRAFT
         )
         if len(still_drafts) != len(drafts):
-            raise ImportRejected([_RACE_PROBLEM])
+            raise ReturnsRaced([_RACE_PROBLEM])
     for draft in drafts:
         # A draft's values are replaced by the submission; deleting them one by
         # one keeps their history (drafts hold a handful of values).
@@ -274,7 +276,7 @@ def returns_write(
                 with transaction.atomic():
                     save_with_history(ret, user=user, reason=reason)
             except IntegrityError as error:  # the same key, in flight for another return
-                raise ImportRejected([_RACE_PROBLEM]) from error
+                raise ReturnsRaced([_RACE_PROBLEM]) from error
         else:
             ret = Return(
                 tenant_id=membership.tenant_id,
@@ -292,7 +294,7 @@ def returns_write(
             with transaction.atomic():
                 bulk_create(Return, new_returns, user=user, reason=reason)
         except IntegrityError as error:
-            raise ImportRejected([_RACE_PROBLEM]) from error
+            raise ReturnsRaced([_RACE_PROBLEM]) from error
     values = [
         ReturnValue(
             tenant_id=membership.tenant_id,
@@ -309,6 +311,49 @@ def returns_write(
     ]
     bulk_create(ReturnValue, values, user=user, reason=reason, batch_size=2000)
     return all_returns
+
+
+def returns_enter(
+    *,
+    membership: Membership,
+    headers: list[ReturnHeader],
+    rows: list[ValueRow],
+    source: str,
+    today: date | None = None,
+    problems: list[Problem] | None = None,
+    submit: bool = True,
+    reason: str | None = None,
+    on_behalf_reason: str = "",
+    idempotency_key: str | None = None,
+    idempotency_fingerprint: str = "",
+) -> list[Return]:
+    """Validate returns as they came in and write them, whole or nothing: the
+    one way in of the web form, the spreadsheets and the API.
+
+    ``problems`` are those the caller found in reading its input (a
+    spreadsheet's grouping, a form's own field); they are reported with the
+    validation's, so that every problem shows at once, and any of them means
+    nothing is written. Raises ``ImportRejected`` with every problem, its
+    ``ReturnsRaced`` when another submission took the period at the same
+    moment, and ``PermissionDenied`` for a role that may not enter returns (or,
+    at the write, for the on-behalf rules of ``return_entry_check``). The
+    idempotency key is the API's (``returns_write``)."""
+    if not (can(membership, "return.submit") or can(membership, ON_BEHALF)):
+        require(membership, "return.submit")
+    outcome = validate(membership=membership, headers=headers, rows=rows, today=today)
+    found = [*(problems or []), *outcome.problems]
+    if found:
+        raise ImportRejected(found)
+    return returns_write(
+        membership=membership,
+        outcome=outcome,
+        source=source,
+        submit=submit,
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=idempotency_fingerprint,
+        reason=reason,
+        on_behalf_reason=on_behalf_reason,
+    )
 
 
 @transaction.atomic
@@ -415,8 +460,15 @@ def _tell_provider_of_query(ret: Return) -> None:
 
 @transaction.atomic
 def contract_kpi_save(
-    *, membership: Membership, contract_kpi: ContractKpi, reason: str
+    *,
+    membership: Membership,
+    contract_kpi: ContractKpi,
+    reason: str,
+    phases: list[dict] | None = None,
 ) -> ContractKpi:
+    """Create or change a contract KPI and, given ``phases``, make its phase
+    targets exactly those (``phase_targets_set``), in one transaction: a
+    refused phase leaves the KPI as it was."""
     require(membership, "contract_kpi.change")
     if contract_kpi.contract.tenant_id != membership.tenant_id or (
         contract_kpi.kpi.tenant_id != membership.tenant_id
@@ -439,6 +491,10 @@ def contract_kpi_save(
             )
     contract_kpi.full_clean()
     save_with_history(contract_kpi, user=membership.user, reason=reason)
+    if phases is not None:
+        phase_targets_set(
+            membership=membership, contract_kpi=contract_kpi, phases=phases, reason=reason
+        )
     return contract_kpi
 
 

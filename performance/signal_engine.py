@@ -27,7 +27,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
 
 from contracts.models import Contract, ContractStatus
-from oversight import clock
+from oversight import clock, registry
 from oversight.history import bulk_create, bulk_update
 from oversight.workflow import transition_bulk
 
@@ -42,7 +42,7 @@ from .models import (
     Signal,
     SignalStatus,
 )
-from .signal_rules import SEVERITY_ORDER, SignalSpec, evaluate, risk_scores
+from .signal_rules import SEVERITY_ORDER, SEVERITY_POINTS, SignalSpec, evaluate, risk_scores
 from .signal_services import SIGNAL_WORKFLOW
 
 logger = logging.getLogger(__name__)
@@ -299,6 +299,31 @@ def _roll_up_sites(values: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summed, averaged], ignore_index=True).assign(site=None)
 
 
+def kpi_risk_scores(
+    frames: dict[str, pd.DataFrame], rows: list[tuple], *, today: date
+) -> dict[int, tuple[int, str, list[str]]]:
+    """The risk score, band and reasons the engine would give each contract of
+    ``frames`` (from ``load_frames``) on ``today`` from its KPI signals alone,
+    were ``rows`` its accepted values: (contract KPI id, period start, value,
+    site id or None), site values rolled up as ``load_frames`` rolls them. Writes
+    nothing; the demo builder checks a drawn story with it before replaying it."""
+    values = pd.DataFrame(rows, columns=["ck", "period_start", "value", "site"])
+    values["period_start"] = pd.to_datetime(values["period_start"])
+    if values["site"].notna().any():
+        values = _roll_up_sites(values, frames["kpis"])
+    specs, _chart = evaluate(
+        values=values.drop(columns="site"),
+        kpis=frames["kpis"],
+        phases=frames["phases"],
+        contracts=frames["contracts"],
+        periods=frames["periods"].iloc[0:0],
+        recent_text=frames["recent_text"].iloc[0:0],
+        today=today,
+    )
+    specs = [spec for spec in specs if spec.ck is not None]
+    return risk_scores(specs, frames["kpis"], frames["contracts"])
+
+
 def recompute_signals(
     *,
     tenant_id: int | None = None,
@@ -314,9 +339,11 @@ def recompute_signals(
         frames = load_frames(scope, today=today)
     with _phase("evaluate", timings, cpu):
         specs, _chart = evaluate(today=today, **frames)
+    ids = [int(c) for c in frames["contracts"].index]
+    with _phase("rules", timings, cpu):
+        specs += registered_findings(contract_ids=ids, today=today)
     with _phase("risk", timings, cpu):
         scores = risk_scores(specs, frames["kpis"], frames["contracts"])
-    ids = [int(c) for c in frames["contracts"].index]
     with _phase("write", timings, cpu):
         opened, updated, closed, stored = _write(
             ids=ids, specs=specs, scores=scores, today=today, user=user, tenants=frames["contracts"]
@@ -326,6 +353,49 @@ def recompute_signals(
     )
     logger.info("signals recomputed: %s", result)
     return result
+
+
+def _finding_problem(finding, kinds: set[str], in_run: set[int]) -> str:
+    if finding.kind not in kinds:
+        return f"kind {finding.kind!r} is not one it registered"
+    if finding.severity not in SEVERITY_POINTS:
+        return f"severity {finding.severity!r} is unknown"
+    if not finding.key.startswith(finding.kind):
+        return f"key {finding.key!r} does not start with its kind"
+    if finding.contract_id not in in_run:
+        return f"contract {finding.contract_id} is not in this run"
+    return ""
+
+
+def registered_findings(*, contract_ids: list[int], today: date) -> list[SignalSpec]:
+    """The findings of the rules feature apps register (oversight/registry.py
+    ``signal_rule``: overdue plan actions, a notice's deadline), as the engine's
+    own specs, so they open, update, close and count towards the risk score like
+    every other signal. A rule that answers a kind it did not register, an
+    unknown severity, a key that does not start with its kind or a contract
+    outside the run is a programming error, named with the rule."""
+    if not contract_ids:
+        return []
+    in_run = set(contract_ids)
+    specs = []
+    for rule in registry.signal_rules():
+        kinds = {code for code, _ in rule.kinds}
+        for finding in rule.run(contract_ids=list(contract_ids), today=today):
+            problem = _finding_problem(finding, kinds, in_run)
+            if problem:
+                raise ValueError(f"Signal rule {rule.key!r}: {problem}")
+            specs.append(
+                SignalSpec(
+                    contract=finding.contract_id,
+                    kind=finding.kind,
+                    key=finding.key,
+                    severity=finding.severity,
+                    message=finding.message,
+                    period_start=finding.period_start,
+                    evidence=dict(finding.evidence),
+                )
+            )
+    return specs
 
 
 @transaction.atomic
@@ -444,9 +514,10 @@ def _store_scores(*, ids, scores, today, user, tenants) -> int:
 
 def _notify_managers(signals: list[Signal]) -> None:
     """New high or critical signals notify the contract's manager (in-app and
-    email): one notice per contract per recompute, naming each new signal, all
-    written in one go (``notify_many``: one insert, one email task)."""
-    from oversight.notifications import Notice, notify_many
+    email) while they are an active member of the tenant: one notice per
+    contract per recompute, naming each new signal, all written in one go
+    (``notify_many``: one insert, one email task)."""
+    from oversight.notifications import Notice, notification_recipients, notify_many
 
     from .apps import SIGNAL_NOTICE
 
@@ -456,8 +527,20 @@ def _notify_managers(signals: list[Signal]) -> None:
     contracts = Contract.objects.filter(id__in=list(by_contract)).select_related(
         "tenant", "contract_manager"
     )
+    contracts = list(contracts)
+    listening: set[tuple[int, int]] = set()  # (tenant, user): one query per tenant
+    for tenant in {c.tenant_id: c.tenant for c in contracts}.values():
+        managers = {c.contract_manager_id for c in contracts if c.tenant_id == tenant.pk}
+        listening.update(
+            (tenant.pk, user_id)
+            for user_id in notification_recipients(tenant=tenant, users=managers).values_list(
+                "user_id", flat=True
+            )
+        )
     notices = []
     for contract in contracts:
+        if (contract.tenant_id, contract.contract_manager_id) not in listening:
+            continue
         new = by_contract[contract.id]
         url = reverse(
             "contract_dashboard",

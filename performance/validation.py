@@ -4,8 +4,8 @@ spreadsheet, the API, and the commissioner's multi-contract upload.
 Each way in turns its input into ``ValueRow`` and ``ReturnHeader`` objects that
 say where they came from (``row 4`` or ``values[2]``); ``validate`` loads what it
 needs in a fixed number of queries, checks every row and returns either a list
-of problems (each with where, field and message) or the prepared returns ready
-to write. Nothing is written here.
+of problems (``oversight.errors.Problem``: where, field, message) or the
+prepared returns ready to write. Nothing is written here.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.db.models import Prefetch, Q
 from contracts.models import Contract, DeliverySite
 from contracts.selectors import contracts_visible
 from oversight import clock, formatting
+from oversight.errors import Problem
 from oversight.models import Membership
 
 from .calendar import WEEKLY, parse_period_label
@@ -38,19 +39,6 @@ from .terms import target_in_force
 
 MAX_VALUE = Decimal("1e10")
 RATIO_TOLERANCE = Decimal("0.05")  # absolute, in the KPI's unit, after rounding
-
-
-@dataclass
-class Problem:
-    where: str  # "row 4", "values[2]", "return"
-    field: str  # the column or key: "kpi_code", "value", …
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}, {self.field}: {self.message}"
-
-    def as_dict(self) -> dict:
-        return {"where": self.where, "field": self.field, "message": self.message}
 
 
 @dataclass

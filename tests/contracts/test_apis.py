@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from contracts.models import Contract
 from oversight import clock
+from tests.api_errors import field_errors
 from tests.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_an_invalid_filter_is_a_400_not_everything(world, api_client_for):
     a = world.a
     response = api_client_for(a.members["commissioner"]).get(_contracts_url(a, status="lost"))
     assert response.status_code == 400
-    assert "status" in response.json()
+    assert "status" in field_errors(response)
 
 
 def test_list_paginates(world, api_client_for):
@@ -227,7 +228,7 @@ def test_validation_errors_are_field_level_400s(world, api_client_for, over, fie
         _contracts_url(a), _payload(a, **over), format="json"
     )
     assert response.status_code == 400
-    errors = response.json()
+    errors = field_errors(response)
     assert field in errors, errors
     assert any(words in message.lower() for message in errors[field]), errors
     assert Contract.objects.count() == before
@@ -240,7 +241,7 @@ def test_missing_required_fields_are_each_named(world, api_client_for):
     )
     assert response.status_code == 400
     assert {"reference", "provider", "start_date", "end_date", "payment_model"} <= set(
-        response.json()
+        field_errors(response)
     )
 
 
@@ -256,7 +257,7 @@ def test_another_tenants_ids_read_as_missing(world, api_client_for, field):
         _contracts_url(a), _payload(a, **{field: foreign}), format="json"
     )
     assert response.status_code == 400
-    [message] = response.json()[field]
+    [message] = field_errors(response)[field]
     assert "does not exist" in message
     assert "ZZOTHERTENANT" not in response.content.decode()
 
@@ -269,7 +270,7 @@ def test_a_site_for_another_tenants_contract_is_refused(world, api_client_for):
         format="json",
     )
     assert response.status_code == 400
-    assert "contract" in response.json()
+    assert "contract" in field_errors(response)
 
 
 # --- Token authentication ------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.test.utils import override_settings
 from django.urls import clear_url_caches, reverse
 
-from oversight import registry
+from oversight import permissions, registry
 from oversight.models import Role
 
 NAV_LINK = re.compile(r'class="usa-nav__link[^"]*" href="[^"]*"[^>]*><span>([^<]+)</span>')
@@ -60,6 +60,7 @@ def plugin_installed():
     finally:
         for name, key in plugin.REGISTERED:
             getattr(registry, name).remove(key)
+        permissions.READS.pop(plugin.SITE_VISITS_READ, None)
         _reload_urls()
 
 
@@ -124,12 +125,12 @@ def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
     assert [part.key for part in registry.demo_parts()] == [
         "oversight.seed_tenant",
         "oversight.seed_users",
-        "oversight.seed_service_types",
-        "oversight.seed_providers",
+        "contracts.seed_service_types",
+        "contracts.seed_providers",
         "oversight.seed_memberships",
-        "oversight.seed_contracts",
-        "oversight.seed_sites",
-        "oversight.seed_milestones",
+        "contracts.seed_contracts",
+        "contracts.seed_sites",
+        "contracts.seed_milestones",
         "performance.returns",
         "performance.signals",
     ]
@@ -142,12 +143,17 @@ def test_performance_keeps_the_calendar_in_step_through_the_contract_saved_hook(
 # --- the registry's own rules -----------------------------------------------------
 
 
+class _Member:
+    def __init__(self, role):
+        self.role = role
+
+
 def test_entries_are_listed_by_order_and_registering_a_key_again_replaces_it(monkeypatch):
     monkeypatch.setattr(registry, "NAVIGATION", registry.Registry("navigation item"))
-    registry.nav_item("Later", "later_page", order=20)
-    registry.nav_item("Sooner", "sooner_page", order=10)
-    registry.nav_item("Later, renamed", "later_page", order=5)
-    assert [item.label for item in registry.navigation_for(Role.PROVIDER)] == [
+    registry.nav_item("Later", "later_page", read="home.view", order=20)
+    registry.nav_item("Sooner", "sooner_page", read="home.view", order=10)
+    registry.nav_item("Later, renamed", "later_page", read="home.view", order=5)
+    assert [item.label for item in registry.navigation_for(_Member(Role.PROVIDER))] == [
         "Later, renamed",
         "Sooner",
     ]
@@ -156,7 +162,8 @@ def test_entries_are_listed_by_order_and_registering_a_key_again_replaces_it(mon
 def test_a_role_sees_only_the_items_and_panels_registered_for_it(monkeypatch):
     monkeypatch.setattr(registry, "NAVIGATION", registry.Registry("navigation item"))
     monkeypatch.setattr(registry, "CONTRACT_PANELS", registry.Registry("panel"))
-    registry.nav_item("Audit", "audit_page", order=10, roles={Role.AUDITOR})
+    monkeypatch.setitem(permissions.READS, "audit.view", frozenset({Role.AUDITOR}))
+    registry.nav_item("Audit", "audit_page", read="audit.view", order=10)
     registry.contract_panel(
         "audit", lambda m, c: ("audit.html", {"c": c}), order=10, roles={Role.AUDITOR}
     )
@@ -164,10 +171,10 @@ def test_a_role_sees_only_the_items_and_panels_registered_for_it(monkeypatch):
     class Member:
         role = Role.PROVIDER
 
-    assert registry.navigation_for(Role.PROVIDER) == []
+    assert registry.navigation_for(Member()) == []
     assert registry.contract_panels_for(Member(), "C-1") == []
     Member.role = Role.AUDITOR
-    assert [item.label for item in registry.navigation_for(Role.AUDITOR)] == ["Audit"]
+    assert [item.label for item in registry.navigation_for(Member())] == ["Audit"]
     assert registry.contract_panels_for(Member(), "C-1") == [
         {"key": "audit", "template": "audit.html", "context": {"c": "C-1"}}
     ]
@@ -182,6 +189,35 @@ def test_a_panel_that_answers_none_is_left_out(monkeypatch):
         role = Role.ADMIN
 
     assert [p["key"] for p in registry.home_panels_for(Member())] == ["loud"]
+
+
+def test_contract_links_show_to_the_roles_that_may_read_them(world, monkeypatch):
+    monkeypatch.setattr(registry, "CONTRACT_LINKS", registry.Registry("contract page link"))
+    registry.contract_link("History", "contract_history", read="history.view", order=20)
+    registry.contract_link("Members' view", "contract_edit", read="members.view", order=10)
+    contract = world.a.p1.contract
+    history = reverse(
+        "contract_history", kwargs={"tenant_slug": world.a.tenant.slug, "contract_pk": contract.pk}
+    )
+    admin = world.a.members[Role.ADMIN]
+    assert [link["label"] for link in registry.contract_links_for(admin, contract)] == [
+        "Members' view",
+        "History",
+    ]
+    provider = world.a.members[Role.PROVIDER]
+    assert registry.contract_links_for(provider, contract) == [{"label": "History", "url": history}]
+
+
+def test_performance_links_its_contract_pages_from_the_contract_page(world, client_for):
+    contract = world.a.p1.contract
+    kwargs = {"tenant_slug": world.a.tenant.slug, "contract_pk": contract.pk}
+    html = (
+        client_for(world.a.members[Role.COMMISSIONER])
+        .get(reverse("contract_detail", kwargs=kwargs))
+        .content.decode()
+    )
+    for name in ("contract_returns", "contract_values", "contract_kpis"):
+        assert f'href="{reverse(name, kwargs=kwargs)}"' in html
 
 
 # --- a feature app that only registers ----------------------------------------------
@@ -242,6 +278,94 @@ def test_a_plugin_home_panel_shows_to_the_role_it_names(world, client_for, plugi
 
 def test_a_plugin_notification_kind_is_known_by_its_label(plugin_installed):
     assert registry.notification_kind_label("plugin_site_visit_due") == "Site visit due"
+
+
+def test_a_plugin_portfolio_panel_is_given_the_contracts_in_view(world, plugin_installed):
+    contracts = [world.a.p1.contract, world.a.p2.contract]
+    executive = world.a.members[Role.EXECUTIVE]
+    assert registry.portfolio_panels_for(executive, contracts) == [
+        {
+            "key": "plugin_app.site_visits",
+            "template": "plugin_app/portfolio_panel.html",
+            "context": {"contract_count": 2},
+        }
+    ]
+    assert registry.portfolio_panels_for(world.a.members[Role.PROVIDER], contracts) == []
+
+
+def test_a_plugin_signal_rule_opens_updates_and_closes_its_signals(
+    world, client_for, plugin_installed
+):
+    from performance.models import RiskScore, Signal, SignalStatus
+    from performance.signal_engine import recompute_signals
+
+    contract = world.a.p1.contract
+    kind = plugin_installed.VISIT_OVERDUE
+    plugin_installed.OVERDUE_VISITS.clear()
+    plugin_installed.OVERDUE_VISITS[contract.pk] = "high"
+    try:
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal = Signal.objects.get(contract=contract, kind=kind)
+        assert (signal.status, signal.severity) == (SignalStatus.OPEN, "high")
+        assert signal.get_kind_display() == "Site visit overdue"
+        assert signal.history.first().history_change_reason == "Signal opened: condition appeared"
+        score = RiskScore.objects.get(contract=contract)
+        assert signal.message in score.reasons
+
+        # It reads as its label on the API and filters by its kind.
+        client = client_for(world.a.members[Role.COMMISSIONER])
+        listed = client.get(
+            reverse("api-signal-list", args=[world.a.tenant.slug]), {"kind": kind}
+        ).json()["results"]
+        assert [(s["id"], s["kind_label"]) for s in listed] == [(signal.pk, "Site visit overdue")]
+
+        plugin_installed.OVERDUE_VISITS[contract.pk] = "critical"
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal.refresh_from_db()
+        assert signal.severity == "critical"
+
+        plugin_installed.OVERDUE_VISITS.clear()
+        recompute_signals(tenant_id=world.a.tenant.id)
+        signal.refresh_from_db()
+        assert signal.status == SignalStatus.CLOSED
+    finally:
+        plugin_installed.OVERDUE_VISITS.clear()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"kind": "spc_concern"}, "kind 'spc_concern' is not one it registered"),
+        ({"severity": "dire"}, "severity 'dire' is unknown"),
+        ({"key": "visit:1"}, "key 'visit:1' does not start with its kind"),
+    ],
+)
+def test_a_signal_rule_that_answers_what_it_did_not_register_is_named(
+    world, monkeypatch, change, problem
+):
+    from performance.signal_engine import recompute_signals
+
+    contract = world.a.p1.contract
+    monkeypatch.setattr(registry, "SIGNAL_RULES", registry.Registry("signal rule"))
+
+    def rule(*, contract_ids, today):
+        finding = {
+            "contract_id": contract.pk,
+            "kind": "visit_late",
+            "key": f"visit_late:{contract.pk}",
+            "severity": "low",
+            "message": "Late.",
+        }
+        return [registry.SignalFinding(**{**finding, **change})]
+
+    registry.signal_rule("broken", rule, kinds={"visit_late": "Visit late"}, order=1)
+    with pytest.raises(ValueError, match=re.escape(f"Signal rule 'broken': {problem}")):
+        recompute_signals(tenant_id=world.a.tenant.id)
+
+
+def test_a_signal_rule_must_register_its_kinds():
+    with pytest.raises(ValueError, match="registers no kinds"):
+        registry.signal_rule("kindless", lambda **kw: [], kinds={}, order=1)
 
 
 def test_seed_demo_runs_a_plugin_demo_part_after_the_core_parts(db, monkeypatch, plugin_installed):

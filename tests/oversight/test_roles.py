@@ -1,4 +1,5 @@
-"""Every role against every write action, through the pages and the API.
+"""Every role against every write action, through the pages and the API, and
+against every page read.
 
 The parameters come from ``oversight.permissions.ACTIONS`` (× every role), so a
 new action is tested the day it is declared; it fails here until it has a
@@ -15,19 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import URLResolver, get_resolver, resolve, reverse
 
 from contracts.models import Contract, DeliverySite, Milestone, Provider, ServiceType
-from oversight import clock
+from oversight import clock, permissions, registry
 from oversight.models import Membership, Role
-from oversight.permissions import ACTIONS
+from oversight.permissions import ACTIONS, READS, can_read, require_read
 from tests.factories import TenantWorld, UserFactory
+from tests.oversight.test_isolation import _add_performance, _url, _values, all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -1023,3 +1026,160 @@ def test_nobody_accepts_or_queries_a_return_they_entered_on_behalf(
     client_for(colleague).post(review, {"decision": "accept", "comment": "Checked"})
     ret.refresh_from_db()
     assert (ret.status, ret.reviewed_by) == ("accepted", colleague.user)
+
+
+# --- Reads: every role against every page read ------------------------------------
+#
+# Each tenant page declares its read (``tenant_view(read=…)``, a key of
+# ``oversight.permissions.READS``). For every read × every role, each page route
+# declaring it is requested as a member of that role, on tenant A's objects of
+# provider P1 (the member's own): a role the read leaves out gets the styled 403
+# naming the read (404 on a page about objects the role cannot see at all,
+# ``hides_objects``), by GET and by POST, and nothing is written; a role it
+# allows is never refused by the read: it gets the page (200), a redirect, 405
+# for a route that takes only POST, or a 403 that names a write action its role
+# may not perform (``ACTIONS``).
+
+
+def _page_routes():
+    return [r for r in all_routes() if r.is_tenant and not r.is_api]
+
+
+def _read_of(route) -> str | None:
+    return getattr(route.pattern.callback, "read", None)
+
+
+def _routes_declaring(read: str):
+    return [r for r in _page_routes() if _read_of(r) == read]
+
+
+def _refusal(response) -> str:
+    """The message of a 403 page ("… (key)."), or ""."""
+    context = response.context or {}
+    return str(context.get("message") or "")
+
+
+_NAMED_KEY = re.compile(r"\(([\w.]+)\)\.$")
+
+
+ROLE_READ = [(read, role) for read in sorted(READS) if _routes_declaring(read) for role in ROLES]
+
+
+def test_every_tenant_page_declares_a_read():
+    routes = _page_routes()
+    assert len(routes) >= 20, "the resolver walk found too few tenant pages to be real"
+    missing = sorted(r.label for r in routes if _read_of(r) not in READS)
+    assert not missing, (
+        f"tenant pages {missing} declare no read of oversight.permissions.READS: decorate "
+        'them with @tenant_view(read="…") (a feature app registers its own reads with '
+        "permissions.register_read in its ready())"
+    )
+
+
+def test_every_read_is_declared_by_a_page_or_followed_by_the_navigation():
+    used = {_read_of(r) for r in _page_routes()} | {item.read for item in registry.NAVIGATION.all()}
+    assert not set(READS) - used, f"READS declares {sorted(set(READS) - used)}, which nothing uses"
+
+
+def test_the_navigation_offers_a_page_only_to_roles_that_may_open_it():
+    for item in registry.NAVIGATION.all():
+        page_read = resolve(reverse(item.url_name, kwargs={"tenant_slug": "t"})).func.read
+        assert READS[item.read] <= READS[page_read], (
+            f"the navigation offers {item.label!r} to {sorted(READS[item.read])} "
+            f"but its page ({page_read}) is for {sorted(READS[page_read])}"
+        )
+
+
+@pytest.mark.parametrize(("read", "role"), ROLE_READ)
+def test_page_reads(world, client_for, read, role):
+    tw = world.a
+    _add_performance(tw)
+    client = client_for(tw.members[role])
+    allowed = role in READS[read]
+    problems = []
+    for route in _routes_declaring(read):
+        url = _url(route, _values(route, tw, tw.p1, tw.tenant.slug))
+        if allowed:
+            response = client.get(url)
+            named = _NAMED_KEY.search(_refusal(response))
+            action = named and named.group(1)
+            explained = (
+                response.status_code == 403 and action in ACTIONS and role not in ACTIONS[action]
+            )
+            if response.status_code not in (200, 302, 405) and not explained:
+                problems.append(f"GET {url} ({route.label}) → {response.status_code}")
+            continue
+        hidden = route.pattern.callback.read_hides_objects
+        before = _counts()
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            if hidden:
+                if response.status_code != 404:
+                    problems.append(f"{method.upper()} {url} → {response.status_code}, want 404")
+            elif response.status_code != 403 or f"({read})" not in _refusal(response):
+                problems.append(
+                    f"{method.upper()} {url} → {response.status_code} "
+                    f"{_refusal(response)!r}, want 403 naming {read}"
+                )
+        if _counts() != before:
+            problems.append(f"requests to {url} as {role} wrote something")
+    assert not problems, "\n".join(problems)
+
+
+def test_a_page_refused_by_its_read_is_the_styled_403(world, client_for):
+    tw = world.a
+    page = client_for(tw.members[Role.PROVIDER]).get(
+        reverse("returns_timeliness", kwargs={"tenant_slug": tw.tenant.slug})
+    )
+    assert page.status_code == 403
+    body = page.content.decode()
+    assert "<h1>You cannot do this</h1>" in body
+    assert (
+        "This page is for admins, commissioners, executives and auditors (returns.overview)."
+        in body
+    )
+
+
+def test_an_unknown_read_is_an_error_not_a_refusal(world):
+    member = world.a.members[Role.ADMIN]
+    with pytest.raises(ValueError, match="Unknown read 'returns.veiw'"):
+        can_read(member, "returns.veiw")
+    with pytest.raises(ValueError, match="Unknown read"):
+        require_read(member, "returns.veiw")
+
+
+def test_a_feature_app_adds_reads_but_cannot_change_anothers(monkeypatch):
+    monkeypatch.setattr(permissions, "READS", dict(READS))
+    permissions.register_read("visits.view", {Role.ADMIN})
+    permissions.register_read("visits.view", {Role.ADMIN})  # ready() run again: the same
+    assert permissions.READS["visits.view"] == {Role.ADMIN}
+    with pytest.raises(ValueError, match="'members.view' is already declared"):
+        permissions.register_read("members.view", set(Role.values))
+    with pytest.raises(ValueError, match="unknown roles \\['visitor'\\]"):
+        permissions.register_read("visits.list", {"visitor"})
+    monkeypatch.setattr(permissions, "ACTIONS", dict(ACTIONS))
+    permissions.register_action("visit.book", {Role.COMMISSIONER})
+    assert permissions.can(_member(Role.COMMISSIONER), "visit.book")
+    with pytest.raises(ValueError, match="'contract.change' is already declared"):
+        permissions.register_action("contract.change", {Role.PROVIDER})
+
+
+def _member(role):
+    return Membership(role=role)
+
+
+# Reads as the product states them, written out (not read from READS) so that a
+# loosened entry fails: the KPI library is its keepers' and auditors', the
+# member list the admin's and auditors', the cross-provider views the
+# commissioning organisation's.
+READ_RULES = {
+    "kpi_library.view": {Role.ADMIN, Role.COMMISSIONER, Role.AUDITOR},
+    "members.view": {Role.ADMIN, Role.AUDITOR},
+    "returns.overview": {Role.ADMIN, Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR},
+    "service_types.view": {Role.ADMIN, Role.COMMISSIONER, Role.EXECUTIVE, Role.AUDITOR},
+}
+
+
+@pytest.mark.parametrize("read", sorted(READ_RULES))
+def test_reads_follow_the_product_rules(read):
+    assert set(READS[read]) == READ_RULES[read]

@@ -8,42 +8,30 @@ import threading
 import pytest
 from django.db import connection
 
-from performance import apis
+from performance import services
 from performance.imports import import_returns
 from performance.models import ReportingPeriod, Return, ReturnSource
 from performance.services import returns_write
 from performance.validation import ReturnHeader, ValueRow, validate
+from tests.api_errors import field_errors
 from tests.performance.test_idempotency import require_postgres
 from tests.performance.test_validation import (
     PERIOD,
     REPLAYED,
     answered,
     api_post,
-    build_returns_world,
     counts,
     csv_bytes,
     in_threads,
     sheet_rows,
     valid_values,
 )
+from tests.performance.test_validation import (
+    api_body as body,
+)
 
 P1 = "QQPROVONE-001"
 TERM = "the contract runs from 1 Jan 2025 to 31 Dec 2027"
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
-
-
-def body(rw, **changes) -> dict:
-    return {
-        "contract": rw.contract.reference,
-        "period": PERIOD,
-        "narrative": "A steady month.",
-        "values": valid_values(rw.contract),
-        **changes,
-    }
 
 
 # --- periods far outside the contract's term ---------------------------------------
@@ -186,7 +174,7 @@ def test_acknowledging_a_signal_with_an_unknown_field_or_a_long_note_is_refused(
         format="json",
     )
     assert response.status_code == 400
-    assert response.json() == {"urgent": ["unknown field 'urgent': the fields are note"]}
+    assert field_errors(response) == {"urgent": ["unknown field 'urgent': the fields are note"]}
     signal.refresh_from_db()
     assert signal.status == SignalStatus.OPEN
     too_long = api_client_for(world.a.members["commissioner"]).post(
@@ -195,7 +183,8 @@ def test_acknowledging_a_signal_with_an_unknown_field_or_a_long_note_is_refused(
         format="json",
     )
     assert too_long.status_code == 400
-    assert too_long.json() == {"note": ["Ensure this field has no more than 10000 characters."]}
+    too_long_message = "Ensure this field has no more than 10000 characters."
+    assert field_errors(too_long) == {"note": [too_long_message]}
     signal.refresh_from_db()
     assert signal.status == SignalStatus.OPEN
 
@@ -334,7 +323,7 @@ def test_a_retry_that_checked_before_the_original_was_written_replays_it(rw, mon
     would read "already submitted")."""
     require_postgres()
     checked, written = threading.Event(), threading.Event()
-    real_validate = apis.validate
+    real_validate = services.validate
 
     def validate_late(**kwargs):
         if threading.current_thread().name == "retry":
@@ -342,7 +331,7 @@ def test_a_retry_that_checked_before_the_original_was_written_replays_it(rw, mon
             assert written.wait(timeout=30)
         return real_validate(**kwargs)
 
-    monkeypatch.setattr(apis, "validate", validate_late)
+    monkeypatch.setattr(services, "validate", validate_late)
     answers = {}
 
     def send(name):

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from performance import apis
+from performance import services
 from performance.models import Return, ReturnSource, ReturnValue
 from performance.services import returns_write
 from performance.validation import ReturnHeader, validate
@@ -22,26 +22,13 @@ from tests.performance.test_validation import (
     REPLAYED,
     answered,
     api_post,
-    build_returns_world,
     counts,
     in_threads,
     valid_values,
 )
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
-
-
-def body(rw, **changes) -> dict:
-    return {
-        "contract": rw.contract.reference,
-        "period": PERIOD,
-        "narrative": "A steady month.",
-        "values": valid_values(rw.contract),
-        **changes,
-    }
+from tests.performance.test_validation import (
+    api_body as body,
+)
 
 
 def one_version_written(rw) -> None:
@@ -140,13 +127,13 @@ def race(monkeypatch, requests):
     """Run the requests in threads, each held after its validation until all
     have validated; return their responses' (status, json)."""
     barrier = threading.Barrier(len(requests), timeout=20)
-    real_write = apis.returns_write
+    real_write = services.returns_write
 
     def held_write(**kwargs):
         barrier.wait()
         return real_write(**kwargs)
 
-    monkeypatch.setattr(apis, "returns_write", held_write)
+    monkeypatch.setattr(services, "returns_write", held_write)
     return in_threads(requests, released_together=False, timeout=60)
 
 

@@ -25,7 +25,6 @@ from tests.performance.test_validation import (
     PERIOD,
     SHEET_COLUMNS,
     api_post,
-    build_returns_world,
     counts,
     csv_bytes,
     sheet_rows,
@@ -37,11 +36,6 @@ PROPERTY_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
 
 
 @contextmanager

@@ -26,18 +26,12 @@ from tests.performance.test_validation import (
     PERIOD,
     SECOND_SITE,
     SHEET_COLUMNS,
-    build_returns_world,
     counts,
     csv_bytes,
     sheet_rows,
     valid_values,
     xlsx_bytes,
 )
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
 
 
 def provider_import(rw, data, filename="return.csv", **kwargs):

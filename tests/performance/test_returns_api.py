@@ -17,16 +17,13 @@ from tests.dates import pin_days
 from tests.performance.test_validation import (
     PERIOD,
     api_post,
-    build_returns_world,
     counts,
     presubmit,
     valid_values,
 )
-
-
-@pytest.fixture
-def rw(world):
-    return build_returns_world(world)
+from tests.performance.test_validation import (
+    api_body as body,
+)
 
 
 def client_of(membership) -> APIClient:
@@ -37,16 +34,6 @@ def client_of(membership) -> APIClient:
 
 def url(rw, path: str) -> str:
     return f"/api/v1/t/{rw.slug}/{path}"
-
-
-def body(rw, **changes) -> dict:
-    return {
-        "contract": rw.contract.reference,
-        "period": PERIOD,
-        "narrative": "A steady month.",
-        "values": valid_values(rw.contract),
-        **changes,
-    }
 
 
 # --- reading -------------------------------------------------------------------------

@@ -121,6 +121,44 @@ def test_phase_targets_are_replaced_with_history_and_may_not_overlap(rw):
         )
 
 
+def test_a_contract_kpi_and_its_phase_targets_are_saved_together_or_not_at_all(rw):
+    ck = ContractKpi.objects.get(contract=rw.contract, kpi__code="days_to_first_contact")
+    records, target = ck.history.count(), ck.target
+    assert target != Decimal(5)
+    ck.target = Decimal(5)
+    early = dict(phase="Implementation", from_month=1, to_month=6, target=Decimal(12))
+    overlapping = dict(phase="Bedding in", from_month=6, to_month=None, target=Decimal(9))
+    with pytest.raises(ValidationError, match="overlap"):
+        contract_kpi_save(
+            membership=rw.commissioner,
+            contract_kpi=ck,
+            phases=[{**early, "amber_tolerance": 0}, {**overlapping, "amber_tolerance": 0}],
+            reason="Targets agreed",
+        )
+    # The refused phases took the KPI's own change back with them.
+    ck.refresh_from_db()
+    assert (ck.target, ck.history.count()) == (target, records)
+    assert not PhaseTarget.objects.exists()
+
+    ck.target = Decimal(5)
+    saved = contract_kpi_save(
+        membership=rw.commissioner,
+        contract_kpi=ck,
+        phases=[{**early, "amber_tolerance": Decimal(2)}],
+        reason="Targets agreed",
+    )
+    assert Decimal(saved.target) == Decimal(5)
+    assert list(saved.phase_targets.values_list("phase", "target")) == [
+        ("Implementation", Decimal(12))
+    ]
+    assert saved.history.first().history_change_reason == "Targets agreed"
+    assert PhaseTarget.history.get().history_change_reason == "Targets agreed"
+    # Without phases the phase targets are left as they are.
+    saved.target = Decimal(6)
+    contract_kpi_save(membership=rw.commissioner, contract_kpi=saved, reason="Tighter")
+    assert saved.phase_targets.count() == 1
+
+
 def _return(rw, status) -> Return:
     return Return.objects.create(
         tenant=rw.contract.tenant,
@@ -148,7 +186,9 @@ def test_return_review_follows_the_declared_workflow(rw):
     assert queried.reviewed_by == rw.commissioner.user
     with pytest.raises(ValidationError, match="A queried return cannot become accepted"):
         return_accept(membership=rw.commissioner, ret=queried)
-    reasons = [h.history_change_reason for h in queried.history.order_by("history_date")]
+    reasons = [
+        h.history_change_reason for h in queried.history.order_by("history_date", "history_id")
+    ]
     assert reasons[-2:] == ["Return submitted", "Check turnover"]
 
 
@@ -279,3 +319,141 @@ def test_a_commissioner_cannot_submit_a_providers_own_draft(rw):
     submitted = return_submit(membership=rw.provider, ret=taken)
     assert submitted.entered_on_behalf_by == rw.commissioner.user
     assert submitted.submitted_by == rw.provider.user
+
+
+# --- entering returns: one validation and one write for every way in ---------------------
+
+
+def _value_rows(rw, **changed):
+    from performance.validation import ValueRow
+    from tests.performance.test_validation import PERIOD, valid_values
+
+    rows = []
+    for i, values in enumerate(valid_values(rw.contract)):
+        values = {**values, **changed.get(values["kpi_code"], {})}
+        rows.append(
+            ValueRow(
+                where=f"values[{i}]", contract_ref=rw.contract.reference, period=PERIOD, **values
+            )
+        )
+    return rows
+
+
+def _header(rw):
+    from performance.validation import ReturnHeader
+    from tests.performance.test_validation import PERIOD
+
+    return ReturnHeader(contract_ref=rw.contract.reference, period=PERIOD)
+
+
+def test_returns_enter_validates_and_writes_the_return_with_history(rw):
+    from performance.models import ReturnSource
+    from performance.services import returns_enter
+
+    (ret,) = returns_enter(
+        membership=rw.provider,
+        headers=[_header(rw)],
+        rows=_value_rows(rw),
+        source=ReturnSource.API,
+    )
+    assert (ret.status, ret.version, ret.source) == (ReturnStatus.SUBMITTED, 1, "api")
+    assert ret.submitted_by == rw.provider.user
+    assert ret.values.count() == len(_value_rows(rw))
+    assert ret.history.get().history_change_reason == "Return submitted (api)"
+    assert {v.history.get().history_change_reason for v in ret.values.all()} == {
+        "Return submitted (api)"
+    }
+
+
+def test_returns_enter_reports_the_callers_problems_with_the_validations_and_writes_nothing(rw):
+    from oversight.errors import ImportRejected, Problem
+    from performance.models import ReturnSource
+    from performance.services import returns_enter
+    from tests.performance.test_validation import counts
+
+    before = counts()
+    found = Problem("row 9", "narrative", "a different narrative is on row 2")
+    with pytest.raises(ImportRejected) as rejected:
+        returns_enter(
+            membership=rw.provider,
+            headers=[_header(rw)],
+            rows=_value_rows(rw, staff_turnover={"value": "lots"}),
+            problems=[found],
+            source=ReturnSource.SPREADSHEET,
+        )
+    problems = rejected.value.problems
+    assert problems[0] == found
+    assert [(p.where, p.field) for p in problems[1:]] == [("values[3]", "value")]
+    assert "'lots'" in problems[1].message
+    assert counts() == before
+    # A caller's problem alone is enough for nothing to be written.
+    with pytest.raises(ImportRejected) as rejected:
+        returns_enter(
+            membership=rw.provider,
+            headers=[_header(rw)],
+            rows=_value_rows(rw),
+            problems=[found],
+            source=ReturnSource.SPREADSHEET,
+        )
+    assert rejected.value.problems == [found]
+    assert counts() == before
+
+
+def test_returns_enter_refuses_a_role_that_enters_no_returns_before_reading_anything(rw):
+    from performance.models import ReturnSource
+    from performance.services import returns_enter
+    from tests.performance.test_validation import counts
+
+    before = counts()
+    for role in ("auditor", "executive"):
+        with pytest.raises(PermissionDenied):
+            returns_enter(
+                membership=rw.world.a.members[role],
+                headers=[_header(rw)],
+                rows=_value_rows(rw, staff_turnover={"value": "lots"}),
+                source=ReturnSource.WEB,
+            )
+    # The commissioner enters one only on the provider's behalf, saying why.
+    with pytest.raises(PermissionDenied, match="A provider submits its own returns"):
+        returns_enter(
+            membership=rw.commissioner,
+            headers=[_header(rw)],
+            rows=_value_rows(rw),
+            source=ReturnSource.WEB,
+        )
+    assert counts() == before
+    (ret,) = returns_enter(
+        membership=rw.commissioner,
+        headers=[_header(rw)],
+        rows=_value_rows(rw),
+        source=ReturnSource.WEB,
+        on_behalf_reason="The provider emailed its figures",
+    )
+    assert ret.entered_on_behalf_by == rw.commissioner.user
+
+
+def test_a_submission_that_lost_its_period_to_another_is_raced_and_writes_nothing(rw):
+    """Validated before another submission for the period was written (as two
+    requests at once are): the write refuses it as ``ReturnsRaced``, the API's 409."""
+    from oversight.errors import ImportRejected
+    from performance.models import ReturnSource
+    from performance.services import ReturnsRaced, returns_enter, returns_write
+    from performance.validation import validate
+    from tests.performance.test_validation import counts
+
+    stale = validate(membership=rw.provider, headers=[_header(rw)], rows=_value_rows(rw))
+    returns_enter(
+        membership=rw.provider,
+        headers=[_header(rw)],
+        rows=_value_rows(rw),
+        source=ReturnSource.WEB,
+    )
+    before = counts()
+    with pytest.raises(ReturnsRaced) as raced:
+        returns_write(membership=rw.provider, outcome=stale, source=ReturnSource.API)
+    assert isinstance(raced.value, ImportRejected)
+    assert [(p.where, p.field) for p in raced.value.problems] == [("return", "period")]
+    assert raced.value.problems[0].message.startswith(
+        "another submission for this period arrived at the same time"
+    )
+    assert counts() == before

@@ -170,6 +170,20 @@ def test_new_high_signal_notifies_the_contract_manager_once(
     assert "Deterioration the provider has not raised" in mailoutbox[0].body
 
 
+def test_a_manager_who_has_left_the_tenant_is_not_notified(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from oversight.models import Membership
+
+    tenant, contract, _, manager, _ = build(STABLE[:-1] + [20])
+    Membership.objects.filter(tenant=tenant, user=manager).update(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_signals(tenant_id=tenant.id, today=TODAY)
+    assert live(contract).exists()
+    assert not Notification.objects.filter(user=manager).exists()
+    assert mailoutbox == []
+
+
 def test_scope_by_contract_leaves_other_contracts_alone():
     tenant, contract, *_ = build(STABLE[:-1] + [20])
     other_tenant, other, *_ = build(STABLE[:-1] + [20])
@@ -217,3 +231,34 @@ def test_accepting_a_return_recomputes_that_contracts_signals(
     totals = recompute_portfolio_signals(tenant_id=tenant.id)
     assert totals["opened"] == 0
     assert totals["contracts"] == 1
+
+
+def test_kpi_risk_scores_rates_values_as_the_engine_would_without_writing():
+    """The demo builder's check of a drawn story: the engine's rating of values
+    that are not stored, from the KPI signals alone, and nothing written."""
+    from performance.signal_engine import kpi_risk_scores, load_frames
+
+    tenant, contract, ck, _manager, periods = build(STABLE[:-1] + [20], target=Decimal("5.5"))
+    frames = load_frames(contract.__class__.objects.filter(pk=contract.pk), today=TODAY)
+    stored = frames["values"]
+    signals, scores = Signal.objects.count(), RiskScore.objects.count()
+
+    # The values as rows rate the same as the stored values the engine loaded.
+    spiked = [
+        (ck.pk, p.start, float(v), None) for p, v in zip(periods, STABLE[:-1] + [20], strict=False)
+    ]
+    loaded = list(
+        zip(
+            stored["ck"], stored["period_start"], stored["value"], [None] * len(stored), strict=True
+        )
+    )
+    score, band, reasons = kpi_risk_scores(frames, spiked, today=TODAY)[contract.pk]
+    assert (score, band, reasons) == kpi_risk_scores(frames, loaded, today=TODAY)[contract.pk]
+    assert band in ("medium", "high", "critical") and any("Missed visits" in r for r in reasons)
+
+    steady = [(ck.pk, p.start, float(v), None) for p, v in zip(periods, STABLE, strict=False)]
+    assert kpi_risk_scores(frames, steady, today=TODAY)[contract.pk][1] == "low"
+    # Site values are rolled up as the engine rolls them (a percentage: the mean).
+    at_two_sites = [row[:3] + (site,) for row in spiked for site in (1, 2)]
+    assert kpi_risk_scores(frames, at_two_sites, today=TODAY)[contract.pk] == (score, band, reasons)
+    assert (Signal.objects.count(), RiskScore.objects.count()) == (signals, scores)

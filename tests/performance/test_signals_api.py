@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from oversight.models import Role
 from performance.models import RiskScore, Signal, SignalStatus
+from tests.api_errors import field_errors
 from tests.factories import contains_any
 from tests.performance.test_dashboard import TODAY, build_dashboard
 
@@ -161,7 +162,7 @@ def test_a_note_is_required(world, both, api_client_for, note):
         acknowledge_url(world.a, signal), body, format="json"
     )
     assert response.status_code == 400
-    assert "note" in response.json()
+    assert "note" in field_errors(response)
     signal.refresh_from_db()
     assert signal.status == SignalStatus.OPEN
 
@@ -173,7 +174,7 @@ def test_acknowledging_twice_is_refused(world, both, api_client_for):
     assert client.post(url, {"note": "First"}, format="json").status_code == 200
     response = client.post(url, {"note": "Second"}, format="json")
     assert response.status_code == 400
-    assert "acknowledged already" in response.json()["note"][0]
+    assert "acknowledged already" in field_errors(response)["note"][0]
     signal.refresh_from_db()
     assert signal.acknowledgement_note == "First"
 

@@ -258,6 +258,17 @@ def in_threads(sends: list, *, released_together: bool = True, timeout: float = 
     return answers
 
 
+def api_body(rw, **changes) -> dict:
+    """A valid body for ``POST …/returns/`` of ``rw``'s contract and period."""
+    return {
+        "contract": rw.contract.reference,
+        "period": PERIOD,
+        "narrative": "A steady month.",
+        "values": valid_values(rw.contract),
+        **changes,
+    }
+
+
 def api_post(membership: Membership, body, *, key: str | None = None, raw: bytes | None = None):
     client = APIClient()
     client.force_login(membership.user)

@@ -8,7 +8,18 @@ REGISTERED = [
     ("HOME_PANELS", "plugin_app.site_visits"),
     ("NOTIFICATION_KINDS", "plugin_site_visit_due"),
     ("DEMO_PARTS", "plugin_app.site_visits"),
+    ("PORTFOLIO_PANELS", "plugin_app.site_visits"),
+    ("SIGNAL_RULES", "plugin_app.visit_overdue"),
 ]
+
+# The contracts whose site visit is overdue, by id, with the severity the rule
+# answers (a test sets them; the rule reads them as an app reads its own table).
+OVERDUE_VISITS: dict[int, str] = {}
+VISIT_OVERDUE = "plugin_visit_overdue"
+
+# The read its page declares and its navigation item follows (permissions.READS),
+# taken out by the tests like the entries above.
+SITE_VISITS_READ = "site_visits.view"
 
 # The tenants and contracts the demo part saw, in the order it ran.
 DEMO_RUNS: list[tuple[str, list[str]]] = []
@@ -22,6 +33,27 @@ def home_panel(membership):
     return ("plugin_app/home_panel.html", {"visits_due": 2})
 
 
+def portfolio_panel(membership, contracts):
+    return ("plugin_app/portfolio_panel.html", {"contract_count": len(contracts)})
+
+
+def visit_overdue_rule(*, contract_ids, today):
+    from oversight.registry import SignalFinding
+
+    return [
+        SignalFinding(
+            contract_id=contract_id,
+            kind=VISIT_OVERDUE,
+            key=f"{VISIT_OVERDUE}:{contract_id}",
+            severity=severity,
+            message=f"The site visit due before {today:%d %b %Y} has not happened.",
+            evidence={"due": today.isoformat()},
+        )
+        for contract_id, severity in OVERDUE_VISITS.items()
+        if contract_id in contract_ids
+    ]
+
+
 def demo_part(ctx) -> None:
     DEMO_RUNS.append((ctx.tenant.slug, sorted(ctx.contracts)))
 
@@ -31,16 +63,24 @@ class PluginAppConfig(AppConfig):
     label = "plugin_app"
 
     def ready(self) -> None:
-        from oversight import registry
+        from oversight import permissions, registry
         from oversight.models import Role
 
         registry.tenant_urls("tests.plugin_app.urls", order=500)
-        registry.nav_item(
-            "Site visits", "plugin_site_visits", order=45, roles={Role.ADMIN, Role.COMMISSIONER}
-        )
+        permissions.register_read(SITE_VISITS_READ, {Role.ADMIN, Role.COMMISSIONER})
+        registry.nav_item("Site visits", "plugin_site_visits", read=SITE_VISITS_READ, order=45)
         registry.contract_panel("plugin_app.site_visits", contract_panel, order=200)
         registry.home_panel(
             "plugin_app.site_visits", home_panel, order=10, roles={Role.COMMISSIONER}
         )
         registry.notification_kind("plugin_site_visit_due", "Site visit due", order=500)
         registry.demo_part("plugin_app.site_visits", demo_part, order=500)
+        registry.portfolio_panel(
+            "plugin_app.site_visits", portfolio_panel, order=10, roles={Role.EXECUTIVE}
+        )
+        registry.signal_rule(
+            "plugin_app.visit_overdue",
+            visit_overdue_rule,
+            kinds={VISIT_OVERDUE: "Site visit overdue"},
+            order=10,
+        )

@@ -1,9 +1,9 @@
-"""KPIs, contract KPIs, the reporting calendar and returns through the API.
+"""The reporting calendar and returns through the API.
 
 Reads go through the performance selectors (a provider sees only its own
 contracts' rows). ``POST …/returns/`` is the API's way in for a return: the
-same ``validation.validate`` as the web form and the spreadsheets, written by
-``services.returns_write`` whole or not at all, and made safe to retry by the
+same ``services.returns_enter`` as the web form and the spreadsheets
+(validated, then written whole or not at all), and made safe to retry by the
 ``Idempotency-Key`` header. Errors on the return routes are field-level:
 ``{"errors": [{"where": "values[2]", "field": "value", "message": "…"}]}``.
 """
@@ -20,42 +20,38 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from contracts.filters import ContractChildFilter
 from oversight import clock
 from oversight.api import FieldErrors, ReadOnlyViewSet
 from oversight.clock import tenant_today
+from oversight.errors import Problem
 from oversight.serializers import TRANSPORT_FIELDS
 
-from . import selectors
-from .imports import normalise_period
-from .models import (
-    ContractKpi,
-    Kpi,
+from .. import selectors
+from ..imports import normalise_period
+from ..models import (
     ReportingPeriod,
     Return,
     ReturnSource,
     ReturnStatus,
     ReturnValue,
 )
-from .serializers import (
-    ContractKpiSerializer,
+from ..serializers import (
     ErrorsSerializer,
-    KpiSerializer,
     ReportingPeriodSerializer,
     ReturnSerializer,
     ReturnSubmitSerializer,
     ReviewSerializer,
     problems_from_drf,
 )
-from .services import (
+from ..services import (
     ON_BEHALF,
     ImportRejected,
+    ReturnsRaced,
     return_accept,
     return_entry_check,
     return_query,
-    returns_write,
+    returns_enter,
 )
-from .validation import Problem, validate
 
 IDEMPOTENCY_KEY_MAX = 100  # Return.idempotency_key max_length
 
@@ -67,29 +63,6 @@ def request_fingerprint(data) -> str:
         data = {key: values for key, values in data.lists() if key not in TRANSPORT_FIELDS}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class KpiViewSet(ReadOnlyViewSet):
-    """The tenant's KPI library."""
-
-    queryset = Kpi.objects.all()
-    serializer_class = KpiSerializer
-    selector = staticmethod(selectors.kpis_visible)
-    lookup_url_kwarg = "kpi_pk"
-
-
-def _contract_kpis(*, membership):
-    return selectors.contract_kpis_visible(membership=membership).prefetch_related("phase_targets")
-
-
-class ContractKpiViewSet(ReadOnlyViewSet):
-    """The KPIs each contract reports, with targets, phase targets and benchmarks."""
-
-    queryset = ContractKpi.objects.all()
-    serializer_class = ContractKpiSerializer
-    selector = staticmethod(_contract_kpis)
-    lookup_url_kwarg = "contract_kpi_pk"
-    filterset_class = ContractChildFilter
 
 
 PERIOD_STATES = [
@@ -299,36 +272,28 @@ class ReturnViewSet(ReadOnlyViewSet):
         on_behalf_reason = serializer.validated_data["on_behalf_reason"]
         return_entry_check(membership=self.membership, on_behalf_reason=on_behalf_reason)
         header, rows = serializer.to_submission()
-        outcome = validate(
-            membership=self.membership,
-            headers=[header],
-            rows=rows,
-            today=tenant_today(self.membership.tenant),
-        )
-        if not outcome.ok:
-            # The same request, sent at the same time, may have been written
-            # since the check above: then this one is its retry ("already
-            # submitted" would be the wrong answer).
-            replay = self._replay(key, fingerprint, data)
-            if replay is not None:
-                return replay
-            raise FieldErrors(outcome.problems)
         try:
-            (ret,) = returns_write(
+            (ret,) = returns_enter(
                 membership=self.membership,
-                outcome=outcome,
+                headers=[header],
+                rows=rows,
+                today=tenant_today(self.membership.tenant),
                 source=ReturnSource.API,
                 idempotency_key=key,
                 idempotency_fingerprint=fingerprint,
                 on_behalf_reason=on_behalf_reason,
             )
         except ImportRejected as rejected:
-            # Lost a race: to the same request retried (answer as a replay) or
-            # to another submission for the period.
+            # The same request, sent at the same time, may have been written
+            # since the check above: then this one is its retry ("already
+            # submitted", or a lost race, would be the wrong answer).
             replay = self._replay(key, fingerprint, data)
             if replay is not None:
                 return replay
-            raise FieldErrors(rejected.problems, status.HTTP_409_CONFLICT) from rejected
+            # A lost race to another submission for the period is a conflict;
+            # anything else is the body's problems.
+            code = status.HTTP_409_CONFLICT if isinstance(rejected, ReturnsRaced) else None
+            raise FieldErrors(rejected.problems, code) from rejected
         return Response(self._body(ret), status=status.HTTP_201_CREATED)
 
     def _review(self, request, service):
