@@ -13,12 +13,29 @@ class EscalationConfig(AppConfig):
 
     def ready(self) -> None:
         """What escalation adds to the core (oversight/registry.py)."""
-        from oversight import registry
+        from oversight import permissions, registry
+        from oversight.models import Role
 
         from .services import APPROVAL_NOTICE, STEP_NOTICE
 
+        # The admin configures the ladder; commissioners propose steps; an
+        # executive (never the proposer) approves or rejects those that need it;
+        # the provider acknowledges a step in effect (escalation/services.py).
+        permissions.register_action("ladder.change", {Role.ADMIN})
+        permissions.register_action("escalation.propose", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("escalation.approve", {Role.EXECUTIVE})
+        permissions.register_action("escalation.reject", {Role.EXECUTIVE})
+        permissions.register_action("escalation.acknowledge", {Role.PROVIDER})
+        # A contract's escalation record: every role (a provider's member, its
+        # own contracts: the selectors). The ladder: the commissioning side.
+        permissions.register_read("escalation.view", permissions.EVERY_ROLE)
+        permissions.register_read("ladder.view", permissions.COMMISSIONING)
+
         registry.tenant_urls("escalation.urls", order=200)
         registry.tenant_urls("escalation.api_urls", order=200, api=True)
+        registry.contract_link(
+            "Escalation", "contract_escalation", read="escalation.view", order=50
+        )
         # Before performance's panel (order 100): where the contract sits on the ladder.
         registry.contract_panel("escalation.level", escalation_panel, order=50)
         registry.notification_kind(STEP_NOTICE, "Escalation steps", order=60)

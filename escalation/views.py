@@ -4,7 +4,6 @@ crawl maps each to its object."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -58,13 +57,11 @@ def _ladder_page(request, membership, version, stages, *, form=None, status=200)
     )
 
 
-@tenant_view
+@tenant_view(read="ladder.view", hides_objects=True)
 @require_http_methods(["GET", "HEAD", "POST"])
 def ladder_detail(request, *, membership):
     """The ladder in force. Before it is written, the default ladder, which the
     admin adopts (POST) to edit it."""
-    if membership.role == Role.PROVIDER:
-        raise Http404
     if request.method == "POST":
         require(membership, "ladder.change")
         form = LadderAdoptForm(request.POST)
@@ -85,14 +82,14 @@ def ladder_detail(request, *, membership):
     return _ladder_page(request, membership, version, stages)
 
 
-@tenant_view
+@tenant_view(read="ladder.view", hides_objects=True)
 @require_safe
 def ladder_version_detail(request, *, membership, ladder_version_pk):
     version = selectors.ladder_version_get(membership=membership, pk=ladder_version_pk)
     return _ladder_page(request, membership, version, selectors.stages_of(version))
 
 
-@tenant_view
+@tenant_view(read="ladder.view")
 def ladder_revise(request, *, membership, ladder_version_pk):
     """Edit the ladder: the form shows the version in force; saving writes the next.
     The role is checked first: a provider, who does not read the ladder, is
@@ -176,14 +173,14 @@ def _escalation_page(request, membership, contract, *, form=None, decision=None,
     )
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 @require_safe
 def contract_escalation(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     return _escalation_page(request, membership, contract)
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 def escalation_propose(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     require(membership, "escalation.propose")
@@ -241,7 +238,7 @@ def _decide(request, membership, escalation_step_pk, *, action, service, done):
     )
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 @require_POST
 def escalation_step_approve(request, *, membership, escalation_step_pk):
     return _decide(
@@ -254,7 +251,7 @@ def escalation_step_approve(request, *, membership, escalation_step_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 @require_POST
 def escalation_step_reject(request, *, membership, escalation_step_pk):
     return _decide(
@@ -267,7 +264,7 @@ def escalation_step_reject(request, *, membership, escalation_step_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 @require_POST
 def escalation_step_acknowledge(request, *, membership, escalation_step_pk):
     return _decide(
@@ -280,7 +277,7 @@ def escalation_step_acknowledge(request, *, membership, escalation_step_pk):
     )
 
 
-@tenant_view
+@tenant_view(read="escalation.view")
 @require_safe
 def escalation_step_history(request, *, membership, escalation_step_pk):
     """Every change of one step: proposal, approval or rejection, acknowledgement."""

@@ -38,14 +38,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "return.enter_on_behalf": frozenset({Role.COMMISSIONER, Role.ADMIN}),
     "return.review": frozenset({Role.COMMISSIONER, Role.ADMIN}),
     "signal.acknowledge": frozenset({Role.COMMISSIONER, Role.ADMIN}),
-    # The escalation ladder (escalation/services.py): the admin configures it;
-    # commissioners propose steps; an executive (never the proposer) approves or
-    # rejects those that need it; the provider acknowledges a step in effect.
-    "ladder.change": frozenset({Role.ADMIN}),
-    "escalation.propose": frozenset({Role.COMMISSIONER, Role.ADMIN}),
-    "escalation.approve": frozenset({Role.EXECUTIVE}),
-    "escalation.reject": frozenset({Role.EXECUTIVE}),
-    "escalation.acknowledge": frozenset({Role.PROVIDER}),
 }
 
 # read -> roles that may use the pages declaring it (``tenant_view(read=…)``)

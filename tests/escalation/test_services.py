@@ -336,12 +336,12 @@ def test_a_contract_of_another_tenant_is_refused(world, propose):
 
 def test_enhanced_monitoring_makes_returns_weekly_and_leaving_it_monthly_again(world, propose):
     from performance.models import ReportingPeriod
-    from performance.services import contract_calendar_sync
+    from performance.services import contracts_calendar_sync
 
     tw = world.a
     contract = tw.p1.contract
     with clock.pinned(dt.date(2026, 11, 20)):  # periods up to November's
-        contract_calendar_sync(contract=contract, user=None, reason="Calendar")
+        contracts_calendar_sync(contracts=[contract], user=None, reason="Calendar")
     monthly = set(ReportingPeriod.objects.filter(contract=contract).values_list("frequency"))
     assert monthly == {("monthly",)}
 
@@ -375,7 +375,7 @@ def test_enhanced_monitoring_makes_returns_weekly_and_leaving_it_monthly_again(w
     assert (back.reporting_set_to, back.reporting_before) == ("monthly", "weekly")
     last_weekly = weekly.order_by("-end").first()
     with clock.pinned(dt.date(2027, 5, 10)):
-        contract_calendar_sync(contract=contract, user=None, reason="Calendar")
+        contracts_calendar_sync(contracts=[contract], user=None, reason="Calendar")
     later = ReportingPeriod.objects.filter(contract=contract, start__gt=last_weekly.end)
     assert later.exists()
     assert set(later.values_list("frequency", flat=True)) == {"monthly"}

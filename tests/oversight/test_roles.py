@@ -30,7 +30,13 @@ from oversight import clock, permissions, registry
 from oversight.models import Membership, Role
 from oversight.permissions import ACTIONS, READS, can_read, require_read
 from tests.factories import TenantWorld, UserFactory
-from tests.oversight.test_isolation import _add_performance, _url, _values, all_routes
+from tests.oversight.test_isolation import (
+    _add_escalation,
+    _add_performance,
+    _url,
+    _values,
+    all_routes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -1094,6 +1100,7 @@ def test_the_navigation_offers_a_page_only_to_roles_that_may_open_it():
 def test_page_reads(world, client_for, read, role):
     tw = world.a
     _add_performance(tw)
+    _add_escalation(tw)
     client = client_for(tw.members[role])
     allowed = role in READS[read]
     problems = []
