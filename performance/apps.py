@@ -66,6 +66,18 @@ class PerformanceConfig(AppConfig):
 
         registry.tenant_urls("performance.urls", order=100)
         registry.tenant_urls("performance.api_urls", order=100, api=True)
+        # Its writes (oversight.permissions.ACTIONS).
+        permissions.register_action("kpi.change", {Role.ADMIN})
+        permissions.register_action("contract_kpi.change", {Role.ADMIN, Role.COMMISSIONER})
+        permissions.register_action("reporting_policy.change", {Role.ADMIN})
+        # Providers submit their own returns. The commissioning organisation may
+        # enter one for a provider (a form, a spreadsheet, the data team's bulk
+        # upload) only as a recorded act with a reason; whoever entered or
+        # submitted a return may not review it (services).
+        permissions.register_action("return.submit", {Role.PROVIDER})
+        permissions.register_action("return.enter_on_behalf", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("return.review", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("signal.acknowledge", {Role.COMMISSIONER, Role.ADMIN})
         # Its pages' reads (oversight.permissions.READS), and the navigation by them.
         permissions.register_read("returns.view", permissions.EVERY_ROLE)
         # Across the tenant's providers: the commissioning organisation's view.
