@@ -27,18 +27,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "site.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "milestone.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "membership.change": frozenset({Role.ADMIN}),
-    "kpi.change": frozenset({Role.ADMIN}),
-    "contract_kpi.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
-    "reporting_policy.change": frozenset({Role.ADMIN}),
-    # Providers submit their own returns. The commissioning organisation may
-    # enter one for a provider (a form, a spreadsheet, the data team's bulk
-    # upload) only as a recorded act with a reason; whoever entered or
-    # submitted a return may not review it (performance.services).
-    "return.submit": frozenset({Role.PROVIDER}),
-    "return.enter_on_behalf": frozenset({Role.COMMISSIONER, Role.ADMIN}),
-    "return.review": frozenset({Role.COMMISSIONER, Role.ADMIN}),
-    "signal.acknowledge": frozenset({Role.COMMISSIONER, Role.ADMIN}),
 }
+# Feature apps add theirs from their ready() (``register_action``): performance
+# its KPI, return and signal actions.
 
 # read -> roles that may use the pages declaring it (``tenant_view(read=…)``)
 # and are offered them in the navigation (``registry.nav_item(read=…)``).

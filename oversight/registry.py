@@ -23,6 +23,8 @@ in its ``AppConfig.ready()``:
   signals engine runs every registered rule beside its own and opens, updates
   and closes their signals the same way (a finding's ``kind`` must be one the
   rule registered, with its label);
+- ``periodic_task``: a Celery task by name with its schedule (a crontab), put
+  on Celery beat's schedule by oversight/celery.py;
 - ``contract_saved``: a function ``(*, membership, contracts, reason)`` that the contract
   services (and the register's import, with many at once) call, inside their
   transaction, after contracts are created or changed (performance keeps the
@@ -133,6 +135,14 @@ class SignalRule:
 
 
 @dataclass(frozen=True)
+class PeriodicTask:
+    key: str
+    task: str  # the task's name: "<app>.tasks.<function>"
+    schedule: Any  # a celery.schedules.crontab (or seconds)
+    order: int
+
+
+@dataclass(frozen=True)
 class Hook:
     key: str
     run: Callable[..., None]
@@ -180,6 +190,7 @@ NOTIFICATION_KINDS = Registry("notification kind")
 DEMO_PARTS = Registry("demo-data part")
 URL_MODULES = Registry("URL module")
 CONTRACT_SAVED = Registry("contract-saved hook")
+PERIODIC_TASKS = Registry("periodic task")
 
 
 def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
@@ -230,6 +241,10 @@ def notification_kind(code: str, label: str, *, order: int) -> None:
 
 def demo_part(key: str, run, *, order: int) -> None:
     DEMO_PARTS.add(DemoPart(key=key, run=run, order=order))
+
+
+def periodic_task(key: str, task: str, *, schedule, order: int) -> None:
+    PERIODIC_TASKS.add(PeriodicTask(key=key, task=task, schedule=schedule, order=order))
 
 
 def contract_saved(key: str, run, *, order: int) -> None:
@@ -319,6 +334,11 @@ def demo_parts() -> list[DemoPart]:
 
 def url_modules(*, api: bool) -> list[str]:
     return [m.module for m in URL_MODULES.all() if m.api == api]
+
+
+def beat_schedule() -> dict[str, dict]:
+    """The registered periodic tasks as Celery beat's schedule."""
+    return {t.key: {"task": t.task, "schedule": t.schedule} for t in PERIODIC_TASKS.all()}
 
 
 def contract_saved_hooks() -> list[Hook]:

@@ -199,25 +199,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# Every schedule in one place. Times are UTC: the calendar sync runs first, so
-# reminders see the periods created overnight.
-from celery.schedules import crontab  # noqa: E402
-
-CELERY_BEAT_SCHEDULE: dict = {
-    "sync-reporting-calendars": {
-        "task": "performance.tasks.sync_reporting_calendars",
-        "schedule": crontab(hour=1, minute=0),
-    },
-    "send-return-reminders": {
-        "task": "performance.tasks.send_return_reminders",
-        "schedule": crontab(hour=7, minute=0),
-    },
-    # After the calendar sync, so that newly late or missing returns count.
-    "recompute-portfolio-signals": {
-        "task": "performance.tasks.recompute_portfolio_signals",
-        "schedule": crontab(hour=2, minute=0),
-    },
-}
+# The apps register their periodic tasks (oversight/registry.py
+# ``periodic_task``); oversight/celery.py puts them on beat's schedule. Entries
+# here would be added to theirs (a deployment's own).
+CELERY_BEAT_SCHEDULE: dict = {}
 
 REST_FRAMEWORK = {
     # Token first: DRF's 401 and its WWW-Authenticate header come from the first

@@ -59,11 +59,25 @@ class PerformanceConfig(AppConfig):
 
     def ready(self) -> None:
         """What performance adds to the core (oversight/registry.py)."""
+        from celery.schedules import crontab
+
         from oversight import permissions, registry
         from oversight.models import NotificationKind, Role
 
         registry.tenant_urls("performance.urls", order=100)
         registry.tenant_urls("performance.api_urls", order=100, api=True)
+        # Its writes (oversight.permissions.ACTIONS).
+        permissions.register_action("kpi.change", {Role.ADMIN})
+        permissions.register_action("contract_kpi.change", {Role.ADMIN, Role.COMMISSIONER})
+        permissions.register_action("reporting_policy.change", {Role.ADMIN})
+        # Providers submit their own returns. The commissioning organisation may
+        # enter one for a provider (a form, a spreadsheet, the data team's bulk
+        # upload) only as a recorded act with a reason; whoever entered or
+        # submitted a return may not review it (services).
+        permissions.register_action("return.submit", {Role.PROVIDER})
+        permissions.register_action("return.enter_on_behalf", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("return.review", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("signal.acknowledge", {Role.COMMISSIONER, Role.ADMIN})
         # Its pages' reads (oversight.permissions.READS), and the navigation by them.
         permissions.register_read("returns.view", permissions.EVERY_ROLE)
         # Across the tenant's providers: the commissioning organisation's view.
@@ -72,6 +86,27 @@ class PerformanceConfig(AppConfig):
         registry.nav_item("Returns", "returns_home", read="returns.view", order=30)
         registry.nav_item("KPI library", "kpi_list", read="kpi_library.view", order=40)
         registry.contract_saved("performance.calendar", calendar_follows_contracts, order=100)
+        # Nightly, UTC: the calendar sync first, so that the signals recompute
+        # counts newly late or missing returns and the reminders see the periods
+        # created overnight.
+        registry.periodic_task(
+            "sync-reporting-calendars",
+            "performance.tasks.sync_reporting_calendars",
+            schedule=crontab(hour=1, minute=0),
+            order=10,
+        )
+        registry.periodic_task(
+            "recompute-portfolio-signals",
+            "performance.tasks.recompute_portfolio_signals",
+            schedule=crontab(hour=2, minute=0),
+            order=20,
+        )
+        registry.periodic_task(
+            "send-return-reminders",
+            "performance.tasks.send_return_reminders",
+            schedule=crontab(hour=7, minute=0),
+            order=30,
+        )
         registry.contract_panel("performance.overview", dashboard_panel, order=100)
         registry.contract_link("Returns", "contract_returns", read="returns.view", order=10)
         registry.contract_link(

@@ -1179,7 +1179,7 @@ def _leave_latest_for_review(plan: _Plan, cutoff: datetime) -> None:
         sent[-1].awaiting_review, sent[-1].query = True, False
 
 
-# When the nightly signals job runs (settings.CELERY_BEAT_SCHEDULE,
+# When the nightly signals job runs (apps.py, the periodic task
 # "recompute-portfolio-signals"), in the tenant's time.
 NIGHTLY_AT = time(2, 0)
 

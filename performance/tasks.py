@@ -1,5 +1,5 @@
-"""Thin Celery tasks: ids in, re-read, call a service. The schedule is
-settings.CELERY_BEAT_SCHEDULE."""
+"""Thin Celery tasks: ids in, re-read, call a service. Their schedule is
+registered in apps.py (``registry.periodic_task``)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -231,7 +230,10 @@ def test_the_nightly_sync_creates_periods_for_active_contracts(world):
 
 
 def test_both_tasks_are_on_the_beat_schedule():
-    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    from oversight.celery import app
+
+    app.finalize()  # as celery beat does, after Django is set up
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {
         "performance.tasks.send_return_reminders",
         "performance.tasks.sync_reporting_calendars",
