@@ -36,6 +36,10 @@ class EscalationConfig(AppConfig):
         registry.contract_link(
             "Escalation", "contract_escalation", read="escalation.view", order=50
         )
+        # From a live signal, one step to a proposed escalation with the signal attached.
+        registry.signal_lever(
+            "Propose escalation", "escalation_propose", action="escalation.propose", order=20
+        )
         # Before performance's panel (order 100): where the contract sits on the ladder.
         registry.contract_panel("escalation.level", escalation_panel, order=50)
         registry.notification_kind(STEP_NOTICE, "Escalation steps", order=60)

@@ -180,13 +180,27 @@ def contract_escalation(request, *, membership, contract_pk):
     return _escalation_page(request, membership, contract)
 
 
+def _from_signal(request) -> dict:
+    """``?signal=<id>`` (a signal's lever, registry.signal_lever): that signal
+    ticked as evidence when it is one of this contract's (the form offers only
+    those; anything else is ignored)."""
+    signal = request.GET.get("signal", "")
+    return {"signals": [int(signal)]} if signal.isdigit() else {}
+
+
 @tenant_view(read="escalation.view")
 def escalation_propose(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
     require(membership, "escalation.propose")
     _, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
     level = selectors.contract_level(contract=contract)
-    form = StepProposeForm(request.POST or None, contract=contract, stages=stages, level=level)
+    form = StepProposeForm(
+        request.POST or None,
+        contract=contract,
+        stages=stages,
+        level=level,
+        initial=_from_signal(request),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             step = services.escalation_step_propose(

@@ -12,6 +12,11 @@ in its ``AppConfig.ready()``:
 - ``contract_link``: a page about one contract (a URL name taking
   ``contract_pk``), linked from the contract's page and its dashboard for the
   roles that may read it;
+- ``signal_lever``: a page where a commissioner acts on a signal (propose an
+  escalation, open a plan, offer support): a URL name taking ``contract_pk``,
+  linked from the signal's page and the dashboard's signal table with
+  ``?signal=<id>`` so that the signal comes pre-attached as evidence, for the
+  roles that may perform ``action``;
 - ``portfolio_panel``: a panel of the executive's portfolio page, a function
   ``(membership, contracts) -> (template name, context)`` given the contracts in
   view (the page's filters applied), so that each app summarises its own data
@@ -48,7 +53,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from .permissions import can_read
+from .permissions import can, can_read
 
 # A panel function answers the template to include and its context, or None to
 # show nothing (nothing to say to this membership about this contract).
@@ -72,6 +77,18 @@ class ContractLink:
     label: str
     url_name: str  # a tenant page taking ``contract_pk``
     read: str  # a key of permissions.READS
+    order: int
+
+    @property
+    def key(self) -> str:
+        return self.url_name
+
+
+@dataclass(frozen=True)
+class SignalLever:
+    label: str
+    url_name: str  # a tenant page taking ``contract_pk``; reads ``?signal=``
+    action: str  # a key of permissions.ACTIONS
     order: int
 
     @property
@@ -185,6 +202,7 @@ HOME_PANELS = Registry("home-page panel")
 CONTRACT_PANELS = Registry("contract-dashboard panel")
 PORTFOLIO_PANELS = Registry("portfolio panel")
 CONTRACT_LINKS = Registry("contract page link")
+SIGNAL_LEVERS = Registry("signal lever")
 SIGNAL_RULES = Registry("signal rule")
 NOTIFICATION_KINDS = Registry("notification kind")
 DEMO_PARTS = Registry("demo-data part")
@@ -205,6 +223,10 @@ def nav_item(label: str, url_name: str, *, read: str, order: int):
 
 def contract_link(label: str, url_name: str, *, read: str, order: int):
     CONTRACT_LINKS.add(ContractLink(label=label, url_name=url_name, read=read, order=order))
+
+
+def signal_lever(label: str, url_name: str, *, action: str, order: int):
+    SIGNAL_LEVERS.add(SignalLever(label=label, url_name=url_name, action=action, order=order))
 
 
 def home_panel(key: str, render, *, order: int, roles: Collection[str] | None = None):
@@ -277,6 +299,26 @@ def contract_links_for(membership, contract) -> list[dict[str, str]]:
         }
         for link in CONTRACT_LINKS.all()
         if can_read(membership, link.read)
+    ]
+
+
+def signal_levers_for(membership, signal) -> list[dict[str, str]]:
+    """The levers this membership may pull on this signal, in order:
+    ``[{"label", "url"}]``, each URL carrying ``?signal=<id>``. Only for a live
+    signal (a closed one's condition has cleared)."""
+    if signal.status == "closed":
+        return []
+    return [
+        {
+            "label": lever.label,
+            "url": reverse(
+                lever.url_name,
+                kwargs={"tenant_slug": membership.tenant.slug, "contract_pk": signal.contract_id},
+            )
+            + f"?signal={signal.pk}",
+        }
+        for lever in SIGNAL_LEVERS.all()
+        if can(membership, lever.action)
     ]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from oversight import formatting
+from oversight import formatting, registry
 from oversight.clock import tenant_today
 from oversight.permissions import can
 
@@ -107,6 +107,8 @@ def performance_panel(membership, contract):
     label_periods([*live, *closed], frequencies)
     for signal in (*live, *closed):
         signal.severity_class = charts.SEVERITY_CLASSES[signal.severity]
+    for signal in live:  # what the apps let this member do next about it
+        signal.levers = registry.signal_levers_for(membership, signal)
 
     scores = list(
         risk_scores_visible(membership=membership)
@@ -154,5 +156,7 @@ def performance_panel(membership, contract):
             "explanations": explanations,
             "next_period": next_period,
             "can_acknowledge": can(membership, "signal.acknowledge"),
+            "show_actions": can(membership, "signal.acknowledge")
+            or any(signal.levers for signal in live),
         },
     )

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
-from oversight import formatting
+from oversight import formatting, registry
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, require
@@ -112,6 +112,7 @@ def _signal_page(request, membership, signal, *, form=None, status=200):
                 kpi_name=signal.contract_kpi.kpi.name if signal.contract_kpi else "",
             ),
             "history": history_entries(signal),
+            "levers": registry.signal_levers_for(membership, signal),
             "form": form or (AcknowledgeForm() if may else None),
             "breadcrumbs": contract_crumbs(
                 membership,

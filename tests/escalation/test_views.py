@@ -232,3 +232,38 @@ def test_the_escalation_page_reads_in_a_fixed_number_of_queries(
             )
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_a_signal_lever_opens_the_propose_form_with_the_signal_ticked(world, as_role, signal_on):
+    import re
+
+    tw = world.a
+    own, other = signal_on(tw.p1.contract), signal_on(tw.p2.contract)
+    propose = _url(tw, "escalation_propose", contract_pk=tw.p1.contract.pk)
+    lever = f"{propose}?signal={own.pk}"
+    client = as_role(Role.COMMISSIONER)
+    dashboard = client.get(_url(tw, "contract_dashboard", contract_pk=tw.p1.contract.pk))
+    assert f'href="{lever}"' in dashboard.content.decode()
+    detail = client.get(_url(tw, "signal_detail", signal_pk=own.pk)).content.decode()
+    assert "Act on this signal" in detail and f'href="{lever}"' in detail
+
+    ticked = re.compile(r'<input[^>]*name="signals"[^>]*>')
+    checked = [
+        tag for tag in ticked.findall(client.get(lever).content.decode()) if "checked" in tag
+    ]
+    assert len(checked) == 1 and f'value="{own.pk}"' in checked[0]
+    # Another contract's signal is not offered, so nothing comes ticked.
+    form = client.get(f"{propose}?signal={other.pk}").content.decode()
+    assert not [tag for tag in ticked.findall(form) if "checked" in tag]
+
+
+@pytest.mark.parametrize("role", [Role.PROVIDER, Role.EXECUTIVE, Role.AUDITOR])
+def test_roles_that_cannot_propose_are_offered_no_lever(world, as_role, signal_on, role):
+    tw = world.a
+    signal = signal_on(tw.p1.contract)
+    client = as_role(role)
+    dashboard = client.get(_url(tw, "contract_dashboard", contract_pk=tw.p1.contract.pk))
+    detail = client.get(_url(tw, "signal_detail", signal_pk=signal.pk))
+    for page in (dashboard, detail):
+        assert page.status_code == 200
+        assert "Propose escalation" not in page.content.decode()

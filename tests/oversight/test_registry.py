@@ -208,6 +208,29 @@ def test_contract_links_show_to_the_roles_that_may_read_them(world, monkeypatch)
     assert registry.contract_links_for(provider, contract) == [{"label": "History", "url": history}]
 
 
+def test_signal_levers_show_to_the_roles_that_may_act_and_only_on_live_signals(monkeypatch):
+    monkeypatch.setattr(registry, "SIGNAL_LEVERS", registry.Registry("signal lever"))
+    registry.signal_lever("Edit the contract", "contract_edit", action="contract.change", order=1)
+
+    class Tenant:
+        slug = "alder"
+
+    class Member:
+        tenant = Tenant()
+        role = Role.COMMISSIONER
+
+    class Sig:
+        pk, contract_id, status = 7, 3, "open"
+
+    assert registry.signal_levers_for(Member(), Sig()) == [
+        {"label": "Edit the contract", "url": "/t/alder/contracts/3/edit/?signal=7"}
+    ]
+    Sig.status = "closed"
+    assert registry.signal_levers_for(Member(), Sig()) == []
+    Sig.status, Member.role = "open", Role.AUDITOR
+    assert registry.signal_levers_for(Member(), Sig()) == []
+
+
 def test_performance_links_its_contract_pages_from_the_contract_page(world, client_for):
     contract = world.a.p1.contract
     kwargs = {"tenant_slug": world.a.tenant.slug, "contract_pk": contract.pk}
