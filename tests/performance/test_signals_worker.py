@@ -80,7 +80,11 @@ def test_worker_computes_signals_after_a_return_is_accepted(
     deadline = time.monotonic() + WAIT
     process = celery_worker_process["process"]
     while time.monotonic() < deadline:
-        if Signal.objects.filter(contract=contract, kind="spc_concern").exists():
+        # The task commits its signals, then the worker logs that it succeeded.
+        if (
+            Signal.objects.filter(contract=contract, kind="spc_concern").exists()
+            and "succeeded" in celery_worker_process["log"].read_text()
+        ):
             break
         if process.poll() is not None:
             pytest.fail("worker exited early:\n" + celery_worker_process["log"].read_text())
