@@ -134,7 +134,7 @@ class NoticeViewSet(ReadOnlyViewSet):
         notice = notices.notice_issue(
             membership=self.membership,
             contract=data.pop("contract"),
-            reason=change_reason(request, default=""),
+            reason=change_reason(request, default="Formal notice issued through the API"),
             **data,
         )
         return self._answer(notice, status.HTTP_201_CREATED)
