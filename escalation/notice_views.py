@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
-from oversight import clock
+from oversight import clock, formatting
 from oversight.forms import DateInput, USWDSMixin, apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
@@ -60,10 +60,9 @@ class NoticeIssueForm(USWDSMixin, forms.Form):
         ]
         deadline = notices.default_deadline(contract, clock.tenant_today(contract.tenant))
         if deadline is not None:
-            self.fields[
-                "response_due_on"
-            ].help_text = (
-                f"Empty: {deadline:%d %B %Y}, the response days of the contract's current level."
+            self.fields["response_due_on"].help_text = (
+                f"Empty: {formatting.date(deadline)}, the response days of the contract's "
+                "current level."
             )
 
     def service_kwargs(self) -> dict:
@@ -158,7 +157,7 @@ def notice_issue(request, *, membership, contract_pk):
         else:
             messages.success(
                 request,
-                f"Notice issued: the response is due on {notice.response_due_on:%d %B %Y}.",
+                f"Notice issued: the response is due on {formatting.date(notice.response_due_on)}.",
             )
             return redirect(notice.get_absolute_url())
     return render(

@@ -169,7 +169,7 @@ def _issuers(notice: FormalNotice):
 
 
 def _tell(notice: FormalNotice, users, message: str, key: str, *, email: bool = False) -> None:
-    users = [u for u in users]
+    users = list(users)
     if not users:
         return
     contract = notice.contract
