@@ -8,6 +8,19 @@ def escalation_panel(membership, contract):
     return dashboard_panel(membership, contract)
 
 
+def notices_panel(membership, contract):
+    """The contract dashboard's "Notices awaiting response" panel."""
+    from .notice_views import dashboard_panel
+
+    return dashboard_panel(membership, contract)
+
+
+def overdue_notices(*, contract_ids, today):
+    from .notices import overdue_notices_rule
+
+    return overdue_notices_rule(contract_ids=contract_ids, today=today)
+
+
 class EscalationConfig(AppConfig):
     name = "escalation"
 
@@ -44,3 +57,24 @@ class EscalationConfig(AppConfig):
         registry.contract_panel("escalation.level", escalation_panel, order=50)
         registry.notification_kind(STEP_NOTICE, "Escalation steps", order=60)
         registry.notification_kind(APPROVAL_NOTICE, "Escalation steps awaiting approval", order=70)
+
+        # Formal notices, both ways (escalation/notices.py): the commissioning
+        # side issues, closes and withdraws its notices and answers the
+        # provider's; the provider raises, closes and withdraws its own and
+        # responds to the commissioner's.
+        from .notices import NOTICE_KIND, NOTICE_OVERDUE
+
+        permissions.register_action("notice.issue", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("notice.answer", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("notice.raise", {Role.PROVIDER})
+        permissions.register_action("notice.respond", {Role.PROVIDER})
+        permissions.register_read("notices.view", permissions.EVERY_ROLE)
+        registry.contract_link("Formal notices", "contract_notices", read="notices.view", order=55)
+        registry.contract_panel("escalation.notices", notices_panel, order=55)
+        registry.notification_kind(NOTICE_KIND, "Formal notices", order=75)
+        registry.signal_rule(
+            "escalation.notice_overdue",
+            overdue_notices,
+            kinds={NOTICE_OVERDUE: "Notice response deadline missed"},
+            order=50,
+        )

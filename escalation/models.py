@@ -253,3 +253,101 @@ class StepEvidence(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text}"
+
+
+# --- formal notices, both ways (escalation/notices.py) ------------------------------
+
+
+class NoticeDirection(models.TextChoices):
+    TO_PROVIDER = "to_provider", "Commissioner to provider"
+    TO_COMMISSIONER = "to_commissioner", "Provider to commissioner"
+
+
+class NoticeGround(models.TextChoices):
+    """What a provider's notice to the commissioner is about (blank on a
+    commissioner's notice, whose concerns say it)."""
+
+    LATE_PAYMENT = "late_payment", "Late payment"
+    REFERRALS = "referrals", "Referrals not made as agreed"
+    DATA_NOT_SHARED = "data_not_shared", "Data not shared"
+    OTHER = "other", "Other"
+
+
+class NoticeStatus(models.TextChoices):
+    ISSUED = "issued", "Issued, awaiting response"
+    RESPONDED = "responded", "Responded"
+    CLOSED = "closed", "Closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# status -> statuses it may become (escalation.notices through oversight.workflow).
+NOTICE_TRANSITIONS: dict[str, set[str]] = {
+    NoticeStatus.ISSUED: {NoticeStatus.RESPONDED, NoticeStatus.WITHDRAWN},
+    NoticeStatus.RESPONDED: {NoticeStatus.CLOSED},
+    NoticeStatus.CLOSED: set(),
+    NoticeStatus.WITHDRAWN: set(),
+}
+
+
+class FormalNotice(TenantOwned):
+    """A formal notice on a contract, either way: the commissioner's to the
+    provider (at level 3 and above) or the provider's to the commissioner; the
+    receiving side responds by the deadline (late responses are kept, marked)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="notices")
+    direction = models.CharField(max_length=20, choices=NoticeDirection.choices)
+    ground = models.CharField(
+        max_length=20,
+        choices=NoticeGround.choices,
+        blank=True,
+        help_text="What a provider's notice is about; blank on a commissioner's.",
+    )
+    concerns = limited_text(TEXT_MAX, help_text="What the notice is about, in detail.")
+    required_actions = limited_text(TEXT_MAX, help_text="What the other side must do.")
+    step = models.ForeignKey(
+        EscalationStep,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notices",
+        help_text="The escalation step the notice belongs to, if any.",
+    )
+    status = models.CharField(
+        max_length=12, choices=NoticeStatus.choices, default=NoticeStatus.ISSUED
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_at = models.DateTimeField(default=clock.now, editable=False)
+    response_due_on = models.DateField("response deadline")
+    response = limited_text(TEXT_MAX, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_late = models.BooleanField(default=False)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    close_note = limited_text(TEXT_MAX, blank=True, help_text="Why it was closed or withdrawn.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-issued_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "status", "response_due_on"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "notice_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "formal_notice_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference}: notice {self.pk} ({self.get_direction_display()})"
+
+    @property
+    def from_provider(self) -> bool:
+        return self.direction == NoticeDirection.TO_COMMISSIONER

@@ -3,7 +3,7 @@ named <model>_pk so the isolation crawl can map each to its object."""
 
 from django.urls import path
 
-from . import views
+from . import notice_views, views
 
 urlpatterns = [
     path("ladder/", views.ladder_detail, name="ladder_detail"),
@@ -42,5 +42,32 @@ urlpatterns = [
         "escalation-steps/<int:escalation_step_pk>/acknowledge/",
         views.escalation_step_acknowledge,
         name="escalation_step_acknowledge",
+    ),
+    path(
+        "contracts/<int:contract_pk>/notices/",
+        notice_views.contract_notices,
+        name="contract_notices",
+    ),
+    path(
+        "contracts/<int:contract_pk>/notices/issue/",
+        notice_views.notice_issue,
+        name="notice_issue",
+    ),
+    path("notices/<int:formal_notice_pk>/", notice_views.notice_detail, name="notice_detail"),
+    path(
+        "notices/<int:formal_notice_pk>/respond/",
+        notice_views.notice_respond,
+        name="notice_respond",
+    ),
+    path("notices/<int:formal_notice_pk>/close/", notice_views.notice_close, name="notice_close"),
+    path(
+        "notices/<int:formal_notice_pk>/withdraw/",
+        notice_views.notice_withdraw,
+        name="notice_withdraw",
+    ),
+    path(
+        "notices/<int:formal_notice_pk>/history/",
+        notice_views.notice_history,
+        name="notice_history",
     ),
 ]

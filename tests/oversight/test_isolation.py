@@ -59,6 +59,7 @@ OBJECT_KWARGS = {
     # escalation (built by _add_escalation below)
     "ladder_version_pk": (False, lambda tw, pw: tw.extra["ladder_version"]),
     "escalation_step_pk": (True, lambda tw, pw: pw.extra["escalation_step"]),
+    "formal_notice_pk": (True, lambda tw, pw: pw.extra["formal_notice"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -328,6 +329,7 @@ def _add_performance(tw: TenantWorld) -> None:
 
 
 def _add_escalation(tw: TenantWorld) -> None:
+    from escalation.notices import notice_issue
     from escalation.services import EvidenceItem, escalation_step_propose, ladder_for
 
     tw.extra["ladder_version"] = ladder_for(tw.tenant)
@@ -343,6 +345,15 @@ def _add_escalation(tw: TenantWorld) -> None:
                 EvidenceItem(kind="signal", object_id=pw.extra["signal"].pk),
                 EvidenceItem(kind="incident", text=f"Missed visit on the 3rd {pw.mark}"),
             ],
+        )
+        # A provider's formal notice to the commissioner (any level), by its own member.
+        pw.extra["formal_notice"] = notice_issue(
+            membership=pw.member,
+            contract=pw.contract,
+            ground="late_payment",
+            concerns=f"Invoices unpaid for two months {pw.mark}",
+            required_actions=f"Pay the March and April invoices {pw.mark}",
+            response_due_on=clock.today() + dt.timedelta(days=10),
         )
 
 

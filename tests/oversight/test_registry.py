@@ -114,6 +114,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("signal", "New high-risk signals"),
         ("escalation_step", "Escalation steps"),
         ("escalation_approval", "Escalation steps awaiting approval"),
+        ("formal_notice", "Formal notices"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"

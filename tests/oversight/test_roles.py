@@ -772,7 +772,87 @@ WORKFLOWS: dict[str, Workflow] = {
         api="api-escalation-acknowledge",
         api_kwarg="escalation_step_pk",
     ),
+    # Formal notices (escalation/notices.py): the commissioning side closes its
+    # own notice once responded (notice.issue) and answers the provider's
+    # (notice.answer); the provider withdraws its own (notice.raise) and responds
+    # to the commissioner's (notice.respond). Issuing by role is tried in
+    # tests/escalation/test_notices_api.py and test_notices_views.py.
+    "notice.issue": Workflow(
+        prepare=lambda tw: _notice(tw, to_provider=True, responded=True),
+        is_done=lambda n: type(n).objects.get(pk=n.pk).status == "closed",
+        written=lambda n: n,
+        page="notice_close",
+        page_kwarg="formal_notice_pk",
+        page_data=lambda n, tag: {"close-note": f"Actions taken as required {tag}"},
+        api="api-notice-close",
+        api_kwarg="formal_notice_pk",
+        api_data=lambda n, tag: {"note": f"Actions taken as required {tag}"},
+    ),
+    "notice.respond": Workflow(
+        prepare=lambda tw: _notice(tw, to_provider=True),
+        is_done=lambda n: type(n).objects.get(pk=n.pk).status == "responded",
+        written=lambda n: n,
+        page="notice_respond",
+        page_kwarg="formal_notice_pk",
+        page_data=lambda n, tag: {"response": f"Two carers recruited, rota attached {tag}"},
+        api="api-notice-respond",
+        api_kwarg="formal_notice_pk",
+        api_data=lambda n, tag: {"response": f"Two carers recruited, rota attached {tag}"},
+    ),
+    "notice.raise": Workflow(
+        prepare=lambda tw: _notice(tw, to_provider=False),
+        is_done=lambda n: type(n).objects.get(pk=n.pk).status == "withdrawn",
+        written=lambda n: n,
+        page="notice_withdraw",
+        page_kwarg="formal_notice_pk",
+        page_data=lambda n, tag: {"withdraw-note": f"The invoices were paid {tag}"},
+        api="api-notice-withdraw",
+        api_kwarg="formal_notice_pk",
+        api_data=lambda n, tag: {"note": f"The invoices were paid {tag}"},
+    ),
+    "notice.answer": Workflow(
+        prepare=lambda tw: _notice(tw, to_provider=False),
+        is_done=lambda n: type(n).objects.get(pk=n.pk).status == "responded",
+        written=lambda n: n,
+        page="notice_respond",
+        page_kwarg="formal_notice_pk",
+        page_data=lambda n, tag: {"response": f"Paid on the 3rd, remittance attached {tag}"},
+        api="api-notice-respond",
+        api_kwarg="formal_notice_pk",
+        api_data=lambda n, tag: {"response": f"Paid on the 3rd, remittance attached {tag}"},
+    ),
 }
+
+
+def _notice(tw: TenantWorld, *, to_provider: bool, responded: bool = False):
+    """A formal notice on P1's contract: the commissioner's to the provider (the
+    contract moved to level 3 first), or the provider's to the commissioner."""
+    from escalation.notices import notice_issue, notice_respond
+    from escalation.services import escalation_step_propose
+
+    commissioner, provider = tw.members[Role.COMMISSIONER], tw.members[Role.PROVIDER]
+    if to_provider:
+        escalation_step_propose(
+            membership=commissioner,
+            contract=tw.p1.contract,
+            to_level=3,
+            reason="Three months of missed visits unexplained",
+            proportionality_note="Informal contact brought no change",
+            justification="A safeguarding incident with harm",
+            next_review_on=clock.today() + dt.timedelta(days=28),
+        )
+    notice = notice_issue(
+        membership=commissioner if to_provider else provider,
+        contract=tw.p1.contract,
+        ground="" if to_provider else "late_payment",
+        concerns="Missed visits" if to_provider else "Invoices unpaid for two months",
+        required_actions="Recruit and report" if to_provider else "Pay the invoices",
+        # the commissioner's defaults to level 3's response days; level 0 sets none
+        response_due_on=None if to_provider else clock.today() + dt.timedelta(days=10),
+    )
+    if responded:
+        notice = notice_respond(membership=provider, notice=notice, response="Recruited two")
+    return notice
 
 
 def _ladder(tw: TenantWorld):
