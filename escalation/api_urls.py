@@ -1,10 +1,19 @@
 from rest_framework.routers import DefaultRouter
 
-from . import apis
+from . import apis, support_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("ladders", apis.LadderViewSet, basename="api-ladder")
 router.register("escalations", apis.EscalationStepViewSet, basename="api-escalation")
+router.register(
+    "supportive-measures",
+    support_apis.SupportiveMeasureViewSet,
+    basename="api-supportive-measure",
+)
+router.register("concerns", support_apis.ProviderConcernViewSet, basename="api-concern")
+router.register(
+    "frontline-reports", support_apis.FrontlineReportViewSet, basename="api-frontline-report"
+)
 
 urlpatterns = router.urls

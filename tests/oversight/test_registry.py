@@ -79,6 +79,7 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Frontline reports",
                 "Notifications",
             ],
         ),
@@ -93,6 +94,7 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Frontline reports",
                 "Members",
                 "Notifications",
             ],
@@ -114,6 +116,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("signal", "New high-risk signals"),
         ("escalation_step", "Escalation steps"),
         ("escalation_approval", "Escalation steps awaiting approval"),
+        ("provider_concern", "Provider concerns"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
