@@ -18,7 +18,7 @@ from contracts.selectors import contract_get
 from oversight import clock, formatting
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
-from oversight.permissions import can, require
+from oversight.permissions import can, can_read, require
 from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
 
@@ -72,6 +72,7 @@ def contract_support(request, *, membership, contract_pk):
             ),
             "may_start": can(membership, "measure.start"),
             "may_raise": can(membership, "concern.raise"),
+            "may_list_concerns": can_read(membership, "concerns.overview"),
             "breadcrumbs": contract_crumbs(
                 membership,
                 contract,

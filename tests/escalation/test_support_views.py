@@ -70,6 +70,7 @@ def test_the_commissioner_offers_support_from_the_escalation_page(world, as_role
     create = _url(tw, "measure_create", contract_pk=contract.pk)
     assert create in page
     assert _url(tw, "concern_create", contract_pk=contract.pk) not in page
+    assert _url(tw, "concerns_list") in page
     before = row_counts()
     refused = client.post(create, _measure_form(tw, review_on="2000-01-01"))
     assert refused.status_code == 400
@@ -106,6 +107,7 @@ def test_the_provider_reads_measures_and_raises_concerns(world, as_role):
     assert "End the measure" not in provider.get(measure.get_absolute_url()).content.decode()
     raise_url = _url(tw, "concern_create", contract_pk=tw.p1.contract.pk)
     assert raise_url in body
+    assert _url(tw, "concerns_list") not in body
     saved = provider.post(
         raise_url,
         {

@@ -239,6 +239,7 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Site visits",
         "Providers",
         "Service types",
+        "Frontline reports",
         "Notifications",
     ]
     page = commissioner.get(
