@@ -23,7 +23,16 @@ class _People(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
 
 
+# A kind or a category read and written as its value: a schema enum named
+# "kind" or "category" would collide with the signals' and the KPI library's
+# (the services validate the value against the model's choices).
+def _choice(choices, **kwargs) -> serializers.CharField:
+    values = ", ".join(value for value, _ in choices)
+    return serializers.CharField(max_length=30, help_text=f"One of: {values}.", **kwargs)
+
+
 class SupportiveMeasureSerializer(_People):
+    kind = _choice(MeasureKind.choices, read_only=True)
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     owner_name = serializers.SerializerMethodField()
     created_by = serializers.SerializerMethodField()
@@ -50,7 +59,7 @@ class SupportiveMeasureSerializer(_People):
 
 class MeasureStartSerializer(StrictSerializer):
     contract = serializers.PrimaryKeyRelatedField(queryset=Contract.objects.none())
-    kind = serializers.ChoiceField(choices=MeasureKind.choices)
+    kind = _choice(MeasureKind.choices)
     description = serializers.CharField(max_length=TEXT_MAX)
     owner = serializers.IntegerField(min_value=1, help_text="The owner's user id.")
     starts_on = serializers.DateField()
@@ -108,6 +117,7 @@ class FrontlineReportSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(
         source="contract.reference", read_only=True, default=None
     )
+    category = _choice(ReportCategory.choices, read_only=True)
     category_label = serializers.CharField(source="get_category_display", read_only=True)
     reported_by = serializers.SerializerMethodField()
 
@@ -128,7 +138,7 @@ class FrontlineReportCreateSerializer(StrictSerializer):
     contract = serializers.PrimaryKeyRelatedField(
         queryset=Contract.objects.none(), required=False, allow_null=True
     )
-    category = serializers.ChoiceField(choices=ReportCategory.choices)
+    category = _choice(ReportCategory.choices)
     occurred_on = serializers.DateField()
     description = serializers.CharField(max_length=TEXT_MAX)
 

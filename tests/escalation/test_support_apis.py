@@ -108,6 +108,9 @@ def test_a_measures_rules_through_the_api(world, as_member, row_counts):
         _post(client, url, _measure_body(tw, contract=world.b.p1.contract.pk))
     )
     assert "did you mean" in _errors(_post(client, url, _measure_body(tw, onwer=1)))["onwer"]
+    assert (
+        "not a valid choice" in _errors(_post(client, url, _measure_body(tw, kind="bribe")))["kind"]
+    )
     assert row_counts() == before
     assert _post(provider, url, _measure_body(tw)).status_code == 403
     assert row_counts() == before
@@ -229,6 +232,7 @@ def test_frontline_reports_through_the_api(world, as_member, row_counts):
         in _errors(_post(client, url, {**body, "contract": tw.p2.contract.pk}))["contract"]
     )
     assert "provider" in _errors(_post(client, url, {**body, "provider": world.b.p1.provider.pk}))
+    assert "category" in _errors(_post(client, url, {**body, "category": "weather"}))
     future = (clock.today() + dt.timedelta(days=5)).isoformat()
     assert (
         "after today" in _errors(_post(client, url, {**body, "occurred_on": future}))["occurred_on"]
