@@ -1,11 +1,20 @@
 from rest_framework.routers import DefaultRouter
 
-from . import apis, notice_apis
+from . import apis, notice_apis, support_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("ladders", apis.LadderViewSet, basename="api-ladder")
 router.register("escalations", apis.EscalationStepViewSet, basename="api-escalation")
 router.register("notices", notice_apis.NoticeViewSet, basename="api-notice")
+router.register(
+    "supportive-measures",
+    support_apis.SupportiveMeasureViewSet,
+    basename="api-supportive-measure",
+)
+router.register("concerns", support_apis.ProviderConcernViewSet, basename="api-concern")
+router.register(
+    "frontline-reports", support_apis.FrontlineReportViewSet, basename="api-frontline-report"
+)
 
 urlpatterns = router.urls

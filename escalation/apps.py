@@ -21,6 +21,20 @@ def overdue_notices(*, contract_ids, today):
     return overdue_notices_rule(contract_ids=contract_ids, today=today)
 
 
+def measures_panel(membership, contract):
+    """The contract dashboard's supportive measures panel."""
+    from .support_views import measures_panel as panel
+
+    return panel(membership, contract)
+
+
+def concerns_panel(membership, contract):
+    """The contract dashboard's provider concerns panel, newest first."""
+    from .support_views import concerns_panel as panel
+
+    return panel(membership, contract)
+
+
 class EscalationConfig(AppConfig):
     name = "escalation"
 
@@ -30,6 +44,7 @@ class EscalationConfig(AppConfig):
         from oversight.models import Role
 
         from .services import APPROVAL_NOTICE, STEP_NOTICE
+        from .support import CONCERN_NOTICE
 
         # The admin configures the ladder; commissioners propose steps; an
         # executive (never the proposer) approves or rejects those that need it;
@@ -78,3 +93,32 @@ class EscalationConfig(AppConfig):
             kinds={NOTICE_OVERDUE: "Notice response deadline missed"},
             order=50,
         )
+        # Supportive measures, provider concerns and frontline reports
+        # (escalation/support.py). Commissioners and admins start and end
+        # measures, acknowledge concerns and report problems with a provider; a
+        # provider's member raises concerns on its own contracts. Measures and
+        # concerns are read on the contract's pages by every role (the
+        # selectors: a provider, its own); the tenant-wide concern list and the
+        # frontline reports are the commissioning side's (never a provider's).
+        permissions.register_action("measure.start", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("measure.end", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("concern.raise", {Role.PROVIDER})
+        permissions.register_action("concern.acknowledge", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("frontline_report.create", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_read("concerns.overview", permissions.COMMISSIONING)
+        permissions.register_read("frontline_reports.view", permissions.COMMISSIONING)
+        # Offered in the header to the staff who report (the page is for every
+        # commissioning role).
+        permissions.register_read("frontline_reports.directory", {Role.COMMISSIONER, Role.ADMIN})
+        registry.nav_item(
+            "Frontline reports",
+            "frontline_reports",
+            read="frontline_reports.directory",
+            order=65,
+        )
+        registry.contract_link(
+            "Support and concerns", "contract_support", read="escalation.view", order=55
+        )
+        registry.contract_panel("escalation.measures", measures_panel, order=60)
+        registry.contract_panel("escalation.concerns", concerns_panel, order=65)
+        registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)

@@ -351,3 +351,176 @@ class FormalNotice(TenantOwned):
     @property
     def from_provider(self) -> bool:
         return self.direction == NoticeDirection.TO_COMMISSIONER
+
+
+# --- Supportive measures, provider concerns, frontline reports -------------------
+# (escalation/support.py writes them; DESIGN.md: supportive measures sit beside
+# any level; a provider raises an early-warning concern before it is asked;
+# commissioner staff report problems with a provider.)
+
+
+class MeasureKind(models.TextChoices):
+    PEER_SUPPORT = "peer_support", "Peer support brokered"
+    REFERRAL_FLOW = "referral_flow", "Temporary referral-flow adjustment"
+    TECHNICAL_ASSISTANCE = "technical_assistance", "Technical assistance"
+    WORKFORCE = "workforce_stabilisation", "Workforce stabilisation"
+    OTHER = "other", "Other"
+
+
+class MeasureStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+MEASURE_TRANSITIONS: dict[str, set[str]] = {
+    MeasureStatus.ACTIVE: {MeasureStatus.ENDED},
+    MeasureStatus.ENDED: set(),
+}
+
+
+class SupportiveMeasure(TenantOwned):
+    """Support offered to a provider on one contract, beside any level."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="supportive_measures"
+    )
+    kind = models.CharField(max_length=30, choices=MeasureKind.choices)
+    description = limited_text(TEXT_MAX, help_text="What the support is and who gives it.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The member of the organisation who owns the measure.",
+    )
+    starts_on = models.DateField("start date")
+    review_on = models.DateField("review date")
+    recovery_expectation = limited_text(
+        TEXT_MAX, help_text="The recovery this measure is expected to bring about."
+    )
+    status = models.CharField(
+        max_length=10, choices=MeasureStatus.choices, default=MeasureStatus.ACTIVE
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_note = limited_text(
+        TEXT_MAX, blank=True, help_text="What the measure achieved; required to end it."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-starts_on", "-id"]
+        indexes = [models.Index(fields=["tenant", "contract", "status"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "measure_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "supportive_measure_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.contract.reference}"
+
+
+class ConcernStatus(models.TextChoices):
+    RAISED = "raised", "Raised"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+
+CONCERN_TRANSITIONS: dict[str, set[str]] = {
+    ConcernStatus.RAISED: {ConcernStatus.ACKNOWLEDGED},
+    ConcernStatus.ACKNOWLEDGED: set(),
+}
+
+
+class ProviderConcern(TenantOwned):
+    """An early-warning concern a provider raises on its own contract before it
+    is asked. ``raised_at`` is kept so that a concern raised before a signal
+    counts in the provider's favour (``selectors.concerns_raised``)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="concerns")
+    drifting = limited_text(TEXT_MAX, help_text="What is drifting.")
+    drivers = limited_text(TEXT_MAX, help_text="The likely drivers.")
+    mitigation = limited_text(TEXT_MAX, help_text="The mitigation already in place.")
+    support_requested = limited_text(
+        TEXT_MAX, blank=True, help_text="The support asked of the commissioner, if any."
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=clock.now, editable=False)
+    status = models.CharField(
+        max_length=12, choices=ConcernStatus.choices, default=ConcernStatus.RAISED
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledgement_note = limited_text(TEXT_MAX, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "contract", "raised_at"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "concern_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "provider_concern_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"Concern on {self.contract.reference}: {self.drifting[:60]}"
+
+
+class ReportCategory(models.TextChoices):
+    MISSED_VISIT = "missed_visit", "Missed visit"
+    TRANSPORT = "transport", "Transport"
+    SAFEGUARDING = "safeguarding", "Safeguarding"
+    COMMUNICATION = "communication", "Communication"
+    OTHER = "other", "Other"
+
+
+class FrontlineReport(TenantOwned):
+    """A problem with a provider reported by commissioner staff (a caseworker).
+    Providers do not see them."""
+
+    provider = models.ForeignKey(
+        "contracts.Provider", on_delete=models.PROTECT, related_name="frontline_reports"
+    )
+    contract = models.ForeignKey(
+        Contract,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="frontline_reports",
+    )
+    category = models.CharField(max_length=20, choices=ReportCategory.choices)
+    occurred_on = models.DateField("date of the problem")
+    description = limited_text(TEXT_MAX, help_text="What happened.")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(default=clock.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_on", "-id"]
+        indexes = [models.Index(fields=["tenant", "provider", "occurred_on"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "frontline_report_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "frontline_report_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} report on {self.provider.name}"

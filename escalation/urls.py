@@ -3,7 +3,7 @@ named <model>_pk so the isolation crawl can map each to its object."""
 
 from django.urls import path
 
-from . import notice_views, views
+from . import notice_views, support_views, views
 
 urlpatterns = [
     path("ladder/", views.ladder_detail, name="ladder_detail"),
@@ -69,5 +69,53 @@ urlpatterns = [
         "notices/<int:formal_notice_pk>/history/",
         notice_views.notice_history,
         name="notice_history",
+    ),
+    # Supportive measures, provider concerns, frontline reports (support_views.py).
+    path(
+        "contracts/<int:contract_pk>/support/",
+        support_views.contract_support,
+        name="contract_support",
+    ),
+    path(
+        "contracts/<int:contract_pk>/supportive-measures/new/",
+        support_views.measure_create,
+        name="measure_create",
+    ),
+    path(
+        "supportive-measures/<int:supportive_measure_pk>/",
+        support_views.measure_detail,
+        name="measure_detail",
+    ),
+    path(
+        "supportive-measures/<int:supportive_measure_pk>/end/",
+        support_views.measure_end,
+        name="measure_end",
+    ),
+    path(
+        "contracts/<int:contract_pk>/concerns/new/",
+        support_views.concern_create,
+        name="concern_create",
+    ),
+    path("concerns/", support_views.concerns_list, name="concerns_list"),
+    path(
+        "concerns/<int:provider_concern_pk>/",
+        support_views.concern_detail,
+        name="concern_detail",
+    ),
+    path(
+        "concerns/<int:provider_concern_pk>/acknowledge/",
+        support_views.concern_acknowledge,
+        name="concern_acknowledge",
+    ),
+    path("frontline-reports/", support_views.frontline_reports, name="frontline_reports"),
+    path(
+        "frontline-reports/new/",
+        support_views.frontline_report_create,
+        name="frontline_report_create",
+    ),
+    path(
+        "frontline-reports/<int:frontline_report_pk>/",
+        support_views.frontline_report_detail,
+        name="frontline_report_detail",
     ),
 ]

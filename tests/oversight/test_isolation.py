@@ -60,6 +60,10 @@ OBJECT_KWARGS = {
     "ladder_version_pk": (False, lambda tw, pw: tw.extra["ladder_version"]),
     "escalation_step_pk": (True, lambda tw, pw: pw.extra["escalation_step"]),
     "formal_notice_pk": (True, lambda tw, pw: pw.extra["formal_notice"]),
+    # supportive measures, concerns, frontline reports (built by _add_support below)
+    "supportive_measure_pk": (True, lambda tw, pw: pw.extra["supportive_measure"]),
+    "provider_concern_pk": (True, lambda tw, pw: pw.extra["provider_concern"]),
+    "frontline_report_pk": (True, lambda tw, pw: pw.extra["frontline_report"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -357,12 +361,47 @@ def _add_escalation(tw: TenantWorld) -> None:
         )
 
 
+def _add_support(tw: TenantWorld) -> None:
+    from escalation.support import concern_raise, frontline_report_create, measure_start
+
+    for pw in (tw.p1, tw.p2):
+        pw.extra["supportive_measure"] = measure_start(
+            membership=tw.members["commissioner"],
+            contract=pw.contract,
+            kind="peer_support",
+            description=f"Peer support from a steady provider {pw.mark}",
+            owner=tw.user("commissioner"),
+            starts_on=clock.today(),
+            review_on=clock.today() + dt.timedelta(days=42),
+            recovery_expectation=f"Missed visits back under target {pw.mark}",
+            reason=f"Support offered {pw.mark}",
+        )
+        pw.extra["provider_concern"] = concern_raise(
+            membership=pw.member,
+            contract=pw.contract,
+            drifting=f"Visit times slipping {pw.mark}",
+            drivers=f"Two carers left {pw.mark}",
+            mitigation="Agency cover booked",
+            support_requested="Referral pause for two weeks",
+        )
+        pw.extra["frontline_report"] = frontline_report_create(
+            membership=tw.members["commissioner"],
+            provider=pw.provider,
+            contract=pw.contract,
+            category="missed_visit",
+            occurred_on=clock.today(),
+            description=f"No carer arrived on Tuesday {pw.mark}",
+            reason=f"Caseworker's report {pw.mark}",
+        )
+
+
 @pytest.fixture
 def world(world):
     """The shared world, plus every app's objects for both tenants."""
     for tw in (world.a, world.b):
         _add_performance(tw)
         _add_escalation(tw)
+        _add_support(tw)
     return world
 
 

@@ -79,6 +79,7 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Frontline reports",
                 "Notifications",
             ],
         ),
@@ -93,6 +94,7 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Frontline reports",
                 "Members",
                 "Notifications",
             ],
@@ -115,6 +117,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("escalation_step", "Escalation steps"),
         ("escalation_approval", "Escalation steps awaiting approval"),
         ("formal_notice", "Formal notices"),
+        ("provider_concern", "Provider concerns"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
@@ -260,6 +263,7 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Site visits",
         "Providers",
         "Service types",
+        "Frontline reports",
         "Notifications",
     ]
     page = commissioner.get(
