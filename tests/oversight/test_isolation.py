@@ -395,13 +395,19 @@ def _add_support(tw: TenantWorld) -> None:
         )
 
 
+def add_every_app(tw: TenantWorld) -> None:
+    """Every app's objects for one tenant of the world, so that each route's
+    object kwarg (OBJECT_KWARGS) names one: a new app adds its builder here."""
+    _add_performance(tw)
+    _add_escalation(tw)
+    _add_support(tw)
+
+
 @pytest.fixture
 def world(world):
     """The shared world, plus every app's objects for both tenants."""
     for tw in (world.a, world.b):
-        _add_performance(tw)
-        _add_escalation(tw)
-        _add_support(tw)
+        add_every_app(tw)
     return world
 
 

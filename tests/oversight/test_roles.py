@@ -31,11 +31,9 @@ from oversight.models import Membership, Role
 from oversight.permissions import ACTIONS, READS, can_read, require_read
 from tests.factories import TenantWorld, UserFactory
 from tests.oversight.test_isolation import (
-    _add_escalation,
-    _add_performance,
-    _add_support,
     _url,
     _values,
+    add_every_app,
     all_routes,
 )
 
@@ -1302,9 +1300,7 @@ def test_the_navigation_offers_a_page_only_to_roles_that_may_open_it():
 @pytest.mark.parametrize(("read", "role"), ROLE_READ)
 def test_page_reads(world, client_for, read, role):
     tw = world.a
-    _add_performance(tw)
-    _add_escalation(tw)
-    _add_support(tw)
+    add_every_app(tw)
     client = client_for(tw.members[role])
     allowed = role in READS[read]
     problems = []

@@ -33,11 +33,10 @@ from performance.services import reporting_calendar_sync
 from performance.tasks import sync_reporting_calendars
 from tests.oversight.test_history import _csv, _import, _row
 from tests.oversight.test_isolation import (
-    _add_escalation,
-    _add_performance,
     _snapshot,
     _url,
     _values,
+    add_every_app,
     all_routes,
 )
 
@@ -315,8 +314,7 @@ def test_reading_every_page_writes_nothing(world, client_for, role):
     changed (a history row would be added) or deleted. The contracts are active
     and owe periods they do not have yet, which a page must not create."""
     for tw in (world.a, world.b):
-        _add_performance(tw)
-        _add_escalation(tw)  # the escalation routes' objects (a ladder, a step)
+        add_every_app(tw)  # every route's objects, as the isolation crawl has them
     contract = world.a.p1.contract
     assert contract.status == ContractStatus.ACTIVE and contract.start_date < date(2025, 3, 1)
     assert ReportingPeriod.objects.filter(contract=contract).count() == 1
