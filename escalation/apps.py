@@ -120,5 +120,7 @@ class EscalationConfig(AppConfig):
             "Support and concerns", "contract_support", read="escalation.view", order=55
         )
         registry.contract_panel("escalation.measures", measures_panel, order=60)
+        # Beside a live signal: support, with the signal as the recovery it is tied to.
+        registry.signal_lever("Offer support", "measure_create", action="measure.start", order=30)
         registry.contract_panel("escalation.concerns", concerns_panel, order=65)
         registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)

@@ -17,7 +17,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def _contract_rows(model_name: str, contract):
+def contract_rows(model_name: str, contract):
     """A contract's signals or returns, by app label (escalation does not import
     performance): the tenant's and the contract's own rows only."""
     model = apps.get_model("performance", model_name)
@@ -79,11 +79,11 @@ class StepProposeForm(USWDSMixin, forms.Form):
             (s.level, f"{s.level}: {s.name}") for s in stages if s.level != level
         ]
         self.fields["signals"].choices = [
-            (s.pk, s.message) for s in _contract_rows("Signal", contract).order_by("-opened_at")
+            (s.pk, s.message) for s in contract_rows("Signal", contract).order_by("-opened_at")
         ]
         self.fields["returns"].choices = [
             (r.pk, f"{r.period} version {r.version} ({r.get_status_display().lower()})")
-            for r in _contract_rows("Return", contract)
+            for r in contract_rows("Return", contract)
             .select_related("period")
             .order_by("-period__start", "-version")[:24]
         ]

@@ -23,6 +23,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
 
 from . import selectors, support
+from .forms import contract_rows
 from .models import ConcernStatus, MeasureStatus, ReportCategory
 from .support_forms import (
     ConcernAcknowledgeForm,
@@ -85,6 +86,17 @@ def contract_support(request, *, membership, contract_pk):
     )
 
 
+def _from_signal(request, contract) -> dict:
+    """``?signal=<id>`` (the "Offer support" lever beside a live signal,
+    registry.signal_lever): the recovery expectation starts from that signal,
+    when it is one of this contract's (anything else is ignored)."""
+    pk = request.GET.get("signal", "")
+    signal = contract_rows("Signal", contract).filter(pk=int(pk)).first() if pk.isdigit() else None
+    if signal is None:
+        return {}
+    return {"recovery_expectation": f"Until this signal clears: {signal.message}"}
+
+
 @tenant_view(read="escalation.view")
 def measure_create(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
@@ -93,7 +105,7 @@ def measure_create(request, *, membership, contract_pk):
         request,
         membership=membership,
         form_class=MeasureForm,
-        form_kwargs={"contract": contract},
+        form_kwargs={"contract": contract, "initial": _from_signal(request, contract)},
         save=lambda data, reason: support.measure_start(
             membership=membership, contract=contract, reason=reason, **data
         ),

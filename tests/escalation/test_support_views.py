@@ -279,3 +279,21 @@ def test_the_concern_lists_read_in_a_fixed_number_of_queries(
     for url, count in zip(urls, counts, strict=True):
         with django_assert_max_num_queries(count):
             client.get(url)
+
+
+def test_offer_support_beside_a_signal_starts_from_that_signal(world, as_role, signal_on):
+    tw = world.a
+    own, other = signal_on(tw.p1.contract), signal_on(tw.p2.contract)
+    create = _url(tw, "measure_create", contract_pk=tw.p1.contract.pk)
+    lever = f"{create}?signal={own.pk}"
+    client = as_role(Role.COMMISSIONER)
+    dashboard = client.get(_url(tw, "contract_dashboard", contract_pk=tw.p1.contract.pk))
+    assert f'href="{lever}"' in dashboard.content.decode()
+    form = client.get(lever).content.decode()
+    assert f"Until this signal clears: {own.message}" in form
+    # Another contract's signal is not this contract's: the form starts empty.
+    form = client.get(f"{create}?signal={other.pk}").content.decode()
+    assert "Until this signal clears" not in form
+    provider = as_role(Role.PROVIDER)
+    dashboard = provider.get(_url(tw, "contract_dashboard", contract_pk=tw.p1.contract.pk))
+    assert "Offer support" not in dashboard.content.decode()
