@@ -299,6 +299,7 @@ def frontline_reports(request, *, membership):
             "months": [formatting.period_label(start=m) for m in months],
             "table": table,
             "totals": [totals[i] for i in range(len(months))],
+            "grand_total": sum(totals.values()),
             "page": page,
             "may_report": can(membership, "frontline_report.create"),
         },

@@ -236,6 +236,7 @@ def test_the_month_table_counts_by_provider_and_category(world, as_role, pinned_
         (tw.p2.provider.name, "Safeguarding"): [*zeros, 1, 0],
     }
     assert context["totals"][-2:] == [2, 2]
+    assert context["grand_total"] == 4
 
 
 def test_the_frontline_page_reads_in_a_fixed_number_of_queries(
