@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
-from oversight import clock, formatting
+from oversight import clock, formatting, registry
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.permissions import can, can_read, require
@@ -90,8 +90,8 @@ def _from_signal(request, contract) -> dict:
     """``?signal=<id>`` (the "Offer support" lever beside a live signal,
     registry.signal_lever): the recovery expectation starts from that signal,
     when it is one of this contract's (anything else is ignored)."""
-    pk = request.GET.get("signal", "")
-    signal = contract_rows("Signal", contract).filter(pk=int(pk)).first() if pk.isdigit() else None
+    pk = registry.lever_signal_id(request)
+    signal = contract_rows("Signal", contract).filter(pk=pk).first() if pk is not None else None
     if signal is None:
         return {}
     return {"recovery_expectation": f"Until this signal clears: {signal.message}"}

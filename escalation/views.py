@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
+from oversight import registry
 from oversight.forms import apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
@@ -181,11 +182,11 @@ def contract_escalation(request, *, membership, contract_pk):
 
 
 def _from_signal(request) -> dict:
-    """``?signal=<id>`` (a signal's lever, registry.signal_lever): that signal
-    ticked as evidence when it is one of this contract's (the form offers only
-    those; anything else is ignored)."""
-    signal = request.GET.get("signal", "")
-    return {"signals": [int(signal)]} if signal.isdigit() else {}
+    """The signal a lever opened this form from (registry.signal_lever), ticked
+    as evidence when it is one of this contract's (the form offers only those;
+    anything else is ignored)."""
+    signal = registry.lever_signal_id(request)
+    return {"signals": [signal]} if signal is not None else {}
 
 
 @tenant_view(read="escalation.view")

@@ -302,6 +302,17 @@ def contract_links_for(membership, contract) -> list[dict[str, str]]:
     ]
 
 
+LEVER_PARAM = "signal"  # the query parameter a lever's page reads (lever_signal_id)
+
+
+def lever_signal_id(request) -> int | None:
+    """The signal a lever's page was opened from (``?signal=<id>``), or None.
+    The page still reads the signal through its own contract's rows, so an id
+    of another contract's signal finds nothing."""
+    value = request.GET.get(LEVER_PARAM, "")
+    return int(value) if value.isdigit() else None
+
+
 def signal_levers_for(membership, signal) -> list[dict[str, str]]:
     """The levers this membership may pull on this signal, in order:
     ``[{"label", "url"}]``, each URL carrying ``?signal=<id>``. Only for a live
@@ -315,7 +326,7 @@ def signal_levers_for(membership, signal) -> list[dict[str, str]]:
                 lever.url_name,
                 kwargs={"tenant_slug": membership.tenant.slug, "contract_pk": signal.contract_id},
             )
-            + f"?signal={signal.pk}",
+            + f"?{LEVER_PARAM}={signal.pk}",
         }
         for lever in SIGNAL_LEVERS.all()
         if can(membership, lever.action)
