@@ -14,6 +14,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.MONTHLY,
         "plan_required": False,
         "executive_approval_required": False,
+        "withholding_cap_percent": None,
     },
     {
         "level": 1,
@@ -26,6 +27,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.MONTHLY,
         "plan_required": False,
         "executive_approval_required": False,
+        "withholding_cap_percent": None,
     },
     {
         "level": 2,
@@ -38,6 +40,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": False,
         "executive_approval_required": False,
+        "withholding_cap_percent": None,
     },
     {
         "level": 3,
@@ -50,6 +53,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": False,
+        "withholding_cap_percent": None,
     },
     {
         "level": 4,
@@ -62,6 +66,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": True,
+        "withholding_cap_percent": None,
     },
     {
         "level": 5,
@@ -73,6 +78,7 @@ DEFAULT_STAGES: list[dict] = [
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": True,
+        "withholding_cap_percent": None,
     },
 ]
 
@@ -84,4 +90,5 @@ EDITABLE_FIELDS = (
     "reporting_frequency",
     "plan_required",
     "executive_approval_required",
+    "withholding_cap_percent",
 )

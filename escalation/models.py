@@ -84,6 +84,18 @@ class LadderStage(TenantOwned):
     )
     plan_required = models.BooleanField("improvement plan required", default=False)
     executive_approval_required = models.BooleanField(default=False)
+    withholding_cap_percent = models.DecimalField(
+        "withholding cap (% of the monthly value)",
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=(
+            "The most that may be withheld from one month's payment at this level, as a "
+            "percentage of the contract's actual monthly value; empty for no withholding cap."
+        ),
+    )
 
     history = HistoricalRecords()
 
