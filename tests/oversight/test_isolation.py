@@ -70,6 +70,8 @@ PLAIN_KWARGS = {
     "format": "json",
     "uidb64": "MQ",
     "token": "not-a-real-token",
+    # a ladder preset (escalation/presets/): product data, the same for every tenant
+    "preset_key": "nhs-standard-contract",
 }
 
 
