@@ -6,7 +6,9 @@ services as the pages.
   while the default is in force). ``POST ladders/`` adopts the default as
   version 1 (admin). ``POST ladders/<ladder_version_pk>/revise/``
   with ``{"stages": [{"level": 2, "name": "…"}, …]}`` writes the next version
-  (admin; the version given must be the one in force).
+  (admin; the version given must be the one in force). ``POST
+  ladders/adopt-preset/`` with ``{"preset": "nhs-standard-contract"}`` (or
+  ``"us-federal-default"``) writes that preset as the next version (admin).
 - ``escalations/``: the steps of the contracts the caller sees (``?contract=``,
   ``?status=``). ``POST escalations/`` proposes a step (its ``reason`` is the
   history's reason); ``POST escalations/<escalation_step_pk>/approve/`` and
@@ -34,6 +36,7 @@ from .serializers import (
     EscalationStepSerializer,
     LadderReviseSerializer,
     LadderVersionSerializer,
+    PresetAdoptSerializer,
     StepProposeSerializer,
 )
 
@@ -97,6 +100,24 @@ class LadderViewSet(ReadOnlyViewSet):
         new = self.get_queryset().get(pk=new.pk)
         return Response(
             self.get_serializer(new).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=PresetAdoptSerializer, responses={201: LadderVersionSerializer})
+    @action(detail=False, methods=["post"], url_path="adopt-preset", url_name="adopt_preset")
+    def adopt_preset(self, request, *args, **kwargs):
+        """Write a ladder preset (``preset``: its key) as the next version (admin)."""
+        self.check_write()
+        payload = PresetAdoptSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        preset = payload.validated_data["preset"]
+        version = services.ladder_preset_adopt(
+            membership=self.membership,
+            preset_key=preset,
+            reason=change_reason(request, default=f"Adopted the ladder preset {preset}"),
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=version.pk)).data,
             status=status.HTTP_201_CREATED,
         )
 

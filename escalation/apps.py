@@ -61,6 +61,8 @@ class EscalationConfig(AppConfig):
 
         registry.tenant_urls("escalation.urls", order=200)
         registry.tenant_urls("escalation.api_urls", order=200, api=True)
+        # The ladder (and its presets) in the header, for the roles that read it.
+        registry.nav_item("Escalation ladder", "ladder_detail", read="ladder.view", order=62)
         registry.contract_link(
             "Escalation", "contract_escalation", read="escalation.view", order=50
         )

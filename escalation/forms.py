@@ -131,6 +131,18 @@ class LadderAdoptForm(USWDSMixin, forms.Form):
     )
 
 
+class PresetAdoptForm(USWDSMixin, forms.Form):
+    reason = forms.CharField(
+        label="Reason for adopting this preset",
+        max_length=500,
+        help_text="Recorded as the new version's note, with your name and the time.",
+    )
+
+    def __init__(self, *args, preset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].initial = f"Adopted the {preset.name} preset"
+
+
 class LadderReviseForm(USWDSMixin, forms.Form):
     """Every stage of a ladder version as fields ``level_<n>_<field>``, and the
     reason for the new version."""

@@ -1,7 +1,13 @@
 """The default escalation ladder (docs: DESIGN.md, "The default escalation
-ladder"): what a tenant's ladder starts as, written on first use."""
+ladder"): what a tenant's ladder starts as, written on first use; and the one
+computation of a deadline from a stage (``response_deadline``)."""
+
+import datetime as dt
 
 from contracts.models import Frequency
+from oversight import workdays
+
+from .models import DeadlineBasis
 
 # level, name, description, response deadline (days), reporting while there,
 # improvement plan required, executive approval required
@@ -11,6 +17,7 @@ DEFAULT_STAGES: list[dict] = [
         "name": "Routine monitoring",
         "description": "Monthly returns and scheduled reviews.",
         "response_days": None,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.MONTHLY,
         "plan_required": False,
         "executive_approval_required": False,
@@ -24,6 +31,7 @@ DEFAULT_STAGES: list[dict] = [
             "a signal the provider has not explained."
         ),
         "response_days": 10,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.MONTHLY,
         "plan_required": False,
         "executive_approval_required": False,
@@ -37,6 +45,7 @@ DEFAULT_STAGES: list[dict] = [
             "incident and workforce reporting."
         ),
         "response_days": 10,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": False,
         "executive_approval_required": False,
@@ -50,6 +59,7 @@ DEFAULT_STAGES: list[dict] = [
             "deadline; an improvement plan is required."
         ),
         "response_days": 10,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": False,
@@ -63,6 +73,7 @@ DEFAULT_STAGES: list[dict] = [
             "withholding or a financial remedy."
         ),
         "response_days": 10,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": True,
@@ -75,6 +86,7 @@ DEFAULT_STAGES: list[dict] = [
             "Recovery is not credible: a continuity and transition plan for the people served."
         ),
         "response_days": 10,
+        "deadline_basis": DeadlineBasis.CALENDAR,
         "reporting_frequency": Frequency.WEEKLY,
         "plan_required": True,
         "executive_approval_required": True,
@@ -87,8 +99,22 @@ EDITABLE_FIELDS = (
     "name",
     "description",
     "response_days",
+    "deadline_basis",
     "reporting_frequency",
     "plan_required",
     "executive_approval_required",
     "withholding_cap_percent",
 )
+
+
+def response_deadline(stage, start: dt.date, *, tenant) -> dt.date | None:
+    """The day a response is due at ``stage``, counted from ``start``: its
+    ``response_days`` in calendar days, or in working days (weekends and the
+    tenant's public holidays skipped) where the stage says so; None where the
+    stage sets no deadline. Every deadline computed from a stage comes from here."""
+    if stage is None or not stage.response_days:
+        return None
+    if stage.deadline_basis == DeadlineBasis.WORKING:
+        calendar = workdays.HolidayCalendar.of(tenant)
+        return workdays.add_working_days(start, stage.response_days, calendar)
+    return start + dt.timedelta(days=stage.response_days)

@@ -62,6 +62,15 @@ class LadderVersion(TenantOwned):
         return f"Escalation ladder, version {self.number}"
 
 
+class DeadlineBasis(models.TextChoices):
+    """How a stage's response deadline is counted (escalation/ladder.py
+    ``response_deadline``): every day, or working days only (weekends and the
+    tenant's public holidays skipped, oversight/workdays.py)."""
+
+    CALENDAR = "calendar", "Calendar days"
+    WORKING = "working", "Working days"
+
+
 class LadderStage(TenantOwned):
     """What one level of a ladder version means and what it changes."""
 
@@ -75,6 +84,16 @@ class LadderStage(TenantOwned):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(RESPONSE_DAYS_MAX)],
         help_text="Days the provider has to respond at this level; empty for none.",
+    )
+    deadline_basis = models.CharField(
+        "response deadline counted in",
+        max_length=10,
+        choices=DeadlineBasis.choices,
+        default=DeadlineBasis.CALENDAR,
+        help_text=(
+            "Working days skip weekends and the public holidays of the organisation's "
+            "calendar (its settings)."
+        ),
     )
     reporting_frequency = models.CharField(
         max_length=10,

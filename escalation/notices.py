@@ -18,7 +18,6 @@ responds to the commissioner's with ``notice.respond``.
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,6 +35,7 @@ from oversight.permissions import require
 from oversight.registry import SignalFinding
 
 from . import selectors
+from .ladder import response_deadline
 from .models import (
     NOTICE_TRANSITIONS,
     EscalationStep,
@@ -135,15 +135,14 @@ def _side(membership: Membership, notice: FormalNotice, action: str, what: str) 
 
 
 def default_deadline(contract: Contract, today: date) -> date | None:
-    """Today plus the response deadline (days) of the stage the contract sits at
-    (the ladder in force's before its first step); None where it sets none."""
+    """Today plus the response deadline of the stage the contract sits at (the
+    ladder in force's before its first step), in calendar or working days as
+    the stage counts them; None where it sets none."""
     level, stage = selectors.contract_position(contract=contract)
     if stage is None:
         _, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
         stage = next((s for s in stages if s.level == level), None)
-    if stage is None or not stage.response_days:
-        return None
-    return today + dt.timedelta(days=stage.response_days)
+    return response_deadline(stage, today, tenant=contract.tenant)
 
 
 def _recipients(notice: FormalNotice):

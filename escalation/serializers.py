@@ -57,9 +57,19 @@ class StageChangeSerializer(StrictSerializer):
     name = serializers.CharField(required=False, max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, max_length=TEXT_MAX)
     response_days = serializers.IntegerField(required=False, allow_null=True)
+    deadline_basis = serializers.CharField(required=False, max_length=10)
     reporting_frequency = serializers.CharField(required=False, max_length=10)
     plan_required = serializers.BooleanField(required=False)
     executive_approval_required = serializers.BooleanField(required=False)
+    withholding_cap_percent = serializers.DecimalField(
+        required=False, allow_null=True, max_digits=5, decimal_places=2
+    )
+
+
+class PresetAdoptSerializer(StrictSerializer):
+    """Which preset to adopt (escalation/presets/); the reason is the change reason."""
+
+    preset = serializers.CharField(max_length=60)
 
 
 class LadderReviseSerializer(StrictSerializer):

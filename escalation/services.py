@@ -50,6 +50,7 @@ from .models import (
     StepEvidence,
     StepStatus,
 )
+from .presets import preset_get, presets
 
 STEP_WORKFLOW = workflow.declare(
     EscalationStep,
@@ -182,6 +183,56 @@ def ladder_revise(
         stage.version = new_version
         save_with_history(stage, user=membership.user, reason=reason)
     return new_version
+
+
+@transaction.atomic
+def ladder_preset_adopt(*, membership: Membership, preset_key: str, reason: str) -> LadderVersion:
+    """Write a preset (escalation/presets/) as the tenant's next ladder version
+    (version 1 if the tenant has none yet), with ``reason`` as its note; the
+    admin edits it from there like any other version. Steps already taken keep
+    the stages they were taken under. Refused while a contract sits at a level
+    the preset does not have (it would be left on no level of the ladder)."""
+    require(membership, "ladder.change")
+    preset = preset_get(preset_key)
+    if preset is None:
+        known = ", ".join(presets())
+        raise ValidationError({"preset": f"There is no ladder preset {preset_key!r} ({known})."})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the ladder changes to this preset."})
+    tenant = Tenant.objects.select_for_update().get(pk=membership.tenant_id)
+    levels = {stage.level for stage in preset.stages}
+    stranded = (
+        EscalationRecord.objects.filter(tenant_id=tenant.pk)
+        .exclude(level__in=levels)
+        .select_related("contract")
+        .order_by("contract__reference")
+    )
+    stranded = list(stranded[:6])
+    if stranded:
+        references = ", ".join(r.contract.reference for r in stranded[:5])
+        more = " and more" if len(stranded) > 5 else ""
+        raise ValidationError(
+            {
+                "preset": f"{preset.name} has levels 0 to {max(levels)}, but {references}{more} "
+                "sit at a level it does not have: move them to one of its levels first."
+            }
+        )
+    current = selectors.ladder_current(tenant_id=tenant.pk)
+    version = LadderVersion(
+        tenant=tenant,
+        number=current.number + 1 if current else 1,
+        created_by=membership.user,
+        note=reason,
+    )
+    stages = preset.ladder_stages(tenant_id=tenant.pk)
+    for stage in stages:
+        stage.full_clean(exclude=["version", "tenant"], validate_unique=False)
+    save_with_history(version, user=membership.user, reason=reason)
+    for stage in stages:
+        stage.version = version
+        save_with_history(stage, user=membership.user, reason=reason)
+    return version
 
 
 # --- steps -----------------------------------------------------------------------

@@ -7,6 +7,12 @@ from . import notice_views, support_views, views
 
 urlpatterns = [
     path("ladder/", views.ladder_detail, name="ladder_detail"),
+    path("ladder/presets/", views.ladder_presets, name="ladder_presets"),
+    path(
+        "ladder/presets/<slug:preset_key>/",
+        views.ladder_preset_detail,
+        name="ladder_preset_detail",
+    ),
     path(
         "ladders/<int:ladder_version_pk>/",
         views.ladder_version_detail,

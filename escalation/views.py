@@ -4,6 +4,7 @@ crawl maps each to its object."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -17,8 +18,14 @@ from oversight.permissions import can, require
 from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
-from . import selectors, services
-from .forms import DecisionForm, LadderAdoptForm, LadderReviseForm, StepProposeForm
+from . import presets, selectors, services
+from .forms import (
+    DecisionForm,
+    LadderAdoptForm,
+    LadderReviseForm,
+    PresetAdoptForm,
+    StepProposeForm,
+)
 from .models import StepStatus
 
 PANEL_STEPS = 3
@@ -119,6 +126,68 @@ def ladder_revise(request, *, membership, ladder_version_pk):
             "form": form,
             "version": version,
             "breadcrumbs": _ladder_crumbs(membership),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- ladder presets ---------------------------------------------------------------
+
+
+@tenant_view(read="ladder.view", hides_objects=True)
+@require_safe
+def ladder_presets(request, *, membership):
+    """The ladders a tenant can start from besides the default (escalation/presets/)."""
+    return render(
+        request,
+        "escalation/ladder_presets.html",
+        {
+            "presets": presets.presets().values(),
+            "can_edit": can(membership, "ladder.change"),
+            "breadcrumbs": _ladder_crumbs(membership),
+        },
+    )
+
+
+@tenant_view(read="ladder.view", hides_objects=True)
+@require_http_methods(["GET", "HEAD", "POST"])
+def ladder_preset_detail(request, *, membership, preset_key):
+    """A preset's stages; the admin adopts it (POST) as the next ladder version."""
+    preset = presets.preset_get(preset_key)
+    if preset is None:
+        raise Http404("No such ladder preset.")
+    can_edit = can(membership, "ladder.change")
+    form = PresetAdoptForm(request.POST or None, preset=preset) if can_edit else None
+    if request.method == "POST":
+        require(membership, "ladder.change")
+        if form.is_valid():
+            try:
+                version = services.ladder_preset_adopt(
+                    membership=membership,
+                    preset_key=preset.key,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    f"{preset.name} is now the ladder, as version {version.number}: "
+                    "edit its stages as you need.",
+                )
+                return redirect(tenant_url(membership, "ladder_detail"))
+    current = selectors.ladder_current(tenant_id=membership.tenant_id)
+    return render(
+        request,
+        "escalation/ladder_preset.html",
+        {
+            "preset": preset,
+            "stages": preset.ladder_stages(tenant_id=membership.tenant_id),
+            "current": current,
+            "form": form,
+            "breadcrumbs": _ladder_crumbs(
+                membership, ("Presets", tenant_url(membership, "ladder_presets"))
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -20,6 +20,7 @@ class OversightConfig(AppConfig):
             "Service types", "service_type_list", read="service_types.directory", order=60
         )
         registry.nav_item("Members", "member_list", read="members.view", order=70)
+        registry.nav_item("Settings", "tenant_settings", read="settings.view", order=80)
 
         registry.notification_kind(
             NotificationKind.GENERAL, NotificationKind.GENERAL.label, order=90

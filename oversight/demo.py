@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .demo_files import DemoFileError, choices, load
 from .models import Membership, Role, Tenant, User
+from .workdays import calendar_problems
 
 DATA_DIR = Path(__file__).with_name("demo")
 TENANTS_FILE = "tenants.yaml"
@@ -38,6 +39,9 @@ class TenantSpec:
     currency: str
     time_zone: str
     users: tuple[UserSpec, ...]
+    # Whose public holidays working-day deadlines skip (oversight/workdays.py).
+    holiday_country: str = ""
+    holiday_subdivision: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class TenantsFile:
                 first = seen.setdefault(user.email, user)
                 if (first.full_name, first.title) != (user.full_name, user.title):
                     yield where, "the same person has another name or title in an earlier tenant"
+            for key, message in calendar_problems(
+                tenant.holiday_country, tenant.holiday_subdivision
+            ).items():
+                yield f"tenants[{i}] ({tenant.slug}).{key}", message
 
 
 @functools.cache
@@ -67,7 +75,14 @@ def demo_tenants() -> tuple[TenantSpec, ...]:
 def seed_tenant(ctx) -> None:
     spec = ctx.spec
     ctx.tenant = ctx.save(
-        Tenant(name=spec.name, slug=spec.slug, currency=spec.currency, time_zone=spec.time_zone)
+        Tenant(
+            name=spec.name,
+            slug=spec.slug,
+            currency=spec.currency,
+            time_zone=spec.time_zone,
+            holiday_country=spec.holiday_country,
+            holiday_subdivision=spec.holiday_subdivision,
+        )
     )
 
 

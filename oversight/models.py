@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
 from oversight import clock
+from oversight.workdays import calendar_problems
 
 
 class UserManager(BaseUserManager):
@@ -87,6 +88,23 @@ class Tenant(models.Model):
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. USD")],
     )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    # Whose public holidays a working-day deadline skips (oversight/workdays.py):
+    # a country and optionally one of its subdivisions, as the holidays library
+    # names them ("US"; "GB" and "ENG" for England). Empty: weekends only.
+    holiday_country = models.CharField(
+        "public holidays: country",
+        max_length=2,
+        blank=True,
+        default="",
+        help_text="Two-letter ISO 3166 code, e.g. US or GB; empty to skip weekends only.",
+    )
+    holiday_subdivision = models.CharField(
+        "public holidays: subdivision",
+        max_length=10,
+        blank=True,
+        default="",
+        help_text="Optional: a state, nation or region of that country, e.g. ENG for England.",
+    )
     created_at = models.DateTimeField(default=clock.now, editable=False)
 
     history = HistoricalRecords()
@@ -96,6 +114,13 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.holiday_country = (self.holiday_country or "").strip()
+        self.holiday_subdivision = (self.holiday_subdivision or "").strip()
+        problems = calendar_problems(self.holiday_country, self.holiday_subdivision)
+        if problems:
+            raise ValidationError(problems)
 
 
 class Role(models.TextChoices):

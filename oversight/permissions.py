@@ -27,6 +27,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "site.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "milestone.change": frozenset({Role.ADMIN, Role.COMMISSIONER}),
     "membership.change": frozenset({Role.ADMIN}),
+    # The organisation's own settings (its public holidays calendar).
+    "tenant.change": frozenset({Role.ADMIN}),
 }
 # Feature apps add theirs from their ready() (``register_action``): performance
 # its KPI, return and signal actions.
@@ -46,6 +48,7 @@ READS: dict[str, frozenset[str]] = {
     "dashboard.view": EVERY_ROLE,
     "service_types.view": COMMISSIONING,
     "members.view": frozenset({Role.ADMIN, Role.AUDITOR}),
+    "settings.view": frozenset({Role.ADMIN, Role.AUDITOR}),  # the organisation's settings
     "notifications.view": EVERY_ROLE,  # one's own notifications
     # Offered in the navigation to fewer roles than may open the page: a
     # provider's member can open the provider list (it shows its own provider

@@ -189,3 +189,44 @@ def test_the_default_ladder_page_has_no_accessibility_violations(
             ("the adopt form with errors", url, _adopt_without_a_reason),
         ],
     )
+
+
+def _adopt_preset_without_a_reason(page):
+    page.get_by_label("Reason for adopting this preset").fill("")
+    page.get_by_role("button", name="Adopt as the next ladder version").click()
+    page.wait_for_load_state("load")
+    assert page.locator(".usa-error-message").count() > 0, "the form showed no errors"
+
+
+def _calendar_with_a_bad_subdivision(page):
+    page.get_by_label("Public holidays of").select_option("GB")
+    page.get_by_label("Subdivision (optional)").fill("XX")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state("load")
+    assert page.locator(".usa-error-message").count() > 0, "the form showed no errors"
+
+
+def test_the_preset_and_settings_pages_have_no_accessibility_violations(
+    page, world, sign_in, assert_accessible
+):
+    a = world.a
+    slug = a.tenant.slug
+    presets = _url("ladder_presets", tenant_slug=slug)
+    nhs = _url("ladder_preset_detail", tenant_slug=slug, preset_key="nhs-standard-contract")
+    settings = _url("tenant_settings", tenant_slug=slug)
+    pages = {
+        Role.ADMIN: [
+            ("the ladder presets", presets, _heading("Ladder presets")),
+            ("a preset with its adopt form", nhs, _heading("NHS Standard Contract")),
+            ("the adopt-a-preset form with errors", nhs, _adopt_preset_without_a_reason),
+            ("the organisation's settings", settings, _heading("Settings of")),
+            ("the settings form with errors", settings, _calendar_with_a_bad_subdivision),
+        ],
+        Role.COMMISSIONER: [
+            ("a preset, read only", nhs, _heading("NHS Standard Contract")),
+        ],
+    }
+    for role, visits in pages.items():
+        page.context.clear_cookies()
+        sign_in(page, a.members[role].user)
+        _visit_all(page, assert_accessible, visits)

@@ -70,6 +70,8 @@ PLAIN_KWARGS = {
     "format": "json",
     "uidb64": "MQ",
     "token": "not-a-real-token",
+    # a ladder preset (escalation/presets/): product data, the same for every tenant
+    "preset_key": "nhs-standard-contract",
 }
 
 
@@ -395,9 +397,18 @@ def _add_support(tw: TenantWorld) -> None:
         )
 
 
+def _add_calendar(tw: TenantWorld) -> None:
+    """The tenant's public holidays calendar (the Settings page lists them)."""
+    from oversight.models import Tenant
+
+    Tenant.objects.filter(pk=tw.tenant.pk).update(holiday_country="US")
+    tw.tenant.holiday_country = "US"
+
+
 def add_every_app(tw: TenantWorld) -> None:
     """Every app's objects for one tenant of the world, so that each route's
     object kwarg (OBJECT_KWARGS) names one: a new app adds its builder here."""
+    _add_calendar(tw)
     _add_performance(tw)
     _add_escalation(tw)
     _add_support(tw)

@@ -710,7 +710,7 @@ class Workflow:
     is_done: Callable[[object], bool]
     written: Callable[[object], object]  # the row whose history records the action
     page: str | None = None  # URL name taking a POST
-    page_kwarg: str | None = None
+    page_kwarg: str | None = None  # None: a page of the tenant itself (its settings)
     page_data: Callable[[object, str], dict] = lambda obj, tag: {}
     api: str | None = None  # URL name taking a POST
     api_kwarg: str | None = None  # None: a list route (creates)
@@ -799,6 +799,18 @@ WORKFLOWS: dict[str, Workflow] = {
         api="api-signal-acknowledge",
         api_kwarg="signal_pk",
         api_data=lambda s, tag: {"note": f"Called the provider {tag}"},
+    ),
+    # The organisation's settings: its public holidays calendar (the tenant itself).
+    "tenant.change": Workflow(
+        prepare=lambda tw: tw.tenant,
+        is_done=lambda t: type(t).objects.get(pk=t.pk).holiday_country == "GB",
+        written=lambda t: type(t).objects.get(pk=t.pk),
+        page="tenant_settings",
+        page_data=lambda t, tag: {
+            "holiday_country": "GB",
+            "holiday_subdivision": "ENG",
+            "reason": f"Our bank holidays are England's {tag}",
+        },
     ),
     "ladder.change": Workflow(
         prepare=lambda tw: _ladder(tw),
@@ -996,6 +1008,7 @@ def _ladder_form(version, tag: str) -> dict:
                 prefix + "name": f"Informal concern {tag}" if stage.level == 1 else stage.name,
                 prefix + "description": stage.description,
                 prefix + "response_days": stage.response_days or "",
+                prefix + "deadline_basis": stage.deadline_basis,
                 prefix + "reporting_frequency": stage.reporting_frequency,
             }
         )
@@ -1043,7 +1056,10 @@ def test_workflow_page(world, client_for, action, role):
     client = client_for(member)
     obj = flow.prepare(tw)
     tag = f"w{next(_tags)}"
-    url = reverse(flow.page, kwargs={"tenant_slug": tw.tenant.slug, flow.page_kwarg: obj.pk})
+    kwargs = {"tenant_slug": tw.tenant.slug}
+    if flow.page_kwarg:
+        kwargs[flow.page_kwarg] = obj.pk
+    url = reverse(flow.page, kwargs=kwargs)
     allowed = role in ACTIONS[action]
 
     before = _counts()

@@ -88,6 +88,9 @@ def test_builds_a_us_county_and_an_nhs_commissioner(seeded):
     tenants = {t.slug: t for t in Tenant.objects.all()}
     assert tenants[US].currency == "USD" and tenants[US].time_zone == "America/Chicago"
     assert tenants[NHS].currency == "GBP" and tenants[NHS].time_zone == "Europe/London"
+    # Working-day deadlines: US federal holidays; England's bank holidays.
+    assert (tenants[US].holiday_country, tenants[US].holiday_subdivision) == ("US", "")
+    assert (tenants[NHS].holiday_country, tenants[NHS].holiday_subdivision) == ("GB", "ENG")
 
 
 @pytest.mark.parametrize("slug", [US, NHS])
