@@ -21,6 +21,13 @@ def overdue_notices(*, contract_ids, today):
     return overdue_notices_rule(contract_ids=contract_ids, today=today)
 
 
+def concerns_early_warnings(*, contract_ids, since):
+    """A provider's concerns as early warnings (the signals engine's silence rule)."""
+    from .selectors import concerns_raised
+
+    return concerns_raised(contract_ids=contract_ids, since=since)
+
+
 def measures_panel(membership, contract):
     """The contract dashboard's supportive measures panel."""
     from .support_views import measures_panel as panel
@@ -124,3 +131,6 @@ class EscalationConfig(AppConfig):
         registry.signal_lever("Offer support", "measure_create", action="measure.start", order=30)
         registry.contract_panel("escalation.concerns", concerns_panel, order=65)
         registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)
+        # A concern raised before a signal counts in the provider's favour: the
+        # signals engine reads them as early warnings (no "silence" signal).
+        registry.early_warning_source("escalation.concerns", concerns_early_warnings, order=50)
