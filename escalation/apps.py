@@ -92,6 +92,14 @@ class EscalationConfig(AppConfig):
         permissions.register_action("notice.respond", {Role.PROVIDER})
         permissions.register_read("notices.view", permissions.EVERY_ROLE)
         registry.contract_link("Formal notices", "contract_notices", read="notices.view", order=55)
+        # From a live signal, one step to the ladder's level 1 (informal concern):
+        # a request for explanation to the provider with the signal attached.
+        registry.signal_lever(
+            "Raise a concern with the provider",
+            "notice_request",
+            action="notice.issue",
+            order=10,
+        )
         registry.contract_panel("escalation.notices", notices_panel, order=55)
         registry.notification_kind(NOTICE_KIND, "Formal notices", order=75)
         registry.signal_rule(
