@@ -28,6 +28,13 @@ def concerns_early_warnings(*, contract_ids, since):
     return concerns_raised(contract_ids=contract_ids, since=since)
 
 
+def seed_ladder(ctx):
+    """Demo part: the demo contracts' escalation records (escalation/demo.py)."""
+    from .demo import seed_ladder as seed
+
+    seed(ctx)
+
+
 def measures_panel(membership, contract):
     """The contract dashboard's supportive measures panel."""
     from .support_views import measures_panel as panel
@@ -139,6 +146,9 @@ class EscalationConfig(AppConfig):
         registry.signal_lever("Offer support", "measure_create", action="measure.start", order=30)
         registry.contract_panel("escalation.concerns", concerns_panel, order=65)
         registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)
+        # After performance's returns (100), whose signals the steps cite, and
+        # before today's signals (110), which then see the notices' deadlines.
+        registry.demo_part("escalation.ladder", seed_ladder, order=105)
         # A concern raised before a signal counts in the provider's favour: the
         # signals engine reads them as early warnings (no "silence" signal).
         registry.early_warning_source("escalation.concerns", concerns_early_warnings, order=50)
