@@ -21,6 +21,20 @@ def overdue_notices(*, contract_ids, today):
     return overdue_notices_rule(contract_ids=contract_ids, today=today)
 
 
+def concerns_early_warnings(*, contract_ids, since):
+    """A provider's concerns as early warnings (the signals engine's silence rule)."""
+    from .selectors import concerns_raised
+
+    return concerns_raised(contract_ids=contract_ids, since=since)
+
+
+def seed_ladder(ctx):
+    """Demo part: the demo contracts' escalation records (escalation/demo.py)."""
+    from .demo import seed_ladder as seed
+
+    seed(ctx)
+
+
 def measures_panel(membership, contract):
     """The contract dashboard's supportive measures panel."""
     from .support_views import measures_panel as panel
@@ -87,6 +101,14 @@ class EscalationConfig(AppConfig):
         permissions.register_action("notice.respond", {Role.PROVIDER})
         permissions.register_read("notices.view", permissions.EVERY_ROLE)
         registry.contract_link("Formal notices", "contract_notices", read="notices.view", order=55)
+        # From a live signal, one step to the ladder's level 1 (informal concern):
+        # a request for explanation to the provider with the signal attached.
+        registry.signal_lever(
+            "Raise a concern with the provider",
+            "notice_request",
+            action="notice.issue",
+            order=10,
+        )
         registry.contract_panel("escalation.notices", notices_panel, order=55)
         registry.notification_kind(NOTICE_KIND, "Formal notices", order=75)
         registry.signal_rule(
@@ -126,3 +148,9 @@ class EscalationConfig(AppConfig):
         registry.signal_lever("Offer support", "measure_create", action="measure.start", order=30)
         registry.contract_panel("escalation.concerns", concerns_panel, order=65)
         registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)
+        # After performance's returns (100), whose signals the steps cite, and
+        # before today's signals (110), which then see the notices' deadlines.
+        registry.demo_part("escalation.ladder", seed_ladder, order=105)
+        # A concern raised before a signal counts in the provider's favour: the
+        # signals engine reads them as early warnings (no "silence" signal).
+        registry.early_warning_source("escalation.concerns", concerns_early_warnings, order=50)

@@ -304,6 +304,15 @@ class NoticeGround(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class NoticeKind(models.TextChoices):
+    """A formal notice (the commissioner's at level 3 and above; the provider's
+    at any level), or the commissioner's informal request for an explanation
+    (level 1 of the ladder, "informal concern", allowed at any level)."""
+
+    FORMAL = "formal", "Formal notice"
+    EXPLANATION = "explanation", "Request for explanation"
+
+
 class NoticeStatus(models.TextChoices):
     ISSUED = "issued", "Issued, awaiting response"
     RESPONDED = "responded", "Responded"
@@ -326,6 +335,7 @@ class FormalNotice(TenantOwned):
     receiving side responds by the deadline (late responses are kept, marked)."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(max_length=12, choices=NoticeKind.choices, default=NoticeKind.FORMAL)
     direction = models.CharField(max_length=20, choices=NoticeDirection.choices)
     ground = models.CharField(
         max_length=20,
@@ -363,6 +373,17 @@ class FormalNotice(TenantOwned):
     closed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     close_note = limited_text(TEXT_MAX, blank=True, help_text="Why it was closed or withdrawn.")
+    # The signal the notice was raised from (a request for explanation from the
+    # "Raise a concern with the provider" lever): a reference to the contract's
+    # own signal (escalation imports no performance module) and its words then.
+    signal_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signal_id = models.PositiveBigIntegerField(null=True, blank=True)
+    signal = GenericForeignKey("signal_type", "signal_id")
+    signal_text = limited_text(
+        TEXT_MAX, blank=True, help_text="The attached signal's words when the notice was issued."
+    )
 
     history = HistoricalRecords()
 
@@ -377,7 +398,20 @@ class FormalNotice(TenantOwned):
         )
 
     def __str__(self) -> str:
+        if self.kind == NoticeKind.EXPLANATION:
+            return f"{self.contract.reference}: request for explanation {self.pk}"
         return f"{self.contract.reference}: notice {self.pk} ({self.get_direction_display()})"
+
+    @property
+    def is_request(self) -> bool:
+        return self.kind == NoticeKind.EXPLANATION
+
+    def signal_url(self) -> str | None:
+        if not self.signal_id:
+            return None
+        return reverse(
+            "signal_detail", kwargs={"tenant_slug": self.tenant.slug, "signal_pk": self.signal_id}
+        )
 
     @property
     def from_provider(self) -> bool:

@@ -6,7 +6,11 @@ and services as the pages (escalation/notices.py).
 - ``POST notices/``: a commissioner or admin issues a notice to the provider
   (the contract at level 3 or above); a provider's member raises one to the
   commissioner (with a ``ground``). ``response_due_on`` defaults to today plus
-  the current level's response days.
+  the current level's response days. ``kind: "explanation"`` is the
+  commissioner's informal request for an explanation (the ladder's level 1, at
+  any level; its deadline defaults to today plus level 1's response days);
+  ``signal`` attaches one of the contract's signals (its id; its words are
+  kept).
 - ``POST notices/<formal_notice_pk>/respond/`` (the receiving side, with a
   ``response``), ``…/close/`` (the issuing side, a responded notice) and
   ``…/withdraw/`` (the issuing side, a notice awaiting response), each with a
@@ -29,7 +33,14 @@ from oversight.models import Role
 from oversight.serializers import StrictSerializer
 
 from . import notices
-from .models import TEXT_MAX, EscalationStep, FormalNotice, NoticeDirection, NoticeStatus
+from .models import (
+    TEXT_MAX,
+    EscalationStep,
+    FormalNotice,
+    NoticeDirection,
+    NoticeKind,
+    NoticeStatus,
+)
 
 
 def _person(user) -> str | None:
@@ -38,7 +49,9 @@ def _person(user) -> str | None:
 
 class NoticeSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     direction_label = serializers.CharField(source="get_direction_display", read_only=True)
+    signal = serializers.IntegerField(source="signal_id", read_only=True, allow_null=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     issued_by = serializers.SerializerMethodField()
     responded_by = serializers.SerializerMethodField()
@@ -47,7 +60,8 @@ class NoticeSerializer(serializers.ModelSerializer):
     class Meta:
         model = FormalNotice
         fields = [
-            "id", "contract", "contract_reference", "direction", "direction_label", "ground",
+            "id", "contract", "contract_reference", "kind", "kind_label", "signal", "signal_text",
+            "direction", "direction_label", "ground",
             "concerns", "required_actions", "step", "status", "status_label", "issued_by",
             "issued_at", "response_due_on", "response", "responded_by", "responded_at",
             "responded_late", "closed_by", "closed_at", "withdrawn_at", "close_note",
@@ -66,6 +80,8 @@ class NoticeSerializer(serializers.ModelSerializer):
 
 class NoticeIssueSerializer(StrictSerializer):
     contract = serializers.PrimaryKeyRelatedField(queryset=Contract.objects.none())
+    kind = serializers.ChoiceField(choices=NoticeKind.choices, required=False)
+    signal = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     ground = serializers.CharField(required=False, allow_blank=True, max_length=20)
     concerns = serializers.CharField(max_length=TEXT_MAX)
     required_actions = serializers.CharField(max_length=TEXT_MAX)
@@ -99,6 +115,7 @@ class NoticeNoteSerializer(StrictSerializer):
 class NoticeFilter(django_filters.FilterSet):
     contract = django_filters.NumberFilter(field_name="contract_id")
     direction = django_filters.ChoiceFilter(choices=NoticeDirection.choices)
+    kind = django_filters.ChoiceFilter(choices=NoticeKind.choices)
     status = django_filters.MultipleChoiceFilter(choices=NoticeStatus.choices)
 
 
@@ -131,6 +148,8 @@ class NoticeViewSet(ReadOnlyViewSet):
         payload = NoticeIssueSerializer(data=request.data, context={"membership": self.membership})
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
+        if "signal" in data:
+            data["signal_id"] = data.pop("signal")
         notice = notices.notice_issue(
             membership=self.membership,
             contract=data.pop("contract"),

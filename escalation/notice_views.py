@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from contracts.breadcrumbs import contract_crumbs
 from contracts.selectors import contract_get
-from oversight import clock, formatting
+from oversight import clock, formatting, registry
 from oversight.forms import DateInput, USWDSMixin, apply_service_errors
 from oversight.history import history_entries
 from oversight.models import Role
@@ -20,7 +20,8 @@ from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 
 from . import notices, selectors
-from .models import TEXT_MAX, NoticeGround, NoticeStatus, StepStatus
+from .forms import contract_rows
+from .models import TEXT_MAX, NoticeGround, NoticeKind, NoticeStatus, StepStatus
 
 PANEL_NOTICES = 5
 
@@ -74,6 +75,65 @@ class NoticeIssueForm(USWDSMixin, forms.Form):
             "response_due_on": data["response_due_on"],
             "step": self.steps.get(data["step"]) if data.get("step") else None,
         }
+
+
+class ExplanationRequestForm(USWDSMixin, forms.Form):
+    """The commissioner asks the provider to explain a signal (the ladder's
+    level 1, informal concern): the signal attached, its words pre-filled."""
+
+    signal = forms.TypedChoiceField(
+        label="Signal it is about", required=False, coerce=int, empty_value=None
+    )
+    concerns = _text("What we have seen", "The provider reads this as the concern raised.")
+    required_actions = _text(
+        "What we ask of the provider", "The explanation, review or contact you expect."
+    )
+    response_due_on = forms.DateField(
+        label="Response deadline",
+        required=False,
+        widget=DateInput(),
+        help_text="Empty: today plus the response days of the ladder's level 1.",
+    )
+
+    def __init__(self, *args, contract, signals, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["signal"].choices = [("", "None")] + [
+            (signal.pk, formatting.shorten(signal.message, 120)) for signal in signals
+        ]
+        deadline = notices.request_deadline(contract, clock.tenant_today(contract.tenant))
+        if deadline is not None:
+            self.fields["response_due_on"].help_text = (
+                f"Empty: {formatting.date(deadline)}, the response days of the ladder's "
+                "level 1 (informal concern)."
+            )
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": NoticeKind.EXPLANATION,
+            "signal_id": data.get("signal"),
+            "concerns": data["concerns"],
+            "required_actions": data["required_actions"],
+            "response_due_on": data["response_due_on"],
+        }
+
+
+REQUEST_ASK = (
+    "Please explain what is behind this, what you are doing about it and whether you "
+    "need support from us."
+)
+
+
+def _request_initial(request, signals) -> dict:
+    """``?signal=<id>`` (the "Raise a concern with the provider" lever,
+    registry.signal_lever): that signal attached and its words pre-filled. An id
+    of another contract's signal (or a closed one) finds nothing."""
+    pk = registry.lever_signal_id(request)
+    signal = next((s for s in signals if s.pk == pk), None)
+    initial = {"required_actions": REQUEST_ASK}
+    if signal is not None:
+        initial.update(signal=signal.pk, concerns=f"Our monitoring shows: {signal.message}")
+    return initial
 
 
 class NoticeResponseForm(USWDSMixin, forms.Form):
@@ -170,6 +230,49 @@ def notice_issue(request, *, membership, contract_pk):
             "from_provider": from_provider,
             "too_low": not from_provider and level < notices.NOTICE_LEVEL,
             "notice_level": notices.NOTICE_LEVEL,
+            "breadcrumbs": _crumbs(membership, contract),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view(read="notices.view")
+@require_http_methods(["GET", "HEAD", "POST"])
+def notice_request(request, *, membership, contract_pk):
+    """The commissioner asks the provider for an explanation (informal concern,
+    any level), from a live signal or not; the provider answers in the product."""
+    contract = contract_get(membership=membership, pk=contract_pk)
+    require(membership, "notice.issue")
+    signals = list(
+        contract_rows("Signal", contract).exclude(status="closed").order_by("-opened_at", "-id")
+    )
+    form = ExplanationRequestForm(
+        request.POST or None,
+        contract=contract,
+        signals=signals,
+        initial=_request_initial(request, signals),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            notice = notices.notice_issue(
+                membership=membership, contract=contract, **form.service_kwargs()
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                "Explanation requested: the provider's answer is due on "
+                f"{formatting.date(notice.response_due_on)}.",
+            )
+            return redirect(notice.get_absolute_url())
+    return render(
+        request,
+        "escalation/notices/request.html",
+        {
+            "form": form,
+            "contract": contract,
+            "level": selectors.contract_level(contract=contract),
             "breadcrumbs": _crumbs(membership, contract),
         },
         status=400 if request.method == "POST" else 200,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -38,10 +40,12 @@ from . import selectors
 from .ladder import response_deadline
 from .models import (
     NOTICE_TRANSITIONS,
+    TEXT_MAX,
     EscalationStep,
     FormalNotice,
     NoticeDirection,
     NoticeGround,
+    NoticeKind,
     NoticeStatus,
     StepStatus,
 )
@@ -65,6 +69,10 @@ NOTICE_OVERDUE = "notice_overdue"
 # The lowest level at which the commissioner issues a formal notice (DESIGN.md:
 # level 3, "Formal performance notice").
 NOTICE_LEVEL = 3
+# The ladder's level whose response days a request for explanation takes
+# (DESIGN.md: level 1, "Informal concern: advisory contact, a targeted review
+# and a request for explanation"); the request itself is allowed at any level.
+REQUEST_LEVEL = 1
 
 COMMISSIONING_SIDE = (Role.COMMISSIONER, Role.ADMIN)
 
@@ -145,6 +153,28 @@ def default_deadline(contract: Contract, today: date) -> date | None:
     return response_deadline(stage, today, tenant=contract.tenant)
 
 
+def request_deadline(contract: Contract, today: date) -> date | None:
+    """Today plus the response days of the ladder's level-1 stage (informal
+    concern), whatever level the contract sits at; None where it sets none.
+    (Counts days as ``default_deadline`` does.)"""
+    _, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
+    stage = next((s for s in stages if s.level == REQUEST_LEVEL), None)
+    if stage is None or not stage.response_days:
+        return None
+    return today + dt.timedelta(days=stage.response_days)
+
+
+def contract_signal(contract: Contract, signal_id):
+    """One of the contract's own signals (escalation imports no performance
+    module: by app label), or None for an id of another contract or tenant."""
+    if not signal_id:
+        return None
+    model = apps.get_model("performance", "Signal")
+    return model._default_manager.filter(
+        pk=signal_id, tenant_id=contract.tenant_id, contract_id=contract.pk
+    ).first()
+
+
 def _recipients(notice: FormalNotice):
     contract = notice.contract
     if notice.from_provider:
@@ -181,7 +211,9 @@ def _tell(notice: FormalNotice, users, message: str, key: str, *, email: bool = 
                 message=message,
                 url=notice.get_absolute_url(),
                 dedupe_key=f"formal-notice:{notice.pk}:{key}",
-                email_subject=f"{contract.reference}: formal notice" if email else None,
+                email_subject=(
+                    f"{contract.reference}: {notice.get_kind_display().lower()}" if email else None
+                ),
                 email_body=(
                     f"{message}\n\nConcerns: {notice.concerns}\n\n"
                     f"Required actions: {notice.required_actions}\n\nSign in to respond."
@@ -203,6 +235,8 @@ def notice_issue(
     response_due_on: date | None = None,
     ground: str = "",
     step: EscalationStep | None = None,
+    kind: str = NoticeKind.FORMAL,
+    signal_id: int | None = None,
     reason: str = "",
     now: datetime | None = None,
 ) -> FormalNotice:
@@ -210,7 +244,13 @@ def notice_issue(
     (a commissioner or admin, the contract at level 3 or above), or the
     provider's to the commissioner (a member of the contract's own provider, at
     any level). ``response_due_on`` defaults to today plus the current stage's
-    response days."""
+    response days.
+
+    ``kind="explanation"`` is the commissioner's informal request for an
+    explanation (the ladder's level 1): allowed at any level, its deadline by
+    default today plus the level-1 stage's response days. Either may carry
+    ``signal_id``, one of the contract's signals, attached as a reference with
+    its words then."""
     if membership.role == Role.PROVIDER:
         direction, action = NoticeDirection.TO_COMMISSIONER, "notice.raise"
     else:
@@ -222,13 +262,29 @@ def notice_issue(
     contract = Contract.objects.select_for_update().select_related("tenant").get(pk=contract.pk)
     today = clock.tenant_today(contract.tenant)
     errors: dict[str, str] = {}
+    request = kind == NoticeKind.EXPLANATION
+    if kind not in NoticeKind.values:
+        known = ", ".join(f"{v} ({label.lower()})" for v, label in NoticeKind.choices)
+        errors["kind"] = f"Say what kind of notice it is: one of {known}."
+    elif request and direction == NoticeDirection.TO_COMMISSIONER:
+        errors["kind"] = (
+            "A request for explanation is the commissioner's: raise a concern or a formal "
+            "notice to the commissioner instead."
+        )
+    signal = contract_signal(contract, signal_id)
+    if signal_id and signal is None:
+        errors["signal"] = (
+            f"Attach one of {contract.reference}'s signals, or none "
+            f"(signal {signal_id} is not one)."
+        )
     if direction == NoticeDirection.TO_PROVIDER:
         level = selectors.contract_level(contract=contract)
-        if level < NOTICE_LEVEL:
+        if level < NOTICE_LEVEL and not request:
             errors["contract"] = (
                 f"{contract.reference} is at escalation level {level}: a formal notice to the "
                 f"provider is issued at level {NOTICE_LEVEL} (formal performance notice) or "
-                "above. Propose the escalation step first."
+                "above. Propose the escalation step first, or ask the provider for an "
+                "explanation."
             )
         if ground:
             errors["ground"] = (
@@ -245,11 +301,14 @@ def notice_issue(
     if not required_actions:
         errors["required_actions"] = "Say what the other side is required to do."
     if response_due_on is None:
-        response_due_on = default_deadline(contract, today)
+        if request:
+            response_due_on = request_deadline(contract, today)
+            missing = "the ladder's level 1 (informal concern) sets none."
+        else:
+            response_due_on = default_deadline(contract, today)
+            missing = "the contract's current level sets none."
         if response_due_on is None:
-            errors["response_due_on"] = (
-                "Give the response deadline: the contract's current level sets none."
-            )
+            errors["response_due_on"] = f"Give the response deadline: {missing}"
     elif response_due_on <= today:
         errors["response_due_on"] = (
             f"The response deadline must be after today ({formatting.date(today)})."
@@ -267,6 +326,7 @@ def notice_issue(
     notice = FormalNotice(
         tenant_id=contract.tenant_id,
         contract=contract,
+        kind=kind,
         direction=direction,
         ground=ground,
         concerns=concerns,
@@ -276,20 +336,31 @@ def notice_issue(
         issued_at=now or clock.now(),
         response_due_on=response_due_on,
     )
+    if signal is not None:
+        notice.signal_type = ContentType.objects.get_for_model(type(signal))
+        notice.signal_id = signal.pk
+        notice.signal_text = formatting.shorten(signal.message, TEXT_MAX)
     notice.full_clean()
-    reason = (reason or "").strip() or (
-        f"Formal notice issued by {membership.user} ({notice.get_direction_display().lower()})"
-    )
+    if request:
+        default_reason = f"Explanation requested by {membership.user}" + (
+            f" on signal {signal.pk}" if signal is not None else ""
+        )
+        told = (
+            f"The commissioner asks for an explanation on {contract.reference}: respond by "
+            f"{formatting.date(response_due_on)}."
+        )
+    else:
+        default_reason = (
+            f"Formal notice issued by {membership.user} ({notice.get_direction_display().lower()})"
+        )
+        who = "The provider" if notice.from_provider else "The commissioner"
+        told = (
+            f"{who} has issued a formal notice on {contract.reference}: respond by "
+            f"{formatting.date(response_due_on)}."
+        )
+    reason = (reason or "").strip() or default_reason
     save_with_history(notice, user=membership.user, reason=reason)
-    who = "The provider" if notice.from_provider else "The commissioner"
-    _tell(
-        notice,
-        _recipients(notice),
-        f"{who} has issued a formal notice on {contract.reference}: respond by "
-        f"{formatting.date(response_due_on)}.",
-        "issued",
-        email=True,
-    )
+    _tell(notice, _recipients(notice), told, "issued", email=True)
     return notice
 
 
@@ -396,26 +467,36 @@ def overdue_notices_rule(*, contract_ids, today: date) -> list[SignalFinding]:
             response_due_on__lt=today,
         )
         .order_by("contract_id", "response_due_on", "id")
-        .values_list("pk", "contract_id", "direction", "response_due_on", "issued_at")
+        .values_list("pk", "contract_id", "direction", "response_due_on", "issued_at", "kind")
     )
     findings = []
-    for pk, contract_id, direction, due, issued_at in overdue:
+    for pk, contract_id, direction, due, issued_at, kind in overdue:
         days = (today - due).days
         to_provider = direction == NoticeDirection.TO_PROVIDER
+        late = f"due {formatting.date(due)}: {days} day{'s' if days != 1 else ''} late."
+        if kind == NoticeKind.EXPLANATION:
+            # The informal step (level 1): a missed answer weighs less than a
+            # formal notice's.
+            severity = "medium"
+            message = f"The provider has not answered request for explanation {pk}, {late}"
+        else:
+            severity = "high" if to_provider else "medium"
+            message = (
+                f"{'The provider' if to_provider else 'The commissioner'} has not "
+                f"responded to formal notice {pk} "
+                f"({'commissioner to provider' if to_provider else 'provider to commissioner'}"
+                f"), {late}"
+            )
         findings.append(
             SignalFinding(
                 contract_id=contract_id,
                 kind=NOTICE_OVERDUE,
                 key=f"{NOTICE_OVERDUE}:{pk}",
-                severity="high" if to_provider else "medium",
-                message=(
-                    f"{'The provider' if to_provider else 'The commissioner'} has not "
-                    f"responded to formal notice {pk} "
-                    f"({'commissioner to provider' if to_provider else 'provider to commissioner'}"
-                    f"), due {formatting.date(due)}: {days} day{'s' if days != 1 else ''} late."
-                ),
+                severity=severity,
+                message=message,
                 evidence={
                     "notice": pk,
+                    "notice_kind": kind,
                     "direction": direction,
                     "response_due_on": due.isoformat(),
                     "issued_at": issued_at.isoformat(),

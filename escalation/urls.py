@@ -59,6 +59,11 @@ urlpatterns = [
         notice_views.notice_issue,
         name="notice_issue",
     ),
+    path(
+        "contracts/<int:contract_pk>/notices/request-explanation/",
+        notice_views.notice_request,
+        name="notice_request",
+    ),
     path("notices/<int:formal_notice_pk>/", notice_views.notice_detail, name="notice_detail"),
     path(
         "notices/<int:formal_notice_pk>/respond/",

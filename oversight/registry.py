@@ -28,6 +28,12 @@ in its ``AppConfig.ready()``:
   signals engine runs every registered rule beside its own and opens, updates
   and closes their signals the same way (a finding's ``kind`` must be one the
   rule registered, with its label);
+- ``early_warning_source``: a reader of the early warnings providers raise
+  themselves (escalation: a provider's concern), a function
+  ``(*, contract_ids, since) -> [{"contract_id", "raised_at", "id"}]`` (one
+  query for all those contracts); the signals engine reads every source once
+  per recompute so that deterioration the provider raised before it was
+  flagged counts in the provider's favour (no "silence" signal);
 - ``periodic_task``: a Celery task by name with its schedule (a crontab), put
   on Celery beat's schedule by oversight/celery.py;
 - ``contract_saved``: a function ``(*, membership, contracts, reason)`` that the contract
@@ -152,6 +158,14 @@ class SignalRule:
 
 
 @dataclass(frozen=True)
+class EarlyWarningSource:
+    key: str
+    # (*, contract_ids, since: datetime) -> [{"contract_id", "raised_at", "id", ...}]
+    read: Callable[..., list[dict]]
+    order: int
+
+
+@dataclass(frozen=True)
 class PeriodicTask:
     key: str
     task: str  # the task's name: "<app>.tasks.<function>"
@@ -209,6 +223,7 @@ DEMO_PARTS = Registry("demo-data part")
 URL_MODULES = Registry("URL module")
 CONTRACT_SAVED = Registry("contract-saved hook")
 PERIODIC_TASKS = Registry("periodic task")
+EARLY_WARNING_SOURCES = Registry("early-warning source")
 
 
 def _roles(roles: Collection[str] | None) -> frozenset[str] | None:
@@ -255,6 +270,14 @@ def signal_rule(key: str, run, *, kinds: dict[str, str], order: int) -> None:
             order=order,
         )
     )
+
+
+def early_warning_source(key: str, read, *, order: int) -> None:
+    """``read(*, contract_ids, since)`` answers the early warnings providers
+    raised on those contracts at or after ``since`` (an aware datetime), as
+    rows with at least ``contract_id``, ``raised_at`` (aware datetime) and
+    ``id``, in one query whatever the number of contracts."""
+    EARLY_WARNING_SOURCES.add(EarlyWarningSource(key=key, read=read, order=order))
 
 
 def notification_kind(code: str, label: str, *, order: int) -> None:
@@ -370,6 +393,19 @@ def signal_rules() -> list[SignalRule]:
 def signal_kinds() -> list[tuple[str, str]]:
     """Every kind the registered rules raise, as (code, label)."""
     return [kind for rule in SIGNAL_RULES.all() for kind in rule.kinds]
+
+
+def early_warnings(*, contract_ids, since) -> list[dict]:
+    """Every registered source's early warnings on ``contract_ids`` raised at
+    or after ``since``, each row with its ``source`` key, oldest first."""
+    if not contract_ids:
+        return []
+    rows = [
+        {**row, "source": source.key}
+        for source in EARLY_WARNING_SOURCES.all()
+        for row in source.read(contract_ids=list(contract_ids), since=since)
+    ]
+    return sorted(rows, key=lambda row: (row["raised_at"], row["source"], row.get("id") or 0))
 
 
 def notification_kind_label(code: str) -> str:

@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from operator import itemgetter
 
 import numpy as np
@@ -42,7 +43,14 @@ from .models import (
     Signal,
     SignalStatus,
 )
-from .signal_rules import SEVERITY_ORDER, SEVERITY_POINTS, SignalSpec, evaluate, risk_scores
+from .signal_rules import (
+    DETERIORATION,
+    SEVERITY_ORDER,
+    SEVERITY_POINTS,
+    SignalSpec,
+    evaluate,
+    risk_scores,
+)
 from .signal_services import SIGNAL_WORKFLOW
 
 logger = logging.getLogger(__name__)
@@ -299,6 +307,41 @@ def _roll_up_sites(values: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summed, averaged], ignore_index=True).assign(site=None)
 
 
+def load_provider_voice(ids: list[int], recent_text: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The early warnings providers raised themselves (every registered
+    ``early_warning_source``: escalation's concerns) since the start of the
+    earliest period whose return the silence rule reads, in one query for every
+    contract of the run; and, only when there are any, the live deterioration
+    signals' first-opened moments (one more), so that a warning raised after
+    its signal opened does not count as raised before it."""
+    empty = {
+        "early_warnings": pd.DataFrame(columns=["contract", "raised_at", "id"]),
+        "first_opened": pd.DataFrame(columns=["contract", "key", "opened_at"]),
+    }
+    if not ids or recent_text.empty:
+        return empty
+    first = pd.Timestamp(pd.to_datetime(recent_text["period_start"]).min()).date()
+    since = datetime.combine(first, dt_time.min, tzinfo=UTC)
+    rows = registry.early_warnings(contract_ids=ids, since=since)
+    if not rows:
+        return empty
+    warnings = pd.DataFrame(
+        [(row["contract_id"], row["raised_at"], row.get("id") or 0) for row in rows],
+        columns=["contract", "raised_at", "id"],
+    )
+    opened = pd.DataFrame(
+        list(
+            Signal.objects.filter(
+                contract_id__in=sorted(set(warnings["contract"].tolist())),
+                status__in=LIVE,
+                kind__in=DETERIORATION,
+            ).values_list("contract_id", "key", "opened_at")
+        ),
+        columns=["contract", "key", "opened_at"],
+    )
+    return {"early_warnings": warnings, "first_opened": opened}
+
+
 def kpi_risk_scores(
     frames: dict[str, pd.DataFrame], rows: list[tuple], *, today: date
 ) -> dict[int, tuple[int, str, list[str]]]:
@@ -337,9 +380,10 @@ def recompute_signals(
     scope = contracts_in_scope(tenant_id=tenant_id, contract_ids=contract_ids)
     with _phase("load", timings, cpu):
         frames = load_frames(scope, today=today)
+        ids = [int(c) for c in frames["contracts"].index]
+        voice = load_provider_voice(ids, frames["recent_text"])
     with _phase("evaluate", timings, cpu):
-        specs, _chart = evaluate(today=today, **frames)
-    ids = [int(c) for c in frames["contracts"].index]
+        specs, _chart = evaluate(today=today, **frames, **voice)
     with _phase("rules", timings, cpu):
         specs += registered_findings(contract_ids=ids, today=today)
     with _phase("risk", timings, cpu):

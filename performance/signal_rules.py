@@ -21,6 +21,13 @@ Inputs (see ``signal_engine.load_frames`` for how they are built):
   (a non-draft return exists), ``versions`` (number of versions).
 - ``recent_text``: for the last three accepted periods of each contract:
   ``contract``, ``ck``, ``period_start``, ``explanation``, ``narrative``.
+- ``early_warnings`` (optional): the early warnings providers raised themselves
+  (registry ``early_warning_source``: escalation's concerns), ``contract``,
+  ``raised_at`` (aware datetime), ``id``; raised since the start of the
+  earliest period of ``recent_text``.
+- ``first_opened`` (optional): the live deterioration signals' ``contract``,
+  ``key`` and ``opened_at``, so that a warning raised after a signal opened
+  does not count as raised before it.
 """
 
 from __future__ import annotations
@@ -210,12 +217,15 @@ def evaluate(
     periods: pd.DataFrame,
     recent_text: pd.DataFrame,
     today: date,
+    early_warnings: pd.DataFrame | None = None,
+    first_opened: pd.DataFrame | None = None,
 ) -> tuple[list[SignalSpec], pd.DataFrame]:
     """Every signal whose condition holds today, and the SPC chart rows."""
     specs: list[SignalSpec] = []
     chart = pd.DataFrame()
     if not values.empty:
-        chart, kpi_specs = _kpi_signals(values, kpis, phases, contracts, recent_text)
+        voice = _ProviderVoice(recent_text, early_warnings, first_opened)
+        chart, kpi_specs = _kpi_signals(values, kpis, phases, contracts, recent_text, voice)
         specs += kpi_specs
     specs += _return_signals(periods, contracts, today)
     specs += _expiry_signals(contracts, today)
@@ -249,7 +259,7 @@ def _xmr_in_blocks(values: pd.DataFrame, block: int = XMR_BLOCK_ROWS) -> pd.Data
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
-def _kpi_signals(values, kpis, phases, contracts, recent_text):
+def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     values = values.sort_values(["ck", "period_start"], kind="stable").reset_index(drop=True)
     # Per-KPI facts reach the rows through one position look-up (no string
     # columns of millions of rows); the direction goes in as a categorical.
@@ -444,7 +454,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text):
                     },
                 )
             )
-    specs += _text_signals(specs, kpis, recent_text)
+    specs += _text_signals(specs, kpis, recent_text, voice)
     return frame, specs
 
 
@@ -452,8 +462,65 @@ def _num(value) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
-def _text_signals(specs, kpis, recent_text) -> list[SignalSpec]:
-    """Silence and thin explanations, read from the latest returns' words."""
+DETERIORATION = ("spc_concern", "stress", "target_missed")
+
+
+class _ProviderVoice:
+    """Which deterioration the provider raised itself before it was flagged.
+
+    A warning (a provider's concern) counts for a deterioration signal of a
+    contract when it was raised on that contract at or after the start of the
+    earliest period whose return the silence rule reads (``recent_text``: the
+    same window as the returns' words) and before the signal first opened (a
+    live signal's ``opened_at``; a signal this run opens is flagged now, so any
+    warning already raised counts). The earliest such warning is the one cited."""
+
+    def __init__(self, recent_text, early_warnings, first_opened):
+        self.since: dict[int, pd.Timestamp] = {}
+        self.warnings: dict[int, list[tuple[pd.Timestamp, int]]] = {}
+        self.opened: dict[tuple[int, str], pd.Timestamp] = {}
+        if early_warnings is None or early_warnings.empty or recent_text is None:
+            return
+        if recent_text.empty:
+            return
+        starts = pd.to_datetime(recent_text["period_start"]).groupby(recent_text["contract"]).min()
+        self.since = {int(c): pd.Timestamp(start).tz_localize("UTC") for c, start in starts.items()}
+        for row in early_warnings.sort_values("raised_at").itertuples(index=False):
+            self.warnings.setdefault(int(row.contract), []).append(
+                (pd.Timestamp(row.raised_at), int(row.id))
+            )
+        if first_opened is not None and not first_opened.empty:
+            self.opened = {
+                (int(r.contract), r.key): pd.Timestamp(r.opened_at)
+                for r in first_opened.itertuples(index=False)
+            }
+
+    def raised_before(self, spec: SignalSpec) -> tuple[pd.Timestamp, int] | None:
+        """The (raised at, id) of the provider's earliest warning that counts for
+        ``spec``, or None."""
+        since = self.since.get(spec.contract)
+        if since is None:
+            return None
+        opened = self.opened.get((spec.contract, spec.key))
+        for raised_at, pk in self.warnings.get(spec.contract, ()):
+            if raised_at >= since and (opened is None or raised_at < opened):
+                return raised_at, pk
+        return None
+
+
+def _credit(spec: SignalSpec, raised_at: pd.Timestamp, pk: int) -> None:
+    """The deterioration signal's reason says the provider raised it, and when."""
+    day = formatting.date(raised_at.date())
+    spec.message += f" The provider raised a concern on {day}, before it was flagged."
+    spec.evidence = {
+        **spec.evidence,
+        "provider_concern": {"id": pk, "raised_at": raised_at.isoformat()},
+    }
+
+
+def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
+    """Silence and thin explanations, read from the latest returns' words and
+    the provider's own early warnings (``_ProviderVoice``)."""
     out: list[SignalSpec] = []
     if recent_text is None or recent_text.empty:
         return out
@@ -462,7 +529,15 @@ def _text_signals(specs, kpis, recent_text) -> list[SignalSpec]:
         narrative=recent_text["narrative"].fillna(""),
     )
     explanation_length = text["explanation"].str.len()
-    deteriorating = [s for s in specs if s.kind in {"spc_concern", "stress", "target_missed"}]
+    deteriorating = [s for s in specs if s.kind in DETERIORATION]
+    credited: set[int] = set()
+    if voice is not None and voice.warnings:
+        for index, spec in enumerate(deteriorating):
+            warning = voice.raised_before(spec)
+            if warning is not None:
+                _credit(spec, *warning)
+                credited.add(index)
+    deteriorating = [s for i, s in enumerate(deteriorating) if i not in credited]
     raised: dict[int, list[str]] = {}
     if deteriorating:
         # Whole-column work first; the loop below does dictionary look-ups only.

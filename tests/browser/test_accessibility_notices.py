@@ -126,3 +126,64 @@ def test_notice_pages_have_no_accessibility_violations(page, world, sign_in, ass
         page.context.clear_cookies()
         sign_in(page, a.members[role].user)
         _visit_all(page, assert_accessible, visits)
+
+
+def test_request_for_explanation_pages_have_no_accessibility_violations(
+    page, world, sign_in, assert_accessible
+):
+    from performance.models import Signal
+
+    a = world.a
+    slug = a.tenant.slug
+    contract = a.p1.contract
+    now = clock.now()
+    signal = Signal.objects.create(
+        tenant_id=contract.tenant_id,
+        contract=contract,
+        kind="return_late",
+        key=f"return_late:{contract.pk}",
+        severity="medium",
+        message=f"Returns late three months running on {contract.reference}",
+        opened_at=now,
+        last_seen_at=now,
+    )
+    request = notices.notice_issue(
+        membership=a.members[Role.COMMISSIONER],
+        contract=contract,
+        kind="explanation",
+        signal_id=signal.pk,
+        concerns="Returns late three months running",
+        required_actions="Explain the delays",
+    )
+    form = _url("notice_request", tenant_slug=slug, contract_pk=contract.pk)
+    pages = {
+        Role.COMMISSIONER: [
+            (
+                "the request form from a signal",
+                f"{form}?signal={signal.pk}",
+                _heading("Raise a concern"),
+            ),
+            ("the request form with errors", form, _submit_with_errors("Send the request")),
+            (
+                "a request for explanation",
+                request.get_absolute_url(),
+                _heading("Request for explanation"),
+            ),
+            (
+                "a signal with its levers",
+                _url("signal_detail", tenant_slug=slug, signal_pk=signal.pk),
+                None,
+            ),
+        ],
+        Role.PROVIDER: [
+            (
+                "a request to answer",
+                request.get_absolute_url(),
+                _heading("Request for explanation"),
+            ),
+        ],
+    }
+    for role, visits in pages.items():
+        page.context.clear_cookies()
+        sign_in(page, a.members[role].user)
+        _visit_all(page, assert_accessible, visits)

@@ -361,6 +361,17 @@ def _add_escalation(tw: TenantWorld) -> None:
             required_actions=f"Pay the March and April invoices {pw.mark}",
             response_due_on=clock.today() + dt.timedelta(days=10),
         )
+        # The commissioner's request for explanation ("Raise a concern with the
+        # provider"), at level 1, with the contract's signal attached (its words
+        # kept on the notice, listed on the contract's notices page).
+        pw.extra["explanation_request"] = notice_issue(
+            membership=tw.members["commissioner"],
+            contract=pw.contract,
+            kind="explanation",
+            signal_id=pw.extra["signal"].pk,
+            concerns=f"Missed visits rising, unexplained {pw.mark}",
+            required_actions=f"Explain the missed visits {pw.mark}",
+        )
 
 
 def _add_support(tw: TenantWorld) -> None:

@@ -125,7 +125,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
     assert registry.notification_kind_label("site_visit") == "site_visit"
 
 
-def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
+def test_the_demo_runs_the_core_parts_then_the_feature_apps_parts_in_order():
     assert [part.key for part in registry.demo_parts()] == [
         "oversight.seed_tenant",
         "oversight.seed_users",
@@ -136,6 +136,7 @@ def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
         "contracts.seed_sites",
         "contracts.seed_milestones",
         "performance.returns",
+        "escalation.ladder",  # cites the returns' signals; today's signals see its notices
         "performance.signals",
     ]
 
@@ -358,6 +359,41 @@ def test_a_plugin_signal_rule_opens_updates_and_closes_its_signals(
         assert signal.status == SignalStatus.CLOSED
     finally:
         plugin_installed.OVERDUE_VISITS.clear()
+
+
+def test_a_plugin_early_warning_source_counts_in_the_providers_favour(db, plugin_installed):
+    from datetime import UTC, datetime
+
+    from performance.models import Signal, SignalStatus
+    from performance.signal_engine import recompute_signals
+    from tests.performance.test_signal_engine import STABLE, TODAY, build
+
+    tenant, contract, *_ = build(STABLE[:-1] + [20])
+    _, other, *_ = build(STABLE)
+    plugin_installed.VISIT_WARNINGS.clear()
+    plugin_installed.WARNING_READS.clear()
+    plugin_installed.VISIT_WARNINGS.append((contract.pk, datetime(2026, 11, 4, 15, tzinfo=UTC), 31))
+    try:
+        recompute_signals(today=TODAY)
+        live = Signal.objects.filter(contract=contract).exclude(status=SignalStatus.CLOSED)
+        assert not live.filter(kind="silence").exists()
+        assert "raised a concern on 4 Nov 2026" in live.get(kind="spc_concern").message
+        # One read for every contract of the run, from the first period the
+        # silence rule reads (periods starting in the last 100 days).
+        [read] = plugin_installed.WARNING_READS
+        assert {contract.pk, other.pk} <= set(read["contract_ids"])
+        assert read["since"] == datetime(2026, 9, 1, tzinfo=UTC)
+        assert registry.early_warnings(contract_ids=[contract.pk], since=read["since"]) == [
+            {
+                "contract_id": contract.pk,
+                "raised_at": datetime(2026, 11, 4, 15, tzinfo=UTC),
+                "id": 31,
+                "source": "plugin_app.visit_warnings",
+            }
+        ]
+    finally:
+        plugin_installed.VISIT_WARNINGS.clear()
+        plugin_installed.WARNING_READS.clear()
 
 
 @pytest.mark.parametrize(

@@ -193,6 +193,54 @@ def test_silence_when_deterioration_is_neither_explained_nor_mentioned():
     assert "silence" not in kinds(run(_values(series), text=mentioned))
 
 
+def test_an_early_warning_between_the_first_period_read_and_the_opening_is_no_silence():
+    series = STABLE[:23] + [20]
+    text = pd.DataFrame(
+        [
+            {
+                "contract": 10,
+                "ck": 1,
+                "period_start": pd.Timestamp("2024-12-01"),
+                "explanation": "",
+                "narrative": "All fine this month.",
+            }
+        ]
+    )
+
+    def with_warning(raised, contract=10, opened=None):
+        specs, _ = evaluate(
+            values=_values(series),
+            kpis=_kpis(),
+            phases=EMPTY_PHASES,
+            contracts=_contracts(),
+            periods=EMPTY_PERIODS,
+            recent_text=text,
+            today=TODAY,
+            early_warnings=pd.DataFrame(
+                [{"contract": contract, "raised_at": pd.Timestamp(raised, tz="UTC"), "id": 7}]
+            ),
+            first_opened=pd.DataFrame(
+                [{"contract": 10, "key": "spc_concern:1", "opened_at": opened}] if opened else [],
+                columns=["contract", "key", "opened_at"],
+            ),
+        )
+        return specs
+
+    credited = with_warning("2024-12-05 09:00")
+    assert "silence" not in kinds(credited)
+    concern = next(s for s in credited if s.kind == "spc_concern")
+    assert concern.message.endswith(
+        "The provider raised a concern on 5 Dec 2024, before it was flagged."
+    )
+    assert concern.evidence["provider_concern"]["id"] == 7
+    # Before the first period read, on another contract, or after the signal opened: silence.
+    assert "silence" in kinds(with_warning("2024-11-30 23:00"))
+    assert "silence" in kinds(with_warning("2024-12-05 09:00", contract=11))
+    opened = pd.Timestamp("2024-12-04 12:00", tz="UTC")
+    assert "silence" in kinds(with_warning("2024-12-05 09:00", opened=opened))
+    assert "silence" not in kinds(with_warning("2024-12-03 09:00", opened=opened))
+
+
 def _periods(rows):
     frame = pd.DataFrame(
         rows, columns=["period_start", "due_date", "first_submitted", "received", "versions"]

@@ -10,12 +10,19 @@ REGISTERED = [
     ("DEMO_PARTS", "plugin_app.site_visits"),
     ("PORTFOLIO_PANELS", "plugin_app.site_visits"),
     ("SIGNAL_RULES", "plugin_app.visit_overdue"),
+    ("EARLY_WARNING_SOURCES", "plugin_app.visit_warnings"),
 ]
 
 # The contracts whose site visit is overdue, by id, with the severity the rule
 # answers (a test sets them; the rule reads them as an app reads its own table).
 OVERDUE_VISITS: dict[int, str] = {}
 VISIT_OVERDUE = "plugin_visit_overdue"
+
+# Early warnings a provider gave at a site visit, as (contract id, raised at,
+# id) (a test sets them; the source reads them as an app reads its own table),
+# and the calls the engine made of the source.
+VISIT_WARNINGS: list[tuple[int, object, int]] = []
+WARNING_READS: list[dict] = []
 
 # The read its page declares and its navigation item follows (permissions.READS),
 # taken out by the tests like the entries above.
@@ -54,6 +61,15 @@ def visit_overdue_rule(*, contract_ids, today):
     ]
 
 
+def visit_warnings(*, contract_ids, since):
+    WARNING_READS.append({"contract_ids": sorted(contract_ids), "since": since})
+    return [
+        {"contract_id": contract_id, "raised_at": raised_at, "id": pk}
+        for contract_id, raised_at, pk in VISIT_WARNINGS
+        if contract_id in contract_ids and raised_at >= since
+    ]
+
+
 def demo_part(ctx) -> None:
     DEMO_RUNS.append((ctx.tenant.slug, sorted(ctx.contracts)))
 
@@ -84,3 +100,4 @@ class PluginAppConfig(AppConfig):
             kinds={VISIT_OVERDUE: "Site visit overdue"},
             order=10,
         )
+        registry.early_warning_source("plugin_app.visit_warnings", visit_warnings, order=10)
