@@ -35,6 +35,13 @@ def concerns_panel(membership, contract):
     return panel(membership, contract)
 
 
+def withholdings_panel(membership, contract):
+    """The contract dashboard's withholdings panel: the contract's totals."""
+    from .withholding_views import dashboard_panel
+
+    return dashboard_panel(membership, contract)
+
+
 class EscalationConfig(AppConfig):
     name = "escalation"
 
@@ -124,3 +131,21 @@ class EscalationConfig(AppConfig):
         registry.signal_lever("Offer support", "measure_create", action="measure.start", order=30)
         registry.contract_panel("escalation.concerns", concerns_panel, order=65)
         registry.notification_kind(CONCERN_NOTICE, "Provider concerns", order=80)
+
+        # The withholding ledger (escalation/withholdings.py): the commissioning
+        # side's commissioners and admins withhold, release and retain money; every
+        # role reads a contract's withholdings (a provider, its own contracts': the
+        # selectors); the tenant-wide ledger is the commissioning side's and the
+        # auditor's.
+        from .withholdings import WITHHOLDING_NOTICE
+
+        permissions.register_action("withholding.record", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("withholding.release", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("withholding.retain", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_read("withholdings.view", permissions.EVERY_ROLE)
+        permissions.register_read("withholdings.ledger", permissions.COMMISSIONING)
+        registry.contract_link(
+            "Withholdings", "contract_withholdings", read="withholdings.view", order=57
+        )
+        registry.contract_panel("escalation.withholdings", withholdings_panel, order=62)
+        registry.notification_kind(WITHHOLDING_NOTICE, "Payment withholdings", order=85)
