@@ -9,7 +9,7 @@ from oversight.serializers import StrictSerializer
 from .models import TEXT_MAX, Withholding
 from .serializers import _person
 from .withholding_forms import parse_month
-from .withholdings import TIES, tie_of
+from .withholdings import TIES, tie_kind
 
 
 class MonthField(serializers.Field):
@@ -51,10 +51,7 @@ class WithholdingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_tied_kind(self, withholding) -> str | None:
-        if withholding.tied_type_id is None:
-            return None
-        model = withholding.tied_type.model_class()
-        return tie_of(model(pk=withholding.tied_id))[0] if model else None
+        return tie_kind(withholding.tied_type)
 
     def get_recorded_by(self, withholding) -> str | None:
         return _person(withholding.recorded_by)

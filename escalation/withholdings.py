@@ -138,12 +138,22 @@ def milestone_met(obj) -> bool | None:
     return None if tie is None else bool(tie.met(obj))
 
 
+def tie_kind(content_type) -> str | None:
+    """The kind (a key of ``TIES``) of a tied row's content type, or None."""
+    if content_type is None:
+        return None
+    kind, _ = _TIE_BY_MODEL.get(f"{content_type.app_label}.{content_type.model}", (None, None))
+    return kind
+
+
 def tied_label(obj) -> str:
-    """``formal notice 12: …`` for a page or a message."""
+    """``formal notice 12`` (a signal with its message) for a page or a message."""
     _, tie = tie_of(obj)
     if tie is None:
         return ""
-    return formatting.shorten(f"{tie.label} {obj.pk}: {obj}", 160)
+    message = getattr(obj, "message", "")
+    label = f"{tie.label} {obj.pk}" + (f": {message}" if message else "")
+    return formatting.shorten(label, 160)
 
 
 def _tied_object(contract: Contract, kind: str, object_id) -> tuple[object | None, str]:

@@ -270,8 +270,8 @@ def test_release_needs_the_milestone_met_and_a_note(world, capped, row_counts):
         lambda: withholdings.withholding_release(membership=commissioner, withholding=w, note="x"),
     )
     assert errors["milestone"] == [
-        f"The milestone is not met yet: formal notice {notice.pk}: {notice} is issued, awaiting "
-        "response. Release the money when it is met, or retain it."
+        f"The milestone is not met yet: formal notice {notice.pk} is issued, awaiting response. "
+        "Release the money when it is met, or retain it."
     ]
     notice_respond(membership=tw.members["provider"], notice=notice, response="Two recruited")
     notice_close(membership=commissioner, notice=notice, note="Accepted")
