@@ -10,7 +10,7 @@ from datetime import date
 
 from django import forms
 
-from oversight import formatting
+from oversight import clock, formatting
 from oversight.forms import ReasonMixin, USWDSMixin
 
 from .forms import contract_rows
@@ -100,12 +100,17 @@ class WithholdingForm(USWDSMixin, ReasonMixin, forms.Form):
     )
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
+    field_order = ["period", "amount", "ground", "tied", "step", "reason", "request_key"]
+
     def __init__(self, *args, membership, contract, instance=None, **kwargs):
         self.membership = membership
         super().__init__(*args, **kwargs)
         self.fields["amount"].label = f"Amount withheld ({membership.tenant.currency})"
         if not self.is_bound:
+            # A new key each time the form is shown: sending it again finds the
+            # withholding it made (withholdings.withholding_record).
             self.initial.setdefault("request_key", uuid.uuid4().hex)
+            self.initial.setdefault("period", clock.tenant_today(membership.tenant).replace(day=1))
         notices = FormalNotice.objects.filter(
             tenant_id=contract.tenant_id, contract_id=contract.pk
         ).order_by("-issued_at", "-id")
