@@ -49,6 +49,13 @@ def concerns_panel(membership, contract):
     return panel(membership, contract)
 
 
+def withholdings_panel(membership, contract):
+    """The contract dashboard's withholdings panel: the contract's totals."""
+    from .withholding_views import dashboard_panel
+
+    return dashboard_panel(membership, contract)
+
+
 class EscalationConfig(AppConfig):
     name = "escalation"
 
@@ -154,3 +161,21 @@ class EscalationConfig(AppConfig):
         # A concern raised before a signal counts in the provider's favour: the
         # signals engine reads them as early warnings (no "silence" signal).
         registry.early_warning_source("escalation.concerns", concerns_early_warnings, order=50)
+
+        # The withholding ledger (escalation/withholdings.py): the commissioning
+        # side's commissioners and admins withhold, release and retain money; every
+        # role reads a contract's withholdings (a provider, its own contracts': the
+        # selectors); the tenant-wide ledger is the commissioning side's and the
+        # auditor's.
+        from .withholdings import WITHHOLDING_NOTICE
+
+        permissions.register_action("withholding.record", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("withholding.release", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("withholding.retain", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_read("withholdings.view", permissions.EVERY_ROLE)
+        permissions.register_read("withholdings.ledger", permissions.COMMISSIONING)
+        registry.contract_link(
+            "Withholdings", "contract_withholdings", read="withholdings.view", order=57
+        )
+        registry.contract_panel("escalation.withholdings", withholdings_panel, order=62)
+        registry.notification_kind(WITHHOLDING_NOTICE, "Payment withholdings", order=85)

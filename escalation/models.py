@@ -11,6 +11,8 @@ an ``EscalationStep`` with its reason, proportionality note, evidence
 and acknowledgement.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -20,7 +22,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from contracts.models import DESCRIPTION_MAX, Contract, Frequency, limited_text
-from oversight import clock
+from oversight import clock, formatting
 from oversight.models import TenantOwned
 
 TEXT_MAX = DESCRIPTION_MAX  # every free-text field of a step
@@ -589,3 +591,111 @@ class FrontlineReport(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} report on {self.provider.name}"
+
+
+# --- The withholding ledger (escalation/withholdings.py) ---------------------------
+# Money withheld from a month's payment under a remedy, tied to the failure or
+# the plan milestone it rests on, and released when that milestone is met (or
+# retained when it is not).
+
+
+class WithholdingStatus(models.TextChoices):
+    WITHHELD = "withheld", "Withheld"
+    RELEASED = "released", "Released"
+    RETAINED = "retained", "Retained"
+
+
+# status -> statuses it may become (escalation.withholdings through oversight.workflow).
+WITHHOLDING_TRANSITIONS: dict[str, set[str]] = {
+    WithholdingStatus.WITHHELD: {WithholdingStatus.RELEASED, WithholdingStatus.RETAINED},
+    WithholdingStatus.RELEASED: set(),
+    WithholdingStatus.RETAINED: set(),
+}
+
+
+class Withholding(TenantOwned):
+    """An amount withheld from one month's payment on a contract (in the
+    tenant's currency), within the withholding cap of the ladder stage the
+    contract sat at, with the figures the cap was checked against."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="withholdings")
+    period = models.DateField(
+        "payment period", help_text="The month whose payment it is withheld from (its first day)."
+    )
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    currency = models.CharField(max_length=3, help_text="The tenant's currency when recorded.")
+    # What it is tied to: a formal notice, an escalation step, a signal (later an
+    # improvement-plan action) of the same contract, or nothing (a failure in words).
+    tied_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tied_id = models.PositiveBigIntegerField(null=True, blank=True)
+    tied_to = GenericForeignKey("tied_type", "tied_id")
+    ground = limited_text(
+        TEXT_MAX, help_text="The failure or the milestone it is tied to, in words."
+    )
+    step = models.ForeignKey(
+        EscalationStep,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="withholdings",
+        help_text="The escalation step in effect that authorised it, if any.",
+    )
+    # The figures the cap was checked against when it was recorded.
+    stage = models.ForeignKey(LadderStage, on_delete=models.PROTECT, related_name="+")
+    cap_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    monthly_value = models.DecimalField("actual monthly value", max_digits=14, decimal_places=2)
+    status = models.CharField(
+        max_length=10, choices=WithholdingStatus.choices, default=WithholdingStatus.WITHHELD
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=clock.now, editable=False)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    release_note = limited_text(TEXT_MAX, blank=True, help_text="How the milestone was met.")
+    retained_at = models.DateTimeField(null=True, blank=True)
+    retained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    retain_note = limited_text(TEXT_MAX, blank=True, help_text="Why the money is retained.")
+    # A retried request (the page's form token, the API's Idempotency-Key) finds
+    # the withholding it made instead of writing another.
+    request_key = models.CharField(max_length=100, null=True, blank=True, editable=False)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-period", "-id"]
+        indexes = [models.Index(fields=["tenant", "contract", "period"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "recorded_by", "request_key"],
+                condition=models.Q(request_key__isnull=False),
+                name="withholding_request_key_unique_per_recorder",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="withholding_amount_positive"
+            ),
+        ]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "withholding_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "withholding_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"Withholding {self.pk} on {self.contract.reference}"
+
+    @property
+    def period_label(self) -> str:
+        """ "Nov 2026": the payment month, as every page names a month."""
+        return formatting.period_label(start=self.period)

@@ -3,7 +3,7 @@ named <model>_pk so the isolation crawl can map each to its object."""
 
 from django.urls import path
 
-from . import notice_views, support_views, views
+from . import notice_views, support_views, views, withholding_views
 
 urlpatterns = [
     path("ladder/", views.ladder_detail, name="ladder_detail"),
@@ -128,5 +128,32 @@ urlpatterns = [
         "frontline-reports/<int:frontline_report_pk>/",
         support_views.frontline_report_detail,
         name="frontline_report_detail",
+    ),
+    # The withholding ledger (withholding_views.py).
+    path(
+        "contracts/<int:contract_pk>/withholdings/",
+        withholding_views.contract_withholdings,
+        name="contract_withholdings",
+    ),
+    path(
+        "contracts/<int:contract_pk>/withholdings/new/",
+        withholding_views.withholding_create,
+        name="withholding_create",
+    ),
+    path("withholdings/", withholding_views.withholdings_ledger, name="withholdings_ledger"),
+    path(
+        "withholdings/<int:withholding_pk>/",
+        withholding_views.withholding_detail,
+        name="withholding_detail",
+    ),
+    path(
+        "withholdings/<int:withholding_pk>/release/",
+        withholding_views.withholding_release,
+        name="withholding_release",
+    ),
+    path(
+        "withholdings/<int:withholding_pk>/retain/",
+        withholding_views.withholding_retain,
+        name="withholding_retain",
     ),
 ]

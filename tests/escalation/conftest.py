@@ -73,3 +73,28 @@ def signal_on():
         )
 
     return _signal_on
+
+
+@pytest.fixture
+def capped(world):
+    """``capped(tw, level=1, cap="2.00")``: the tenant's ladder revised (by its
+    admin) so that ``level`` sets a withholding cap of ``cap`` %, and P1's
+    contract stepped to that level under it; returns the step in effect."""
+    from decimal import Decimal
+
+    def _capped(tw=None, *, level=1, cap="2.00", contract=None):
+        tw = tw or world.a
+        version = services.ladder_for(tw.tenant)
+        services.ladder_revise(
+            membership=tw.members["admin"],
+            version=version,
+            changes={level: {"withholding_cap_percent": Decimal(cap)}},
+            reason="Withholding allowed at this level",
+        )
+        return services.escalation_step_propose(
+            membership=tw.members["commissioner"],
+            contract=contract or tw.p1.contract,
+            **default_step(to_level=level, justification="Skipped levels for the test"),
+        )
+
+    return _capped

@@ -64,6 +64,8 @@ OBJECT_KWARGS = {
     "supportive_measure_pk": (True, lambda tw, pw: pw.extra["supportive_measure"]),
     "provider_concern_pk": (True, lambda tw, pw: pw.extra["provider_concern"]),
     "frontline_report_pk": (True, lambda tw, pw: pw.extra["frontline_report"]),
+    # the withholding ledger (built by _add_withholdings below)
+    "withholding_pk": (True, lambda tw, pw: pw.extra["withholding"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -416,6 +418,30 @@ def _add_calendar(tw: TenantWorld) -> None:
     tw.tenant.holiday_country = "US"
 
 
+def _add_withholdings(tw: TenantWorld) -> None:
+    """A withholding on each provider's contract, tied to its signal, written
+    as rows (the service needs a ladder level with a cap: tests/escalation)."""
+    from escalation.models import EscalationRecord, Withholding
+
+    for pw in (tw.p1, tw.p2):
+        record = EscalationRecord.objects.get(contract=pw.contract)
+        signal = pw.extra["signal"]
+        pw.extra["withholding"] = Withholding.objects.create(
+            tenant=tw.tenant,
+            contract=pw.contract,
+            period=dt.date(2026, 11, 1),
+            amount=Decimal("312.50"),
+            currency=tw.tenant.currency,
+            tied_to=signal,
+            ground=f"Until missed visits are back under target {pw.mark}",
+            step=pw.extra["escalation_step"],
+            stage=record.stage,
+            cap_percent=Decimal("2.00"),
+            monthly_value=Decimal("20833.33"),
+            recorded_by=tw.user("commissioner"),
+        )
+
+
 def add_every_app(tw: TenantWorld) -> None:
     """Every app's objects for one tenant of the world, so that each route's
     object kwarg (OBJECT_KWARGS) names one: a new app adds its builder here."""
@@ -423,6 +449,7 @@ def add_every_app(tw: TenantWorld) -> None:
     _add_performance(tw)
     _add_escalation(tw)
     _add_support(tw)
+    _add_withholdings(tw)
 
 
 @pytest.fixture

@@ -118,6 +118,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("escalation_approval", "Escalation steps awaiting approval"),
         ("formal_notice", "Formal notices"),
         ("provider_concern", "Provider concerns"),
+        ("withholding", "Payment withholdings"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"

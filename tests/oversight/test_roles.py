@@ -60,6 +60,7 @@ class Scenario:
     api_kwarg: str | None = None
     create_json: Callable[[TenantWorld, str], dict] | None = None
     edit_json: Callable[[TenantWorld, str], dict] | None = None
+    api_headers: Callable[[str], dict] = lambda tag: {}  # e.g. an Idempotency-Key
     # roles that cannot see the target at all: they get 404, not 403
     target_hidden_from: set[str] = field(default_factory=set)
 
@@ -330,7 +331,74 @@ SCENARIOS: dict[str, Scenario] = {
         api="api-frontline-report",
         create_json=lambda tw, tag: _report_data(tw, tag),
     ),
+    # The withholding ledger (escalation/withholdings.py): P1's contract is first
+    # moved to a level whose stage sets a withholding cap.
+    "withholding.record": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("escalation.Withholding")
+            .objects.filter(tenant=tw.tenant, ground__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="withholding_create",
+        create_page_kwargs=lambda tw: {"contract_pk": _withholding_ready(tw).pk},
+        create_form=lambda tw, tag: {**_withholding_data(tag), "request_key": f"roles-{tag}"},
+        api="api-withholding",
+        create_json=lambda tw, tag: {
+            "contract": _withholding_ready(tw).pk,
+            **_withholding_data(tag),
+        },
+        api_headers=lambda tag: {"HTTP_IDEMPOTENCY_KEY": f"roles-{tag}"},
+    ),
 }
+
+
+def _withholding_data(tag: str) -> dict:
+    return {
+        "period": "2026-11",
+        "amount": "120.00",
+        "ground": f"Until the remedial plan's first milestone is met {tag}",
+    }
+
+
+def _withholding_ready(tw: TenantWorld):
+    """P1's contract at level 1 of a ladder whose level 1 sets a 2% withholding cap."""
+    from escalation.models import EscalationRecord
+    from escalation.services import escalation_step_propose, ladder_for, ladder_revise
+
+    contract = tw.p1.contract
+    record = EscalationRecord.objects.filter(contract=contract).select_related("stage").first()
+    if record is None or record.stage is None or record.stage.withholding_cap_percent is None:
+        ladder_revise(
+            membership=tw.members[Role.ADMIN],
+            version=ladder_for(tw.tenant),
+            changes={1: {"withholding_cap_percent": Decimal("2")}},
+            reason="Withholding allowed at level 1",
+        )
+        escalation_step_propose(
+            membership=tw.members[Role.COMMISSIONER],
+            contract=contract,
+            to_level=1,
+            reason="Missed visits unexplained",
+            proportionality_note="Advisory contact first",
+            next_review_on=clock.today() + dt.timedelta(days=28),
+        )
+    return contract
+
+
+def _withholding(tw: TenantWorld):
+    """Money withheld on P1's contract, tied to nothing but its ground."""
+    from escalation.withholdings import withholding_record
+
+    return withholding_record(
+        membership=tw.members[Role.COMMISSIONER],
+        contract=_withholding_ready(tw),
+        period=dt.date(2026, 11, 1),
+        amount=Decimal("100"),
+        ground="Until the remedial plan's first milestone is met",
+        reason="Withheld under the remedy",
+    )
 
 
 def _measure_data(tw: TenantWorld, tag: str) -> dict:
@@ -568,9 +636,14 @@ def test_api_create(world, api_client_for, action, role):
     allowed = role in ACTIONS[action]
 
     client = api_client_for(member)
+    body = scenario.create_json(tw, tag)  # may prepare the target (a level that allows it)
     before = _counts()
     response = client.post(
-        url, scenario.create_json(tw, tag), format="json", HTTP_X_CHANGE_REASON=reason
+        url,
+        body,
+        format="json",
+        HTTP_X_CHANGE_REASON=reason,
+        **scenario.api_headers(tag),
     )
     created = scenario.find_created(tw, tag)
 
@@ -916,6 +989,28 @@ WORKFLOWS: dict[str, Workflow] = {
         api="api-supportive-measure-end",
         api_kwarg="supportive_measure_pk",
         api_data=lambda m, tag: {"outcome_note": f"Rostering stable again {tag}"},
+    ),
+    "withholding.release": Workflow(
+        prepare=lambda tw: _withholding(tw),
+        is_done=lambda w: type(w).objects.get(pk=w.pk).status == "released",
+        written=lambda w: w,
+        page="withholding_release",
+        page_kwarg="withholding_pk",
+        page_data=lambda w, tag: {"release_note": f"Two carers in post {tag}"},
+        api="api-withholding-release",
+        api_kwarg="withholding_pk",
+        api_data=lambda w, tag: {"note": f"Two carers in post {tag}"},
+    ),
+    "withholding.retain": Workflow(
+        prepare=lambda tw: _withholding(tw),
+        is_done=lambda w: type(w).objects.get(pk=w.pk).status == "retained",
+        written=lambda w: w,
+        page="withholding_retain",
+        page_kwarg="withholding_pk",
+        page_data=lambda w, tag: {"retain_note": f"No carer recruited by the deadline {tag}"},
+        api="api-withholding-retain",
+        api_kwarg="withholding_pk",
+        api_data=lambda w, tag: {"note": f"No carer recruited by the deadline {tag}"},
     ),
     "concern.acknowledge": Workflow(
         prepare=lambda tw: _concern(tw),
