@@ -159,9 +159,7 @@ def request_deadline(contract: Contract, today: date) -> date | None:
     (Counts days as ``default_deadline`` does.)"""
     _, stages = selectors.ladder_in_force(tenant_id=contract.tenant_id)
     stage = next((s for s in stages if s.level == REQUEST_LEVEL), None)
-    if stage is None or not stage.response_days:
-        return None
-    return today + dt.timedelta(days=stage.response_days)
+    return response_deadline(stage, today, tenant=contract.tenant)
 
 
 def contract_signal(contract: Contract, signal_id):
