@@ -79,12 +79,16 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Escalation ladder",
                 "Frontline reports",
                 "Notifications",
             ],
         ),
         (Role.PROVIDER, ["Home", "Contracts", "Returns", "Notifications"]),
-        (Role.EXECUTIVE, ["Home", "Contracts", "Returns", "Providers", "Notifications"]),
+        (
+            Role.EXECUTIVE,
+            ["Home", "Contracts", "Returns", "Providers", "Escalation ladder", "Notifications"],
+        ),
         (
             Role.ADMIN,
             [
@@ -94,8 +98,10 @@ def plugin_installed():
                 "KPI library",
                 "Providers",
                 "Service types",
+                "Escalation ladder",
                 "Frontline reports",
                 "Members",
+                "Settings",
                 "Notifications",
             ],
         ),
@@ -265,6 +271,7 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Site visits",
         "Providers",
         "Service types",
+        "Escalation ladder",
         "Frontline reports",
         "Notifications",
     ]
