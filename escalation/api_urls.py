@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from . import apis, notice_apis, support_apis
+from . import apis, notice_apis, plan_apis, support_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -16,5 +16,10 @@ router.register("concerns", support_apis.ProviderConcernViewSet, basename="api-c
 router.register(
     "frontline-reports", support_apis.FrontlineReportViewSet, basename="api-frontline-report"
 )
+
+router.register(
+    "improvement-plans", plan_apis.ImprovementPlanViewSet, basename="api-improvement-plan"
+)
+router.register("plan-actions", plan_apis.PlanActionViewSet, basename="api-plan-action")
 
 urlpatterns = router.urls
