@@ -118,6 +118,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("escalation_approval", "Escalation steps awaiting approval"),
         ("formal_notice", "Formal notices"),
         ("provider_concern", "Provider concerns"),
+        ("improvement_plan", "Improvement plans"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
@@ -136,6 +137,7 @@ def test_the_demo_runs_the_core_parts_then_performance_parts_in_order():
         "contracts.seed_sites",
         "contracts.seed_milestones",
         "performance.returns",
+        "escalation.plans",
         "performance.signals",
     ]
 
