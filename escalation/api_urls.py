@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from . import apis, notice_apis, support_apis, withholding_apis
+from . import apis, notice_apis, plan_apis, support_apis, withholding_apis
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -17,5 +17,9 @@ router.register(
     "frontline-reports", support_apis.FrontlineReportViewSet, basename="api-frontline-report"
 )
 router.register("withholdings", withholding_apis.WithholdingViewSet, basename="api-withholding")
+router.register(
+    "improvement-plans", plan_apis.ImprovementPlanViewSet, basename="api-improvement-plan"
+)
+router.register("plan-actions", plan_apis.PlanActionViewSet, basename="api-plan-action")
 
 urlpatterns = router.urls

@@ -56,6 +56,31 @@ def withholdings_panel(membership, contract):
     return dashboard_panel(membership, contract)
 
 
+def plan_panel(membership, contract):
+    """The contract dashboard's "Improvement plan" panel: the open plan and its actions."""
+    from .plan_views import dashboard_panel
+
+    return dashboard_panel(membership, contract)
+
+
+def overdue_plan_actions(*, contract_ids, today):
+    from .plans import overdue_actions_rule
+
+    return overdue_actions_rule(contract_ids=contract_ids, today=today)
+
+
+def plans_without_effect(*, contract_ids, today):
+    from .plans import no_effect_rule
+
+    return no_effect_rule(contract_ids=contract_ids, today=today)
+
+
+def seed_plans(ctx):
+    from .plan_demo import seed_plans as run
+
+    run(ctx)
+
+
 class EscalationConfig(AppConfig):
     name = "escalation"
 
@@ -179,3 +204,41 @@ class EscalationConfig(AppConfig):
         )
         registry.contract_panel("escalation.withholdings", withholdings_panel, order=62)
         registry.notification_kind(WITHHOLDING_NOTICE, "Payment withholdings", order=85)
+
+        # Improvement plans (escalation/plans.py). The commissioning side opens,
+        # manages (actions, controls, agreement, closing) and reviews plans and
+        # verifies or reopens actions; the provider's member marks its own
+        # contract's actions done, with evidence. Every role reads them (a
+        # provider, its own contracts').
+        from .plans import ACTION_OVERDUE, PLAN_NO_EFFECT, PLAN_NOTICE
+
+        permissions.register_action("plan.open", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("plan.manage", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("plan.review", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("plan_action.complete", {Role.PROVIDER})
+        permissions.register_action("plan_action.verify", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_action("plan_action.reopen", {Role.COMMISSIONER, Role.ADMIN})
+        permissions.register_read("plans.view", permissions.EVERY_ROLE)
+        registry.contract_link("Improvement plans", "contract_plans", read="plans.view", order=57)
+        registry.contract_panel("escalation.plan", plan_panel, order=58)
+        # From a live signal: a plan whose issue starts from the signal's words
+        # and whose first action is linked to the signal's KPI.
+        registry.signal_lever(
+            "Open an improvement plan", "plan_create", action="plan.open", order=25
+        )
+        registry.notification_kind(PLAN_NOTICE, "Improvement plans", order=88)
+        registry.signal_rule(
+            "escalation.plan_action_overdue",
+            overdue_plan_actions,
+            kinds={ACTION_OVERDUE: "Improvement-plan action overdue"},
+            order=55,
+        )
+        registry.signal_rule(
+            "escalation.plan_no_effect",
+            plans_without_effect,
+            kinds={PLAN_NO_EFFECT: "Verified plan actions did not move their KPIs"},
+            order=56,
+        )
+        # After the performance demo's returns (100), before its signals (110),
+        # so that the nightly rules see the plan.
+        registry.demo_part("escalation.plans", seed_plans, order=106)

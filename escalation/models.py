@@ -699,3 +699,239 @@ class Withholding(TenantOwned):
     def period_label(self) -> str:
         """ "Nov 2026": the payment month, as every page names a month."""
         return formatting.period_label(start=self.period)
+
+
+# --- Improvement plans (escalation/plans.py writes them) ---------------------------
+# DESIGN.md: an issue statement, root causes (distinct from the symptoms that
+# show the problem), actions with a named accountable lead, a milestone, a due
+# date and the evidence that will show each is done; the KPIs each action is
+# expected to move; safeguarding and continuity controls confirmed at each review.
+
+SETTLING_PERIODS_MAX = 24
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AGREED = "agreed", "Agreed"
+    CLOSED = "closed", "Closed"
+
+
+PLAN_TRANSITIONS: dict[str, set[str]] = {
+    PlanStatus.DRAFT: {PlanStatus.AGREED, PlanStatus.CLOSED},
+    PlanStatus.AGREED: {PlanStatus.CLOSED},
+    PlanStatus.CLOSED: set(),
+}
+
+
+class ImprovementPlan(TenantOwned):
+    """A contract's improvement plan: what is wrong (the issue and the symptoms
+    that show it), why (its root causes, ``PlanRootCause``), what will be done
+    (``PlanAction``) and what must stay safe meanwhile (``PlanControl``)."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="improvement_plans"
+    )
+    step = models.ForeignKey(
+        EscalationStep,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="improvement_plans",
+        help_text="The escalation step the plan was opened from, if any.",
+    )
+    issue_statement = limited_text(TEXT_MAX, help_text="The problem the plan addresses.")
+    symptoms = limited_text(
+        TEXT_MAX,
+        help_text="What shows the problem: the measures and events seen (not why they happen).",
+    )
+    settling_periods = models.PositiveSmallIntegerField(
+        "settling time (periods)",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(SETTLING_PERIODS_MAX)],
+        help_text=(
+            "Reporting periods after an action is verified before its KPIs should show the effect."
+        ),
+    )
+    status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=clock.now, editable=False)
+    agreed_at = models.DateTimeField(null=True, blank=True)
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    close_note = limited_text(TEXT_MAX, blank=True, help_text="Why the plan was closed.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "-opened_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "contract", "status"])]
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "plan_detail",
+            kwargs={"tenant_slug": self.tenant.slug, "improvement_plan_pk": self.pk},
+        )
+
+    def __str__(self) -> str:
+        return f"Improvement plan {self.pk} on {self.contract.reference}"
+
+
+class PlanRootCause(TenantOwned):
+    """One root cause of a plan's issue: why the symptoms happen."""
+
+    plan = models.ForeignKey(ImprovementPlan, on_delete=models.PROTECT, related_name="root_causes")
+    cause = limited_text(TEXT_MAX, help_text="Why the problem happens.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "id"]
+
+    def __str__(self) -> str:
+        return self.cause
+
+
+class ActionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done, awaiting verification"
+    VERIFIED = "verified", "Verified"
+
+
+# The provider marks an open action done (with evidence); the commissioning side
+# verifies it or sends it back to open with a reason.
+ACTION_TRANSITIONS: dict[str, set[str]] = {
+    ActionStatus.OPEN: {ActionStatus.DONE},
+    ActionStatus.DONE: {ActionStatus.VERIFIED, ActionStatus.OPEN},
+    ActionStatus.VERIFIED: set(),
+}
+
+
+class PlanAction(TenantOwned):
+    """One action of a plan, with who answers for it and how it is shown done."""
+
+    plan = models.ForeignKey(ImprovementPlan, on_delete=models.PROTECT, related_name="actions")
+    description = limited_text(TEXT_MAX, help_text="What will be done.")
+    lead = models.CharField(
+        "accountable lead", max_length=200, help_text="The named person accountable for it."
+    )
+    milestone = models.CharField(max_length=200, help_text="The milestone it reaches.")
+    due_on = models.DateField("due date")
+    evidence_expected = limited_text(
+        TEXT_MAX, help_text="The evidence that will show the action is done."
+    )
+    contract_kpis = models.ManyToManyField(
+        "performance.ContractKpi",
+        blank=True,
+        related_name="plan_actions",
+        verbose_name="KPIs it is expected to move",
+    )
+    status = models.CharField(
+        max_length=10, choices=ActionStatus.choices, default=ActionStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    completion_evidence = limited_text(
+        TEXT_MAX, blank=True, help_text="The evidence the provider gave that it is done."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verification_note = limited_text(TEXT_MAX, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reopen_reason = limited_text(
+        TEXT_MAX, blank=True, help_text="Why the action was sent back to open (the latest time)."
+    )
+
+    history = HistoricalRecords(m2m_fields=[contract_kpis])
+
+    class Meta:
+        ordering = ["plan", "due_on", "id"]
+        indexes = [models.Index(fields=["tenant", "status", "due_on"])]
+
+    def get_absolute_url(self) -> str:
+        return self.plan.get_absolute_url() + f"#action-{self.pk}"
+
+    def __str__(self) -> str:
+        return f"Action {self.pk}: {self.description[:80]}"
+
+
+class ControlKind(models.TextChoices):
+    SAFEGUARDING = "safeguarding", "Safeguarding"
+    CONTINUITY = "continuity", "Continuity of care"
+
+
+class PlanControl(TenantOwned):
+    """A safeguarding or continuity control that must stay in place while the
+    provider recovers; each review confirms it in place or not."""
+
+    plan = models.ForeignKey(ImprovementPlan, on_delete=models.PROTECT, related_name="controls")
+    kind = models.CharField(max_length=20, choices=ControlKind.choices)
+    description = limited_text(TEXT_MAX, help_text="What must stay in place.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description[:80]}"
+
+
+class PlanReview(TenantOwned):
+    """A review of a plan, at which every control is confirmed in place or not
+    (``ControlCheck``)."""
+
+    plan = models.ForeignKey(ImprovementPlan, on_delete=models.PROTECT, related_name="reviews")
+    held_on = models.DateField("review date")
+    note = limited_text(TEXT_MAX, help_text="What the review found.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "-held_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review of plan {self.plan_id} on {self.held_on}"
+
+
+class ControlCheck(TenantOwned):
+    """One control as a review found it."""
+
+    review = models.ForeignKey(PlanReview, on_delete=models.PROTECT, related_name="checks")
+    control = models.ForeignKey(PlanControl, on_delete=models.PROTECT, related_name="checks")
+    in_place = models.BooleanField()
+    note = limited_text(TEXT_MAX, blank=True, help_text="Required when it is not in place.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["review", "control"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "control"], name="control_check_once_per_review"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.control}: {'in place' if self.in_place else 'not in place'}"

@@ -3,7 +3,7 @@ named <model>_pk so the isolation crawl can map each to its object."""
 
 from django.urls import path
 
-from . import notice_views, support_views, views, withholding_views
+from . import notice_views, plan_views, support_views, views, withholding_views
 
 urlpatterns = [
     path("ladder/", views.ladder_detail, name="ladder_detail"),
@@ -155,5 +155,57 @@ urlpatterns = [
         "withholdings/<int:withholding_pk>/retain/",
         withholding_views.withholding_retain,
         name="withholding_retain",
+    ),
+    # Improvement plans (plan_views.py).
+    path(
+        "contracts/<int:contract_pk>/improvement-plans/",
+        plan_views.contract_plans,
+        name="contract_plans",
+    ),
+    path(
+        "contracts/<int:contract_pk>/improvement-plans/new/",
+        plan_views.plan_create,
+        name="plan_create",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/",
+        plan_views.plan_detail,
+        name="plan_detail",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/actions/new/",
+        plan_views.plan_action_add,
+        name="plan_action_add",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/controls/new/",
+        plan_views.plan_control_add,
+        name="plan_control_add",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/reviews/new/",
+        plan_views.plan_review_create,
+        name="plan_review_create",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/agree/",
+        plan_views.plan_agree,
+        name="plan_agree",
+    ),
+    path(
+        "improvement-plans/<int:improvement_plan_pk>/close/",
+        plan_views.plan_close,
+        name="plan_close",
+    ),
+    path("plan-actions/<int:plan_action_pk>/done/", plan_views.action_done, name="action_done"),
+    path(
+        "plan-actions/<int:plan_action_pk>/verify/",
+        plan_views.action_verify,
+        name="action_verify",
+    ),
+    path(
+        "plan-actions/<int:plan_action_pk>/reopen/",
+        plan_views.action_reopen,
+        name="action_reopen",
     ),
 ]

@@ -14,7 +14,14 @@ from oversight import clock, formatting
 from oversight.forms import ReasonMixin, USWDSMixin
 
 from .forms import contract_rows
-from .models import TEXT_MAX, EscalationStep, FormalNotice, StepStatus
+from .models import (
+    TEXT_MAX,
+    ActionStatus,
+    EscalationStep,
+    FormalNotice,
+    PlanAction,
+    StepStatus,
+)
 
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})(?:-(\d{1,2}))?\s*$")
 
@@ -122,6 +129,13 @@ class WithholdingForm(USWDSMixin, ReasonMixin, forms.Form):
             .order_by("-effective_at", "-id")
         )
         signals = contract_rows("Signal", contract).exclude(status="closed").order_by("-opened_at")
+        # The plan milestones still to be met (the NHS procedure repays the
+        # withheld sums when they are).
+        actions = (
+            PlanAction.objects.filter(tenant_id=contract.tenant_id, plan__contract_id=contract.pk)
+            .exclude(status=ActionStatus.VERIFIED)
+            .order_by("due_on", "id")
+        )
         choices = [("", "Nothing: the failure described above")]
         choices += [
             (
@@ -137,6 +151,14 @@ class WithholdingForm(USWDSMixin, ReasonMixin, forms.Form):
         ]
         choices += [
             (f"signal:{s.pk}", f"Signal: {formatting.shorten(s.message, 80)}") for s in signals
+        ]
+        choices += [
+            (
+                f"plan_action:{a.pk}",
+                f"Plan milestone: {formatting.shorten(a.milestone, 80)} "
+                f"(due {formatting.date(a.due_on)})",
+            )
+            for a in actions
         ]
         self.fields["tied"].choices = choices
         self.fields["step"].choices = [("", "None")] + [

@@ -57,6 +57,7 @@ from oversight.permissions import require
 from . import selectors
 from .models import (
     WITHHOLDING_TRANSITIONS,
+    ActionStatus,
     EscalationRecord,
     EscalationStep,
     NoticeStatus,
@@ -111,15 +112,23 @@ class Tie:
     model: str  # app_label.modelname
     label: str  # what a person calls it
     met: Callable[[object], bool]  # is the milestone the withholding waits on met?
+    contract_field: str = "contract_id"  # the lookup that names the row's contract
+
+
+def _action_met(action) -> bool:
+    """A plan action's milestone is met once the commissioner verified it (the
+    NHS procedure repays the withheld sums when the plan's milestones are met)."""
+    return action.status == ActionStatus.VERIFIED
 
 
 # What a withholding may be tied to, by the kind the page and the API name.
-# An improvement-plan action joins in one line:
-#   "plan_action": Tie("escalation.planaction", "plan action", lambda a: a.status == "verified"),
 TIES: dict[str, Tie] = {
     "formal_notice": Tie("escalation.formalnotice", "formal notice", _notice_met),
     "escalation_step": Tie("escalation.escalationstep", "escalation step", _step_met),
     "signal": Tie("performance.signal", "signal", _signal_met),
+    "plan_action": Tie(
+        "escalation.planaction", "plan action", _action_met, contract_field="plan__contract_id"
+    ),
 }
 _TIE_BY_MODEL = {tie.model: (kind, tie) for kind, tie in TIES.items()}
 
@@ -151,7 +160,7 @@ def tied_label(obj) -> str:
     _, tie = tie_of(obj)
     if tie is None:
         return ""
-    message = getattr(obj, "message", "")
+    message = getattr(obj, "message", "") or getattr(obj, "milestone", "")
     label = f"{tie.label} {obj.pk}" + (f": {message}" if message else "")
     return formatting.shorten(label, 160)
 
@@ -166,9 +175,11 @@ def _tied_object(contract: Contract, kind: str, object_id) -> tuple[object | Non
         return None, f"Give the id of the {tie.label} it is tied to."
     app_label, model_name = tie.model.split(".")
     model = apps.get_model(app_label, model_name)
-    obj = model._default_manager.filter(pk=object_id).first()
     # Another tenant's or contract's row reads as a missing one.
-    if obj is None or obj.tenant_id != contract.tenant_id or obj.contract_id != contract.pk:
+    obj = model._default_manager.filter(
+        pk=object_id, tenant_id=contract.tenant_id, **{tie.contract_field: contract.pk}
+    ).first()
+    if obj is None:
         return None, f"{object_id} is not one of {contract.reference}'s {tie.label}s."
     return obj, ""
 

@@ -427,3 +427,40 @@ def test_totals_per_contract_and_per_tenant(world, capped, django_assert_num_que
         withholdings.withholdings_visible(membership=world.b.members["admin"])
     )["withheld"] == Decimal("0.00")
     assert Withholding.objects.count() == 3
+
+
+def test_money_tied_to_a_plan_milestone_is_released_once_the_action_is_verified(
+    world, capped, row_counts
+):
+    """The NHS procedure's remedy: the withheld sum waits on a plan milestone and
+    is repaid when the commissioner has verified the action that meets it."""
+    from escalation import plans
+    from tests.escalation.plan_helpers import open_plan
+
+    tw = world.a
+    capped(tw, level=3)
+    action = open_plan(tw).actions.get()
+    w = record(tw, tied_kind="plan_action", tied_id=action.pk)
+    assert withholdings.milestone_met(w.tied_to) is False
+    assert withholdings.tied_label(w.tied_to).startswith(f"plan action {action.pk}: ")
+    commissioner = tw.members["commissioner"]
+    before = row_counts()
+    errors = refused(
+        before,
+        row_counts,
+        lambda: withholdings.withholding_release(membership=commissioner, withholding=w, note="x"),
+    )
+    assert "milestone" in errors
+    done = plans.action_mark_done(membership=tw.p1.member, action=action, evidence="Rota attached")
+    plans.action_verify(membership=commissioner, action=done, note="Checked the rota file")
+    released = withholdings.withholding_release(
+        membership=commissioner, withholding=w, note="Milestone verified"
+    )
+    assert released.status == "released"
+    # Another contract's action is not one it may be tied to.
+    other = open_plan(tw, contract=tw.p2.contract).actions.get()
+    before = row_counts()
+    errors = refused(
+        before, row_counts, lambda: record(tw, tied_kind="plan_action", tied_id=other.pk)
+    )
+    assert any("is not one of" in m for m in sum(errors.values(), []))

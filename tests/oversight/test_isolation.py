@@ -64,6 +64,9 @@ OBJECT_KWARGS = {
     "supportive_measure_pk": (True, lambda tw, pw: pw.extra["supportive_measure"]),
     "provider_concern_pk": (True, lambda tw, pw: pw.extra["provider_concern"]),
     "frontline_report_pk": (True, lambda tw, pw: pw.extra["frontline_report"]),
+    # improvement plans (built by _add_plans below)
+    "improvement_plan_pk": (True, lambda tw, pw: pw.extra["improvement_plan"]),
+    "plan_action_pk": (True, lambda tw, pw: pw.extra["plan_action"]),
     # the withholding ledger (built by _add_withholdings below)
     "withholding_pk": (True, lambda tw, pw: pw.extra["withholding"]),
 }
@@ -450,6 +453,37 @@ def add_every_app(tw: TenantWorld) -> None:
     _add_escalation(tw)
     _add_support(tw)
     _add_withholdings(tw)
+    _add_plans(tw)
+
+
+def _add_plans(tw: TenantWorld) -> None:
+    from escalation import plans
+
+    for pw in (tw.p1, tw.p2):
+        plan = plans.plan_open(
+            membership=tw.members["commissioner"],
+            contract=pw.contract,
+            issue_statement=f"Missed visits rising {pw.mark}",
+            symptoms=f"Missed visits at 6% for three months {pw.mark}",
+            root_causes=[f"Rotas planned a week ahead only {pw.mark}"],
+            actions=[
+                plans.ActionInput(
+                    description=f"Plan rotas four weeks ahead {pw.mark}",
+                    lead=f"Dana Whitfield {pw.mark}",
+                    milestone="Rotas published for the month",
+                    due_on=clock.today() + dt.timedelta(days=30),
+                    evidence_expected="The published rotas",
+                    contract_kpis=[pw.extra["contract_kpi"].pk],
+                )
+            ],
+            controls=[
+                plans.ControlInput(
+                    kind="safeguarding", description=f"Daily welfare calls {pw.mark}"
+                )
+            ],
+        )
+        pw.extra["improvement_plan"] = plan
+        pw.extra["plan_action"] = plan.actions.get()
 
 
 @pytest.fixture

@@ -125,6 +125,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("formal_notice", "Formal notices"),
         ("provider_concern", "Provider concerns"),
         ("withholding", "Payment withholdings"),
+        ("improvement_plan", "Improvement plans"),
         ("general", "General"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
@@ -144,6 +145,7 @@ def test_the_demo_runs_the_core_parts_then_the_feature_apps_parts_in_order():
         "contracts.seed_milestones",
         "performance.returns",
         "escalation.ladder",  # cites the returns' signals; today's signals see its notices
+        "escalation.plans",
         "performance.signals",
     ]
 

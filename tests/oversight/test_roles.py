@@ -289,6 +289,40 @@ SCENARIOS: dict[str, Scenario] = {
             "next_review_on": (clock.today() + dt.timedelta(days=28)).isoformat(),
         },
     ),
+    # Improvement plans (escalation/plans.py).
+    "plan.open": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("escalation.ImprovementPlan")
+            .objects.filter(tenant=tw.tenant, issue_statement__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="plan_create",
+        create_page_kwargs=lambda tw: {"contract_pk": tw.p1.contract.pk},
+        create_form=lambda tw, tag: {**_plan_data(tag), "root_causes": "Rotas one week ahead"},
+        api="api-improvement-plan",
+        create_json=lambda tw, tag: {
+            "contract": tw.p1.contract.pk,
+            **_plan_data(tag),
+            "root_causes": ["Rotas one week ahead"],
+        },
+    ),
+    "plan.review": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("escalation.PlanReview")
+            .objects.filter(tenant=tw.tenant, note__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="plan_review_create",
+        create_page_kwargs=lambda tw: {"improvement_plan_pk": _plan(tw).pk},
+        create_form=lambda tw, tag: {
+            "held_on": clock.today().isoformat(),
+            "note": f"Half the actions verified {tag}",
+        },
+    ),
     # Supportive measures, concerns and frontline reports (escalation/support.py).
     "measure.start": Scenario(
         target=lambda tw: tw.p1.contract,
@@ -979,6 +1013,62 @@ WORKFLOWS: dict[str, Workflow] = {
         api_kwarg="formal_notice_pk",
         api_data=lambda n, tag: {"response": f"Paid on the 3rd, remittance attached {tag}"},
     ),
+    # Improvement plans: plan.manage is shown by agreeing a plan (page) and
+    # adding an action (API); the actions' life by their three routes.
+    "plan.manage": Workflow(
+        prepare=lambda tw: _plan(tw),
+        is_done=lambda p: type(p).objects.get(pk=p.pk).status == "agreed" or p.actions.count() > 1,
+        written=lambda p: (
+            p.actions.order_by("-id").first()
+            if p.actions.count() > 1
+            else type(p).objects.get(pk=p.pk)
+        ),
+        page="plan_agree",
+        page_kwarg="improvement_plan_pk",
+        page_data=lambda p, tag: {"note": f"Agreed at the meeting {tag}"},
+        api="api-improvement-plan-add-action",
+        api_kwarg="improvement_plan_pk",
+        api_data=lambda p, tag: {
+            "description": f"Recruit two senior carers {tag}",
+            "lead": "Sam Ortiz",
+            "milestone": "Two carers in post",
+            "due_on": (clock.today() + dt.timedelta(days=60)).isoformat(),
+            "evidence_expected": "Contracts signed",
+        },
+    ),
+    "plan_action.complete": Workflow(
+        prepare=lambda tw: _plan_action(tw),
+        is_done=lambda a: type(a).objects.get(pk=a.pk).status == "done",
+        written=lambda a: a,
+        page="action_done",
+        page_kwarg="plan_action_pk",
+        page_data=lambda a, tag: {f"action-{a.pk}-completion_evidence": f"Rotas out {tag}"},
+        api="api-plan-action-done",
+        api_kwarg="plan_action_pk",
+        api_data=lambda a, tag: {"completion_evidence": f"Rotas out {tag}"},
+    ),
+    "plan_action.verify": Workflow(
+        prepare=lambda tw: _plan_action(tw, done=True),
+        is_done=lambda a: type(a).objects.get(pk=a.pk).status == "verified",
+        written=lambda a: a,
+        page="action_verify",
+        page_kwarg="plan_action_pk",
+        page_data=lambda a, tag: {f"action-{a.pk}-note": f"Checked {tag}"},
+        api="api-plan-action-verify",
+        api_kwarg="plan_action_pk",
+        api_data=lambda a, tag: {"note": f"Checked {tag}"},
+    ),
+    "plan_action.reopen": Workflow(
+        prepare=lambda tw: _plan_action(tw, done=True),
+        is_done=lambda a: type(a).objects.get(pk=a.pk).status == "open",
+        written=lambda a: a,
+        page="action_reopen",
+        page_kwarg="plan_action_pk",
+        page_data=lambda a, tag: {f"action-{a.pk}-reopen_reason": f"Two weeks only {tag}"},
+        api="api-plan-action-reopen",
+        api_kwarg="plan_action_pk",
+        api_data=lambda a, tag: {"reopen_reason": f"Two weeks only {tag}"},
+    ),
     "measure.end": Workflow(
         prepare=lambda tw: _measure(tw),
         is_done=lambda m: type(m).objects.get(pk=m.pk).status == "ended",
@@ -1055,6 +1145,48 @@ def _notice(tw: TenantWorld, *, to_provider: bool, responded: bool = False):
     if responded:
         notice = notice_respond(membership=provider, notice=notice, response="Recruited two")
     return notice
+
+
+def _plan_data(tag: str) -> dict:
+    return {
+        "issue_statement": f"Missed visits rising {tag}",
+        "symptoms": "Missed visits at 6% against a 2% target",
+        "settling_periods": 3,
+    }
+
+
+def _plan(tw: TenantWorld):
+    """A draft plan on P1's contract with one open action (and no control)."""
+    from escalation import plans
+
+    return plans.plan_open(
+        membership=tw.members[Role.COMMISSIONER],
+        contract=tw.p1.contract,
+        issue_statement="Missed visits rising",
+        symptoms="Missed visits at 6%",
+        root_causes=["Rotas one week ahead"],
+        actions=[
+            plans.ActionInput(
+                description="Plan rotas four weeks ahead",
+                lead="Dana Whitfield",
+                milestone="Rotas published",
+                due_on=clock.today() + dt.timedelta(days=30),
+                evidence_expected="The rotas",
+            )
+        ],
+        controls=[],
+    )
+
+
+def _plan_action(tw: TenantWorld, *, done: bool = False):
+    from escalation import plans
+
+    action = _plan(tw).actions.get()
+    if done:
+        action = plans.action_mark_done(
+            membership=tw.members[Role.PROVIDER], action=action, evidence="Rotas out"
+        )
+    return action
 
 
 def _measure(tw: TenantWorld):

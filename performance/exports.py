@@ -1,0 +1,275 @@
+"""What performance lets other feature apps read (pyproject.toml's import-linter
+``ignore_imports`` lists each importer, e.g. "escalation.** -> performance.exports").
+
+Small, plain functions over a contract's KPIs, so that an app that links its
+rows to contract KPIs (escalation's improvement-plan actions) never reaches into
+performance's models or charts itself:
+
+- ``contract_kpi_choices``: a contract's KPIs as (id, label), for a form;
+- ``kpi_values``: the accepted values of given contract KPIs (optionally since
+  a date), with each KPI's name, unit and direction of improvement;
+- ``kpi_charts``: the control charts of given contract KPIs with dated markers
+  (an action done, an action verified) drawn on them as labelled lines.
+
+Every read is scoped by the membership (a provider: its own contracts), or,
+for the nightly signal rules that have no member, by the contract ids given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from oversight import formatting
+
+from . import charts
+from .dashboard import period_frequencies
+from .models import ContractKpi, ReturnStatus, ReturnValue, Unit
+from .selectors import contract_kpis_visible
+from .terms import target_in_force
+
+
+def contract_kpi_choices(*, membership, contract) -> list[tuple[int, str]]:
+    """The KPIs ``contract`` reports, priority measures first: ``(id, name)``."""
+    rows = (
+        contract_kpis_visible(membership=membership)
+        .filter(contract_id=contract.pk)
+        .order_by("-is_priority", "kpi__code")
+        .values_list("pk", "kpi__name")
+    )
+    return list(rows)
+
+
+def contract_kpis_of(*, tenant_id: int, contract_id: int) -> list[dict]:
+    """A contract's KPIs for the system (the demo builder, no member):
+    ``{"id", "code", "name", "direction"}``, priority measures first, in one query."""
+    rows = (
+        ContractKpi.objects.filter(tenant_id=tenant_id, contract_id=contract_id)
+        .order_by("-is_priority", "kpi__code")
+        .values_list("pk", "kpi__code", "kpi__name", "kpi__direction")
+    )
+    return [
+        {"id": pk, "code": code, "name": name, "direction": direction}
+        for pk, code, name, direction in rows
+    ]
+
+
+@dataclass(frozen=True)
+class KpiValues:
+    """One contract KPI's accepted values in period order."""
+
+    contract_kpi_id: int
+    contract_id: int
+    name: str
+    unit: str
+    direction: str  # "higher", "lower" or "none" (performance.models.Direction)
+    points: list[tuple[date, float]] = field(default_factory=list)  # (period start, value)
+
+
+def kpi_values(*, contract_kpi_ids: Iterable[int], since: date | None = None) -> list[KpiValues]:
+    """The accepted values of the given contract KPIs (of any contracts: the
+    caller has scoped the ids), from the period starting on or after ``since``
+    when given, in two queries. Site-level values become one value per period
+    as the signals engine rolls them up (counts add up, other units average)."""
+    ids = sorted(set(contract_kpi_ids))
+    if not ids:
+        return []
+    kpis = {ck.pk: ck for ck in ContractKpi.objects.filter(pk__in=ids).select_related("kpi")}
+    rows = ReturnValue.objects.filter(
+        contract_kpi_id__in=ids, return_obj__status=ReturnStatus.ACCEPTED
+    )
+    if since is not None:
+        rows = rows.filter(return_obj__period__start__gte=since)
+    grouped: dict[int, dict[date, list[float]]] = {}
+    for ck_id, start, value in rows.order_by("return_obj__period__start").values_list(
+        "contract_kpi_id", "return_obj__period__start", "value"
+    ):
+        grouped.setdefault(ck_id, {}).setdefault(start, []).append(float(value))
+    result = []
+    for ck_id in ids:
+        ck = kpis.get(ck_id)
+        if ck is None:
+            continue
+        periods = grouped.get(ck_id, {})
+        count = ck.kpi.unit == Unit.COUNT
+        result.append(
+            KpiValues(
+                contract_kpi_id=ck_id,
+                contract_id=ck.contract_id,
+                name=ck.kpi.name,
+                unit=ck.kpi.unit,
+                direction=ck.kpi.direction,
+                points=[
+                    (start, sum(vs) if count else sum(vs) / len(vs))
+                    for start, vs in sorted(periods.items())
+                ],
+            )
+        )
+    return result
+
+
+# --- control charts with dated markers -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A dated event to mark on one contract KPI's chart."""
+
+    contract_kpi_id: int
+    on: date
+    label: str  # "Action 3 verified"
+    kind: str = "done"  # "done" or "verified": how the line is drawn
+
+
+MARKER_STYLES = {
+    # A dotted blue line for "done (the provider says)", a solid green one for
+    # "verified (the commissioner checked)"; both AA against white.
+    "done": {"color": "#005ea2", "width": 2, "dash": "dot"},
+    "verified": {"color": "#00703c", "width": 2, "dash": "solid"},
+}
+MARKER_LEGEND = {"done": "Action done (provider)", "verified": "Action verified"}
+LABEL_ROWS = 4  # marker labels are stacked in this many rows so that near ones do not overlap
+LABEL_ROW_HEIGHT = 0.085  # of the plot's height
+
+
+@dataclass(frozen=True)
+class MarkedChart:
+    contract_kpi_id: int
+    name: str
+    direction_label: str
+    chart: charts.KpiChart | None  # None: no accepted values yet
+    markers: list[Marker]
+    dom_id: str
+
+
+def marker_position(on: date, starts: list[date]) -> float:
+    """Where ``on`` falls on a chart's category axis of periods starting at
+    ``starts`` (sorted): period ``i`` is drawn at ``i``, so a day part-way
+    through it is ``i - 0.5`` plus the part gone; before the first period,
+    ``-0.5``; after the last one's end (its length taken as the one before),
+    just beyond the last point."""
+    if not starts:
+        return 0.0
+    if on < starts[0]:
+        return -0.5
+    for i, start in enumerate(starts):
+        following = starts[i + 1] if i + 1 < len(starts) else None
+        if following is None:
+            length = (start - starts[i - 1]).days if i else 30
+            following_day = start.toordinal() + max(length, 1)
+            if on.toordinal() >= following_day:
+                return len(starts) - 0.5
+            return i - 0.5 + (on.toordinal() - start.toordinal()) / max(length, 1)
+        if on < following:
+            return i - 0.5 + (on - start).days / max((following - start).days, 1)
+    return len(starts) - 0.5  # pragma: no cover - the loop always returns
+
+
+def add_markers(figure: dict, markers: list[Marker], starts: list[date]) -> dict:
+    """``figure`` (a control chart) with each marker drawn as a vertical line
+    and a label naming it and its date; labels on the right half of the axis
+    sit left of their line, so that none runs off the figure. One legend entry
+    per kind of line drawn."""
+    layout = figure["layout"]
+    shapes = list(layout.get("shapes", []))
+    annotations = list(layout.get("annotations", []))
+    middle = (len(starts) - 1) / 2
+    for k, marker in enumerate(sorted(markers, key=lambda m: (m.on, m.label))):
+        x = marker_position(marker.on, starts)
+        style = MARKER_STYLES.get(marker.kind, MARKER_STYLES["done"])
+        shapes.append(
+            {
+                "type": "line",
+                "name": f"marker: {marker.label}",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": style,
+            }
+        )
+        annotations.append(
+            {
+                "name": f"marker: {marker.label}",
+                "xref": "x",
+                "yref": "paper",
+                "x": x,
+                "y": 1 - LABEL_ROW_HEIGHT * (k % LABEL_ROWS),
+                "yanchor": "top",
+                "xanchor": "right" if x > middle else "left",
+                "xshift": -3 if x > middle else 3,
+                "text": f"{marker.label}, {formatting.date(marker.on)}",
+                "showarrow": False,
+                "font": {"size": 11, "color": style["color"]},
+                "bgcolor": "rgba(255,255,255,0.85)",
+            }
+        )
+    legend = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": MARKER_LEGEND[kind],
+            "x": [None],
+            "y": [None],
+            "line": MARKER_STYLES[kind],
+            "hoverinfo": "skip",
+            "showlegend": True,
+        }
+        for kind in ("done", "verified")
+        if any(m.kind == kind for m in markers)
+    ]
+    return {
+        "data": [*figure["data"], *legend],
+        "layout": {**layout, "shapes": shapes, "annotations": annotations},
+    }
+
+
+def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers: list[Marker]):
+    """The control charts of ``contract``'s KPIs among ``contract_kpi_ids`` (as
+    the dashboard draws them), each with its markers: ``[MarkedChart]`` in the
+    dashboard's order, in a fixed number of queries."""
+    ids = set(contract_kpi_ids)
+    contract_kpis = list(
+        contract_kpis_visible(membership=membership)
+        .filter(contract_id=contract.pk, pk__in=ids)
+        .prefetch_related("phase_targets")
+        .order_by("-is_priority", "kpi__code")
+    )
+    if not contract_kpis:
+        return []
+    series = {v.contract_kpi_id: v for v in kpi_values(contract_kpi_ids=ids)}
+    frequencies = period_frequencies(membership, contract)
+    result = []
+    for ck in contract_kpis:
+        points = series[ck.pk].points if ck.pk in series else []
+        own = [m for m in markers if m.contract_kpi_id == ck.pk]
+        chart = None
+        if points:
+            starts = [start for start, _ in points]
+            chart = charts.kpi_chart(
+                title=ck.kpi.name,
+                periods=formatting.period_labels(starts, frequencies),
+                values=[value for _, value in points],
+                improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
+                target=[target_in_force(ck, start)[0] for start in starts],
+                unit=ck.kpi.unit,
+            )
+            chart = _with_figure(chart, add_markers(chart.figure, own, starts))
+        result.append(
+            MarkedChart(
+                contract_kpi_id=ck.pk,
+                name=ck.kpi.name,
+                direction_label=ck.kpi.get_direction_display(),
+                chart=chart,
+                markers=sorted(own, key=lambda m: (m.on, m.label)),
+                dom_id=f"plan-kpi-{ck.pk}",
+            )
+        )
+    return result
+
+
+def _with_figure(chart: charts.KpiChart, figure: dict) -> charts.KpiChart:
+    return replace(chart, figure=figure)
