@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets sharing a field name ("kind") get a name of their own (a string:
+    # the core imports no feature app).
+    "ENUM_NAME_OVERRIDES": {"NoticeKindEnum": "escalation.models.NoticeKind"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
