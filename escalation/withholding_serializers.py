@@ -2,6 +2,7 @@
 fields and leave the rules to escalation/withholdings.py, whose messages name
 the field."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oversight.serializers import StrictSerializer
@@ -12,6 +13,7 @@ from .withholding_forms import parse_month
 from .withholdings import TIES, tie_kind
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}(-\d{2})?$", "example": "2026-11"})
 class MonthField(serializers.Field):
     """A payment month: ``2026-11`` or any date in it (answered as its first day)."""
 
