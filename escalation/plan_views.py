@@ -20,8 +20,7 @@ from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
 from performance import exports
 
-from . import plans, selectors
-from .forms import contract_rows
+from . import notices, plans, selectors
 from .models import ActionStatus, PlanStatus
 from .plan_forms import (
     ActionForm,
@@ -87,8 +86,7 @@ def _from_signal(request, contract) -> dict:
     """``?signal=<id>`` (the "Open an improvement plan" lever beside a live
     signal): the issue statement starts from the signal's words and the first
     action is linked to its KPI, when it is one of this contract's signals."""
-    pk = registry.lever_signal_id(request)
-    signal = contract_rows("Signal", contract).filter(pk=pk).first() if pk is not None else None
+    signal = notices.contract_signal(contract, registry.lever_signal_id(request))
     if signal is None:
         return {}
     initial = {"issue_statement": signal.message, "symptoms": signal.message}

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
@@ -43,7 +43,7 @@ from oversight import clock, formatting, workflow
 from oversight.history import save_with_history
 from oversight.models import Membership, Role
 from oversight.notifications import notification_recipients, notify
-from oversight.permissions import require
+from oversight.permissions import require, require_same_tenant
 from oversight.registry import SignalFinding
 from performance import exports
 
@@ -221,11 +221,6 @@ def _text(value) -> str:
     return (value or "").strip()
 
 
-def _in_tenant(membership: Membership, obj, noun: str) -> None:
-    if obj.tenant_id != membership.tenant_id:
-        raise PermissionDenied(f"This {noun} is not one of your organisation's.")
-
-
 def _not_closed(plan: ImprovementPlan, what: str) -> None:
     if plan.status == PlanStatus.CLOSED:
         raise ValidationError({"plan": f"This plan is closed: {what}."})
@@ -362,7 +357,7 @@ def plan_open(
     first actions and controls. Root causes say why the problem happens: at
     least one, none a copy of the symptoms."""
     require(membership, "plan.open")
-    _in_tenant(membership, contract, "contract")
+    require_same_tenant(membership, contract, "contract")
     contract = Contract.objects.select_related("tenant").get(pk=contract.pk)
     now = now or clock.now()
     today = clock.tenant_today(contract.tenant)
@@ -454,7 +449,7 @@ def plan_open(
 
 
 def _locked_plan(membership: Membership, plan: ImprovementPlan) -> ImprovementPlan:
-    _in_tenant(membership, plan, "plan")
+    require_same_tenant(membership, plan, "plan")
     return (
         ImprovementPlan.objects.select_for_update()
         .select_related("tenant", "contract")
@@ -572,7 +567,7 @@ def plan_close(
 
 
 def _locked_action(membership: Membership, action: PlanAction) -> PlanAction:
-    _in_tenant(membership, action, "action")
+    require_same_tenant(membership, action, "action")
     return (
         PlanAction.objects.select_for_update()
         .select_related("tenant", "plan__contract", "plan__tenant")

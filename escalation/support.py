@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
@@ -28,7 +28,7 @@ from oversight import clock, formatting, workflow
 from oversight.history import save_with_history
 from oversight.models import Membership, Role
 from oversight.notifications import notification_recipients, notify
-from oversight.permissions import require
+from oversight.permissions import require, require_same_tenant
 
 from .models import (
     CONCERN_TRANSITIONS,
@@ -70,11 +70,6 @@ def _reason(reason: str, what: str) -> str:
     return reason
 
 
-def _in_tenant(membership: Membership, obj, noun: str) -> None:
-    if obj.tenant_id != membership.tenant_id:
-        raise PermissionDenied(f"This {noun} is not one of your organisation's.")
-
-
 # --- supportive measures ---------------------------------------------------------
 
 
@@ -112,7 +107,7 @@ def measure_start(
 ) -> SupportiveMeasure:
     """Start a supportive measure on ``contract`` (at whatever level it sits)."""
     require(membership, "measure.start")
-    _in_tenant(membership, contract, "contract")
+    require_same_tenant(membership, contract, "contract")
     reason = _reason(reason, "the measure is started")
     errors: dict[str, str] = {}
     problem = _owner_problem(membership, contract, owner)
@@ -163,7 +158,7 @@ def measure_end(
 ) -> SupportiveMeasure:
     """End an active measure, recording what it achieved (required)."""
     require(membership, "measure.end")
-    _in_tenant(membership, measure, "measure")
+    require_same_tenant(membership, measure, "measure")
     measure = SupportiveMeasure.objects.select_for_update().get(pk=measure.pk)
     outcome_note = _text(outcome_note)
     MEASURE_WORKFLOW.check(measure.status, MeasureStatus.ENDED)
@@ -247,7 +242,7 @@ def concern_acknowledge(
 ) -> ProviderConcern:
     """A commissioner or admin acknowledges a raised concern, with a note."""
     require(membership, "concern.acknowledge")
-    _in_tenant(membership, concern, "concern")
+    require_same_tenant(membership, concern, "concern")
     concern = (
         ProviderConcern.objects.select_for_update()
         .select_related("contract", "tenant")

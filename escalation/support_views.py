@@ -22,8 +22,7 @@ from oversight.permissions import can, can_read, require
 from oversight.tenancy import tenant_view
 from oversight.views import edit_page, tenant_url
 
-from . import selectors, support
-from .forms import contract_rows
+from . import notices, selectors, support
 from .models import ConcernStatus, MeasureStatus, ReportCategory
 from .support_forms import (
     ConcernAcknowledgeForm,
@@ -90,8 +89,7 @@ def _from_signal(request, contract) -> dict:
     """``?signal=<id>`` (the "Offer support" lever beside a live signal,
     registry.signal_lever): the recovery expectation starts from that signal,
     when it is one of this contract's (anything else is ignored)."""
-    pk = registry.lever_signal_id(request)
-    signal = contract_rows("Signal", contract).filter(pk=pk).first() if pk is not None else None
+    signal = notices.contract_signal(contract, registry.lever_signal_id(request))
     if signal is None:
         return {}
     return {"recovery_expectation": f"Until this signal clears: {signal.message}"}

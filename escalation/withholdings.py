@@ -41,7 +41,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
@@ -52,7 +52,7 @@ from oversight import clock, formatting, workflow
 from oversight.history import save_with_history
 from oversight.models import Membership, Role
 from oversight.notifications import notification_recipients, notify
-from oversight.permissions import require
+from oversight.permissions import require, require_same_tenant
 
 from . import selectors
 from .models import (
@@ -313,11 +313,6 @@ def _text(value) -> str:
     return (value or "").strip()
 
 
-def _in_tenant(membership: Membership, obj, noun: str) -> None:
-    if obj.tenant_id != membership.tenant_id:
-        raise PermissionDenied(f"This {noun} is not one of your organisation's.")
-
-
 def _money(amount, tenant) -> str:
     return formatting.tenant_money(amount, tenant.currency, tenant)
 
@@ -395,7 +390,7 @@ def withholding_record(
     authorised by the step in effect ``step_id`` if any. A request key this
     member used before answers that withholding (``replayed``), writing nothing."""
     require(membership, "withholding.record")
-    _in_tenant(membership, contract, "contract")
+    require_same_tenant(membership, contract, "contract")
     tenant = membership.tenant
     request_key = _text(request_key) or None
     if request_key:
@@ -536,7 +531,7 @@ def _tell_provider(withholding: Withholding, *, message: str, key: str) -> None:
 
 
 def _locked(membership: Membership, withholding: Withholding) -> Withholding:
-    _in_tenant(membership, withholding, "withholding")
+    require_same_tenant(membership, withholding, "withholding")
     return (
         Withholding.objects.select_for_update(of=("self",))
         .select_related("contract", "tenant")

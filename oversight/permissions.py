@@ -98,6 +98,13 @@ def require(membership: Membership | None, action: str) -> None:
         raise PermissionDenied(f"Your role cannot do this ({action}).")
 
 
+def require_same_tenant(membership: Membership, obj, noun: str) -> None:
+    """Refuse a write on another tenant's row: ``obj.tenant_id`` must be the
+    member's tenant (the services' check before they apply a change)."""
+    if obj.tenant_id != membership.tenant_id:
+        raise PermissionDenied(f"This {noun} is not one of your organisation's.")
+
+
 def can_read(membership: Membership | None, key: str) -> bool:
     allowed = _allowed(READS, "read", key)
     return membership is not None and membership.role in allowed

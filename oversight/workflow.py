@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from . import clock
 from .history import bulk_update, save_with_history
 from .models import Membership
-from .permissions import require
+from .permissions import require, require_same_tenant
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,8 @@ def _actor(*, membership: Membership | None, system: bool, action: str | None, h
 
 
 def _same_tenant(membership: Membership | None, obj: models.Model, flow: Workflow) -> None:
-    if membership is not None and getattr(obj, "tenant_id", None) not in (
-        None,
-        membership.tenant_id,
-    ):
-        raise PermissionDenied(f"This {flow.noun} is not one of your organisation's.")
+    if membership is not None and getattr(obj, "tenant_id", None) is not None:
+        require_same_tenant(membership, obj, flow.noun)
 
 
 def transition(
