@@ -94,7 +94,7 @@ from .models import (
     ReturnSource,
     Unit,
 )
-from .signal_engine import kpi_risk_scores, load_frames, recompute_signals
+from .signal_engine import contracts_in_scope, kpi_risk_scores, load_frames, recompute_signals
 
 REASON = "Demo data (seed_demo)"
 DEMO_SEED = 20260101
@@ -827,10 +827,15 @@ def _recovery_broken(ck: ContractKpi, series, worse: int) -> str:
     return ""
 
 
-def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
-    """A steady contract is one the signals engine itself rates low on its KPIs."""
+def _engine_band(plan: _Plan, today: date, skip_latest: bool) -> tuple[int, str, list[str]] | None:
+    """The score, band and reasons the signals engine gives the drawn data on
+    its KPIs alone, or None when no value is drawn."""
     if plan.frames is None:  # the contract's KPIs and targets: the same for every draw
         plan.frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
+        # Its value ranked among its tenant's contracts, as the nightly run ranks
+        # it (alone, it would be its tenant's largest and scaled up).
+        peers = load_frames(contracts_in_scope(tenant_id=plan.contract.tenant_id), today=today)
+        plan.frames["contracts"] = peers["contracts"]
     rows = [
         (v.ck.pk, p.period.start, float(v.value), v.site.pk if v.site else None)
         for p in plan.periods
@@ -838,9 +843,25 @@ def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
         for v in p.values
     ]
     if not rows:
+        return None
+    return kpi_risk_scores(plan.frames, rows, today=today)[plan.contract.pk]
+
+
+def _steady_broken(plan: _Plan, today: date, skip_latest: bool) -> str:
+    """A steady contract is one the signals engine itself rates low on its KPIs."""
+    rated = _engine_band(plan, today, skip_latest)
+    if rated is None or rated[1] == "low":
         return ""
-    score, band, reasons = kpi_risk_scores(plan.frames, rows, today=today)[plan.contract.pk]
-    return "" if band == "low" else f"rated {band} ({score}): {reasons[:2]}"
+    return f"rated {rated[1]} ({rated[0]}): {rated[2][:2]}"
+
+
+def _deteriorating_unseen(plan: _Plan, today: date, skip_latest: bool) -> str:
+    """A deteriorating contract is one the signals engine itself rates high or
+    critical on its KPIs."""
+    rated = _engine_band(plan, today, skip_latest)
+    if rated is None or rated[1] in ("high", "critical"):
+        return ""
+    return f"rated only {rated[1]} ({rated[0]}): {rated[2][:2]}"
 
 
 def story_broken(plan: _Plan, today: date) -> str:
@@ -854,6 +875,10 @@ def story_broken(plan: _Plan, today: date) -> str:
             continue
         if plan.story not in (DETERIORATING, RECOVERED):
             continue
+        if plan.story == DETERIORATING:
+            problem = _deteriorating_unseen(plan, today, skip_latest)
+            if problem:
+                return problem
         for ck in plan.cks:
             if ck.kpi.direction == Direction.NONE:
                 continue

@@ -52,7 +52,16 @@ SEVERITY_ORDER = list(SEVERITY_POINTS)
 BANDS = [(0, "low"), (25, "medium"), (50, "high"), (75, "critical")]
 MAX_SCORE = 100
 
-TARGET_MISSED_MIN = 3  # consecutive periods
+TARGET_MISSED_MIN, TARGET_MISSED_LONG = 3, 6  # consecutive periods
+# A special cause's strength (``concern_strength``): how many of the last
+# SHIFT_RECENT points are concerns, and how far their mean has moved from the
+# baseline in its standard deviations (worse is positive).
+SHIFT_RECENT = 3
+SHIFT_WINDOWS = (3, 6)
+BASELINE_GAP, BASELINE_MAX, BASELINE_MIN = 12, 24, 8
+SUSTAINED_CONCERNS = 2
+Z_SUSTAINED, Z_STRONG, SHIFT_STRONG = 3.0, 4.0, 1.5
+STRESS_SD = 1.0  # a stress indicator's recent mean this many baseline SDs worse
 VOLATILITY_RECENT = 6  # periods compared with the rest of the series
 VOLATILITY_RATIO = 1.75
 RECOVERY_LOOKBACK = 12
@@ -310,6 +319,8 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     mean_recent = frame["value"][stress_recent].groupby(ck[stress_recent]).mean()
     mean_before = frame["value"][~stress_recent].groupby(ck[~stress_recent]).mean()
 
+    evidence_frame = _shift_evidence(frame, series, position_from_end, concern)
+
     # One row per series with every rule's inputs, then flags as whole columns;
     # the loop below visits only the series that raised something.
     last = last.join(kpis.rename(columns={"target": "mature_target", "amber": "mature_amber"}))
@@ -321,8 +332,16 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     last["n"] = counts
     last["mean_recent"] = mean_recent
     last["mean_before"] = mean_before
-    sigma = (last["upl"] - last["mean"]) / 2.66 / 1.128  # σ ≈ MR̄ / 1.128
     sign = np.where(last["direction"] == "lower", 1.0, -1.0)
+    last = last.join(evidence_frame)
+    # Worse is positive; of the windows, the one with the stronger evidence.
+    z = np.column_stack([last[f"z{w}"].to_numpy(dtype=float) * sign for w in SHIFT_WINDOWS])
+    d = np.column_stack([last[f"d{w}"].to_numpy(dtype=float) * sign for w in SHIFT_WINDOWS])
+    best = np.argmax(np.where(np.isnan(z), -np.inf, z), axis=1)
+    rows = np.arange(len(last))
+    last["z"], last["shift"] = z[rows, best], d[rows, best]
+    none = (last["direction"] == "none") | last["z"].isna()
+    last.loc[none, ["z", "shift"]] = np.nan
     ratio = last["mr_recent"] / last["mr_before"].where(last["mr_before"] > 0)
     flags = pd.DataFrame(
         {
@@ -334,8 +353,9 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
             "stress": last["is_stress"].astype(bool)
             & (last["direction"] != "none")
             & (last["n"] > 2 * STRESS_RECENT)
-            & (sigma > 0)
-            & ((last["mean_recent"] - last["mean_before"]) * sign > sigma),
+            & (last["z"] >= Z_SUSTAINED)
+            & (last["shift"] >= STRESS_SD)
+            & ((last["mean_recent"] - last["mean_before"]) * sign > 0),
         },
         index=last.index,
     )
@@ -361,29 +381,53 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
             "target": _num(row["target"]),
             "point_type": row["point_type"],
         }
+        strength = concern_strength(row["concerns_recent"], row["z"], row["shift"])
         if flag["concern"]:
             words = _RULE_WORDS[row["rule"]].format(
                 n=int(row["run_trend"] if row["rule"] == "trend" else row["run_side"]),
                 worse="worse",
                 side="above" if row["value"] > row["mean"] else "below",
             )
+            # The rest of a contract's measures are many (the family-wise
+            # false-alarm rate): one step lower than its priority, stress and
+            # fidelity measures.
+            severity = (
+                ("low", "medium", "high")[strength]
+                if important
+                else (("low", "low", "medium")[strength])
+            )
+            persistence = (
+                f" {int(row['concerns_recent'])} of the last {SHIFT_RECENT} periods are "
+                f"concerns, their mean {_fmt_mean(row['shift'], 'count')} standard "
+                "deviations worse than before."
+                if strength
+                else ""
+            )
             specs.append(
                 SignalSpec(
                     contract,
                     "spc_concern",
                     f"spc_concern:{ck}",
-                    "high" if important else "medium",
+                    severity,
                     f"{row['name']}: {words} (concern); latest {_fmt(row['value'], unit)} "
-                    f"against a mean of {_fmt_mean(row['mean'], unit)}.",
+                    f"against a mean of {_fmt_mean(row['mean'], unit)}.{persistence}",
                     ck,
                     period,
-                    {**evidence, "rule": row["rule"]},
+                    {
+                        **evidence,
+                        "rule": row["rule"],
+                        "concerns_recent": int(row["concerns_recent"]),
+                        "shift_sd": _num(row["shift"]),
+                        "z": _num(row["z"]),
+                    },
                 )
             )
         if flag["missed"]:
             streak = int(row["miss_run"])
-            severity = "high" if streak >= 6 else "medium"
-            if row["is_priority"]:
+            severity = "high" if streak >= TARGET_MISSED_LONG else "medium"
+            if row["is_priority"] and streak >= TARGET_MISSED_LONG:
+                # Three months under target is what a steady service that
+                # wanders does now and then; six on a priority measure is not.
                 severity = bump(severity)
             specs.append(
                 SignalSpec(
@@ -441,7 +485,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
                     contract,
                     "stress",
                     f"stress:{ck}",
-                    "high" if flag["concern"] else "medium",
+                    "high" if flag["concern"] and strength == 2 else "medium",
                     f"{row['name']} is moving against the contract: last {STRESS_RECENT} "
                     f"periods averaged {_fmt_mean(row['mean_recent'], unit)} against "
                     f"{_fmt_mean(row['mean_before'], unit)} before ({worse} is worse).",
@@ -456,6 +500,70 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
             )
     specs += _text_signals(specs, kpis, recent_text, voice)
     return frame, specs
+
+
+def _shift_evidence(frame, series, position_from_end, concern) -> pd.DataFrame:
+    """Per series (indexed by ``ck``), how far and how surely its latest values
+    have moved from its own baseline, and how persistently the SPC calls them.
+
+    The baseline is up to BASELINE_MAX values ending BASELINE_GAP periods before
+    the latest (fewer on a short series, never inside the last SHIFT_RECENT),
+    so that a change under way for months is measured against the time before
+    it. For each window of SHIFT_WINDOWS latest values: ``d`` is its mean's
+    distance from the baseline mean in baseline standard deviations (the
+    sample SD, not MR-bar / 1.128: an autocorrelated series wanders further
+    than its moving ranges say), and ``z`` that distance over its standard
+    error, with both means' effective sizes shrunk by the baseline's lag-1
+    autocorrelation r, n (1 − r) / (1 + r): a steady series that wanders is
+    not mistaken for a shifted one. Signed later (worse is positive).
+    ``concerns_recent``: how many of the last SHIFT_RECENT points are
+    special-cause concerns."""
+    x = frame["value"].to_numpy(dtype=float)
+    ck = frame["ck"].to_numpy()
+    length = np.diff(np.r_[-1, series.last_rows])[series.gid]
+    gap = np.clip(length - BASELINE_MIN, SHIFT_RECENT, BASELINE_GAP)
+    baseline = (position_from_end >= gap) & (position_from_end < gap + BASELINE_MAX)
+    base = pd.DataFrame({"ck": ck[baseline], "x": x[baseline]}).groupby("ck")["x"]
+    out = pd.DataFrame({"base_mean": base.mean(), "base_sd": base.std(), "base_n": base.size()})
+    # Lag-1 autocorrelation within the baseline.
+    mean_row = out["base_mean"].reindex(ck).to_numpy()
+    dev = np.where(baseline, x - mean_row, np.nan)
+    previous = np.r_[np.nan, dev[:-1]]
+    previous[series.start] = np.nan
+    pair = ~np.isnan(dev) & ~np.isnan(previous)
+    products = pd.Series(np.where(pair, dev * previous, 0.0)).groupby(ck).sum()
+    squares = pd.Series(np.where(baseline, dev, 0.0) ** 2).groupby(ck).sum()
+    r = products / squares.where(squares > 0)
+    # The lag-1 estimate from a short baseline is biased low (about (1 + 3r) / n):
+    # corrected, or a wandering series would look surer than it is.
+    r = (r + (1 + 3 * r) / out["base_n"]).clip(0.0, 0.9).fillna(0.0)
+    shrink = (1 - r) / (1 + r)
+    spread = out["base_sd"].where((out["base_n"] >= BASELINE_MIN) & (out["base_sd"] > 0))
+    n_base = (out["base_n"] * shrink).clip(lower=1)
+    for w in SHIFT_WINDOWS:
+        recent = position_from_end < w
+        window = pd.DataFrame({"ck": ck[recent], "x": x[recent]}).groupby("ck")["x"]
+        mean, n = window.mean(), window.size()
+        d = (mean - out["base_mean"]) / spread
+        out[f"d{w}"] = d.where(n >= w)
+        out[f"z{w}"] = (d / np.sqrt(1 / (n * shrink).clip(lower=1) + 1 / n_base)).where(n >= w)
+    out["concerns_recent"] = (
+        pd.Series(concern & (position_from_end < SHIFT_RECENT)).groupby(ck).sum()
+    )
+    return out.drop(columns=["base_mean", "base_sd", "base_n"])
+
+
+def concern_strength(concerns_recent, z, shift) -> int:
+    """How strong a special-cause concern's evidence is (``_shift_evidence``):
+    0 when it may be chance (fewer than SUSTAINED_CONCERNS of the last
+    SHIFT_RECENT points are concerns, or their move is within Z_SUSTAINED
+    standard errors of the baseline), 1 when sustained, 2 when sustained and
+    both sure (Z_STRONG) and large (SHIFT_STRONG baseline SDs)."""
+    if pd.isna(z) or pd.isna(concerns_recent) or concerns_recent < SUSTAINED_CONCERNS:
+        return 0
+    if z >= Z_STRONG and shift >= SHIFT_STRONG:
+        return 2
+    return 1 if z >= Z_SUSTAINED else 0
 
 
 def _num(value) -> float | None:
@@ -529,7 +637,13 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
         narrative=recent_text["narrative"].fillna(""),
     )
     explanation_length = text["explanation"].str.len()
-    deteriorating = [s for s in specs if s.kind in DETERIORATION]
+    # A chance special cause (low) is not a deterioration to explain.
+    deteriorating = [
+        s
+        for s in specs
+        if s.kind in DETERIORATION
+        and SEVERITY_ORDER.index(s.severity) >= SEVERITY_ORDER.index("medium")
+    ]
     credited: set[int] = set()
     if voice is not None and voice.warnings:
         for index, spec in enumerate(deteriorating):
@@ -539,6 +653,7 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
                 credited.add(index)
     deteriorating = [s for i, s in enumerate(deteriorating) if i not in credited]
     raised: dict[int, list[str]] = {}
+    worst: dict[int, str] = {}
     if deteriorating:
         # Whole-column work first; the loop below does dictionary look-ups only.
         explained = set(text.loc[explanation_length >= 40, "ck"].tolist())
@@ -549,6 +664,7 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
         narrative_text = joined.str.lower() if len(joined) else joined
         cks = list(dict.fromkeys(spec.ck for spec in deteriorating))
         names = kpis.loc[cks, "name"].to_dict()
+        priorities = kpis.loc[cks, "is_priority"].astype(bool).to_dict()
         codes = kpis.loc[cks, "code"].to_dict()
         for spec in deteriorating:
             name = names[spec.ck]
@@ -556,6 +672,12 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
             mentioned = name.lower() in words or codes[spec.ck].lower() in words
             if spec.ck not in explained and not mentioned:
                 raised.setdefault(spec.contract, [])
+                # A priority measure left unsaid is as serious as a high signal.
+                severity = "high" if priorities.get(spec.ck) else spec.severity
+                if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(
+                    worst.get(spec.contract, "info")
+                ):
+                    worst[spec.contract] = severity
                 if name not in raised[spec.contract]:
                     raised[spec.contract].append(name)
     for contract, names_raised in raised.items():
@@ -564,7 +686,9 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
                 contract,
                 "silence",
                 "silence",
-                "high",
+                # As serious as what was left unsaid: high for a high signal or
+                # a priority measure, else medium.
+                "high" if worst[contract] in ("high", "critical") else "medium",
                 "Deterioration the provider has not raised: "
                 + ", ".join(names_raised)
                 + " worsened and the last returns neither explain nor mention it.",
@@ -668,42 +792,126 @@ def _expiry_signals(contracts: pd.DataFrame, today: date) -> list[SignalSpec]:
     return out
 
 
-def risk_scores(
-    specs: list[SignalSpec], kpis: pd.DataFrame, contracts: pd.DataFrame
-) -> dict[int, tuple[int, str, list[str]]]:
-    """0–100 per contract with its band and reasons, largest contribution first.
+# Signals about the returns themselves: a risk of their own kind (the
+# commissioner cannot see the service), not evidence that it is failing.
+DATA_KINDS = ("return_late", "return_missing", "return_resubmitted", "variance_unexplained")
+# Together they can take a contract to the top of medium, never further alone.
+DATA_CAP = 0.4
+# A contribution's weight in the combination: its points over this.
+POINTS_SCALE = 55.0
+COMBINED = 5  # contributions combined (and reasons shown before "n more")
+STRONG = SEVERITY_POINTS["high"] / POINTS_SCALE  # a high signal's chance
+CRITICAL = SEVERITY_POINTS["critical"] / POINTS_SCALE
+AGREEMENT = 2  # important measures deteriorating together
 
-    Each open signal adds its severity's points; a KPI signal is scaled by the
-    KPI's weight against the contract's average weight (0.5–2×, priority
-    measures ×1.25), and the total by the contract's value within its tenant
-    (0.85× for the smallest to 1.15× for the largest)."""
-    if contracts.empty:
-        return {}
+
+def risk_contributions(
+    specs: list[SignalSpec], kpis: pd.DataFrame, contracts: pd.DataFrame
+) -> dict[int, list[tuple[float, SignalSpec]]]:
+    """Per contract, its signals' contributions to the risk score, largest
+    first, as (points, signal). A KPI counts once, with its strongest signal
+    (a special cause, a missed target and a stressed indicator on one measure
+    are one piece of evidence, not three); a KPI signal's points are scaled by
+    its weight against the contract's mean (0.5–2×) and × 1.25 for a priority
+    measure."""
     mean_weight = kpis.groupby("contract")["weight"].mean() if not kpis.empty else pd.Series()
-    value_rank = contracts.groupby("tenant")["annual_value"].rank(pct=True).fillna(0.5)
-    value_factor = 0.85 + 0.3 * value_rank
-    contributions: dict[int, list[tuple[float, str]]] = {int(c): [] for c in contracts.index}
-    # Plain dictionaries: one look-up per signal instead of a .loc per signal.
     cks = kpis.index.tolist()
     weights = dict(zip(cks, kpis["weight"].tolist(), strict=True)) if len(cks) else {}
     priority = dict(zip(cks, kpis["is_priority"].tolist(), strict=True)) if len(cks) else {}
     mean_weights = mean_weight.to_dict()
-    factors = value_factor.to_dict()
+    best: dict[tuple[int, object], tuple[float, SignalSpec]] = {}
     for spec in specs:
+        if spec.contract not in contracts.index:
+            continue
         points = float(SEVERITY_POINTS[spec.severity])
+        key: object = spec.key
         if spec.ck is not None and spec.ck in weights:
             average = mean_weights.get(spec.contract, 1.0) or 1.0
             points *= float(np.clip(weights[spec.ck] / average, 0.5, 2.0))
             if priority[spec.ck]:
                 points *= 1.25
-        if points > 0 and spec.contract in contributions:
-            contributions[spec.contract].append((points, spec.message))
-    result = {}
-    for contract, parts in contributions.items():
+            key = ("kpi", spec.ck)
+        if points <= 0:
+            continue
+        held = best.get((spec.contract, key))
+        if held is None or points > held[0]:
+            best[(spec.contract, key)] = (points, spec)
+    out: dict[int, list[tuple[float, SignalSpec]]] = {int(c): [] for c in contracts.index}
+    for (contract, _key), part in best.items():
+        out[contract].append(part)
+    for parts in out.values():
         parts.sort(key=lambda p: -p[0])
-        score = int(min(MAX_SCORE, round(sum(p for p, _ in parts) * float(factors[contract]))))
-        band = risk_band(score)
-        result[contract] = (score, band, [message for _, message in parts])
+    return out
+
+
+def combine(
+    parts: list[tuple[float, SignalSpec]], important: set | frozenset = frozenset()
+) -> tuple[float, int]:
+    """0–1 from the contributions, and the highest score it may make (the
+    gates below hold after the contract's value has scaled it). Each is read as
+    the chance, on its own, that
+    the service is in trouble (points / POINTS_SCALE, at most 0.95) and the
+    largest COMBINED are joined as independent evidence, 1 − Π(1 − p). Many
+    weak signals do not add up to a critical contract (25 KPIs will show a
+    chance special cause most months), two or three strong ones do. The data
+    signals are read apart, together at most DATA_CAP: late or missing returns
+    can make a contract medium on their own, and do not add to the evidence
+    that its service is failing."""
+    chances, data = [], []
+    for points, spec in parts:
+        p = min(0.95, points / POINTS_SCALE)
+        (data if spec.kind in DATA_KINDS else chances).append(p)
+    chances.sort(reverse=True)
+    service = 1 - float(np.prod([1 - p for p in chances[:COMBINED]]))
+    # No contract is high without one strong piece of evidence (a high or
+    # critical signal), nor critical without two or one critical: moderate
+    # signals on many measures are what chance looks like.
+    strong = [p for p in chances if p >= STRONG]
+    # Agreement: sustained deterioration on two important measures (priority,
+    # stress, fidelity) is as strong as one high signal; on three, as two.
+    agreeing = [
+        min(0.95, points / POINTS_SCALE)
+        for points, spec in parts
+        if spec.kind in DETERIORATION
+        and spec.ck in important
+        and SEVERITY_ORDER.index(spec.severity) >= SEVERITY_ORDER.index("medium")
+    ]
+    if len(agreeing) >= AGREEMENT:
+        strong += [STRONG] * (1 if len(agreeing) == AGREEMENT else 2)
+    strong.sort(reverse=True)
+    ceiling = MAX_SCORE
+    if not strong:
+        ceiling = BANDS[2][0] - 1
+    elif len(strong) < 2 and strong[0] < CRITICAL:
+        ceiling = BANDS[3][0] - 1
+    reporting = min(DATA_CAP, 1 - float(np.prod([1 - p for p in data])))
+    if reporting > service:
+        return reporting, BANDS[2][0] - 1
+    return service, ceiling
+
+
+def risk_scores(
+    specs: list[SignalSpec], kpis: pd.DataFrame, contracts: pd.DataFrame
+) -> dict[int, tuple[int, str, list[str]]]:
+    """0–100 per contract with its band and reasons, largest contribution first
+    (``risk_contributions``, ``combine``), times 0.85 for the smallest contract
+    of its tenant by annual value to 1.15 for the largest."""
+    if contracts.empty:
+        return {}
+    value_rank = contracts.groupby("tenant")["annual_value"].rank(pct=True).fillna(0.5)
+    factors = (0.85 + 0.3 * value_rank).to_dict()
+    result = {}
+    important = (
+        frozenset(
+            kpis.index[kpis["is_priority"] | kpis["is_stress"] | kpis["is_fidelity"]].tolist()
+        )
+        if not kpis.empty
+        else frozenset()
+    )
+    for contract, parts in risk_contributions(specs, kpis, contracts).items():
+        chance, ceiling = combine(parts, important)
+        score = int(min(ceiling, round(100 * chance * float(factors[contract]))))
+        result[contract] = (score, risk_band(score), [spec.message for _, spec in parts])
     return result
 
 

@@ -46,6 +46,9 @@ EVIDENCE_LABELS = {
     "kpis": "KPIs",
     "count": "Thinly explained variances",
     "days_left": "Days left",
+    "concerns_recent": "Special-cause concerns in the last 3 periods",
+    "shift_sd": "Move from its baseline (standard deviations)",
+    "z": "Strength of the evidence (standard errors)",
 }
 _FIGURES = {"latest", "target", "amber_tolerance"}
 # Means and average changes: at least one decimal, even for a count.
@@ -77,6 +80,8 @@ def _evidence_text(key: str, value, *, unit: str, kpi_name: str) -> str:
         return ", ".join(formatting.period_labels(starts))
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if key in ("shift_sd", "z"):
+        return formatting.statistic(value, "count")
     if isinstance(value, int | float):
         return formatting.number(value, "count")
     return str(value)

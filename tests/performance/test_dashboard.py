@@ -174,8 +174,9 @@ def test_the_signals_with_their_reasons_and_an_acknowledge_form(world, dash, cli
     html = html.decode()
     concern = Signal.objects.get(contract=dash.contract, kind="spc_concern")
     row = html.split(f'id="signal-{concern.pk}"')[1].split("</tr>")[0]
-    # severity (not a priority measure: medium), kind, reason, period, status
-    assert ">Medium</span>" in row
+    # severity (one point outside the limits may be chance: low), kind, reason,
+    # period, status
+    assert ">Low</span>" in row
     assert "Special-cause concern" in row and concern.message in row
     assert concern.period_start.strftime("%b %Y") in row
     assert "Open" in row
@@ -218,6 +219,19 @@ def test_the_risk_score_with_its_reasons_history_and_the_latest_narrative(world,
     assert "Bands: low under 25, medium 25 to 49, high 50 to 74, critical 75 and over." in html
     assert "Two carers left in the month; agency cover booked." in html
     assert "Sickness and two leavers." in html
+
+
+def test_the_score_shows_five_reasons_strongest_first_and_folds_the_rest(world, dash, client_for):
+    risk = RiskScore.objects.filter(contract=dash.contract).order_by("-day").first()
+    reasons = [f"Reason number {n} in order of strength." for n in range(1, 9)]
+    RiskScore.objects.filter(pk=risk.pk).update(reasons=reasons)
+    html = client_for(world.a.members[Role.COMMISSIONER]).get(dashboard_url(world.a)).content
+    html = html.decode()
+    section = html.split('id="risk-heading"')[1].split("</section>")[0]
+    shown, folded = section.split("<details")
+    assert [r for r in reasons if r in shown] == reasons[:5]
+    assert "<summary>3 more</summary>" in folded
+    assert [r for r in reasons if r in folded] == reasons[5:]
 
 
 @pytest.mark.parametrize("role", [Role.EXECUTIVE, Role.AUDITOR, Role.PROVIDER, Role.ADMIN])
@@ -390,6 +404,9 @@ def test_the_signal_page_shows_its_evidence_and_the_form(world, dash, client_for
         "Target": "8.0%",
         "Latest point": "Special cause concern",
         "Rule that fired": "Outside the process limits",
+        "Special-cause concerns in the last 3 periods": "1",
+        "Move from its baseline (standard deviations)": "6.6",
+        "Strength of the evidence (standard errors)": "8.6",
     }
     for code in ("Kpi", "special_cause_concern", "outside_limits", "measure-0"):
         assert code not in html

@@ -86,11 +86,11 @@ def live(contract):
 
 
 def test_concern_opens_once_and_recompute_never_duplicates():
-    tenant, contract, ck, manager, _ = build(STABLE[:-1] + [20])
+    tenant, contract, ck, manager, _ = build(STABLE[:-3] + [20, 21, 22])
     first = recompute_signals(tenant_id=tenant.id, today=TODAY)
     assert first.opened >= 1
     concern = live(contract).get(kind="spc_concern")
-    assert concern.severity == "high"  # a priority KPI
+    assert concern.severity == "high"  # a sustained, large move on a priority KPI
     assert concern.contract_kpi == ck
     assert concern.history.first().history_change_reason == "Signal opened: condition appeared"
 
@@ -156,7 +156,7 @@ def test_risk_score_stored_once_per_day_with_reasons():
 def test_new_high_signal_notifies_the_contract_manager_once(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    tenant, contract, _, manager, _ = build(STABLE[:-1] + [20])
+    tenant, contract, _, manager, _ = build(STABLE[:-3] + [20, 21, 22])
     with django_capture_on_commit_callbacks(execute=True):
         recompute_signals(tenant_id=tenant.id, today=TODAY)
         recompute_signals(tenant_id=tenant.id, today=TODAY)

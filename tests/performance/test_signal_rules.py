@@ -97,7 +97,9 @@ def test_run_above_mean_on_lower_is_better_kpi_is_a_concern_with_its_length():
     specs = run(_values(series))
     concern = [s for s in specs if s.kind == "spc_concern"]
     assert len(concern) == 1
-    assert concern[0].severity == "medium"
+    # An ordinary measure (one of many) whose run moved it little: low.
+    assert concern[0].severity == "low"
+    assert concern[0].evidence["concerns_recent"] == 3
     assert "7 periods above the mean (concern)" in concern[0].message
     assert concern[0].evidence["rule"] == "run"
 
@@ -108,12 +110,62 @@ def test_the_same_run_on_higher_is_better_kpi_is_not_a_concern():
     assert "spc_concern" not in kinds(specs)
 
 
-def test_priority_or_stress_kpi_makes_a_concern_high():
-    series = STABLE[:23] + [20]  # far outside the limits
+def test_one_point_far_outside_the_limits_is_a_low_concern_even_on_a_priority_measure():
+    # One chance special cause: MDC calls it, but one point is not a trend.
+    series = STABLE[:23] + [20]
     specs = run(_values(series), kpis=_kpis(is_priority=True))
     concern = next(s for s in specs if s.kind == "spc_concern")
-    assert concern.severity == "high"
+    assert concern.severity == "low"
+    assert concern.evidence["concerns_recent"] == 1
     assert "outside its process limits" in concern.message
+
+
+@pytest.mark.parametrize(
+    "flags, severity",
+    [({"is_priority": True}, "high"), ({"is_stress": True}, "high"), ({}, "medium")],
+)
+def test_a_sustained_large_move_is_high_on_a_priority_or_stress_measure(flags, severity):
+    # The last three periods all concerns, far above the baseline.
+    series = STABLE[:21] + [9, 9.5, 10]
+    specs = run(_values(series), kpis=_kpis(**flags))
+    concern = next(s for s in specs if s.kind == "spc_concern")
+    assert concern.severity == severity
+    assert concern.evidence["concerns_recent"] == 3
+    assert concern.evidence["shift_sd"] > signal_rules.SHIFT_STRONG
+    assert "3 of the last 3 periods are concerns" in concern.message
+
+
+def test_concern_strength_reads_persistence_then_size():
+    strength = signal_rules.concern_strength
+    assert strength(1, 9.0, 9.0) == 0  # one point, however far
+    assert strength(2, 2.9, 2.0) == 0  # could be the series wandering
+    assert strength(2, 3.0, 1.0) == 1
+    assert strength(3, 4.0, 1.4) == 1  # sure but small
+    assert strength(3, 4.0, 1.5) == 2
+    assert strength(3, float("nan"), 2.0) == 0  # no baseline to judge against
+
+
+def test_a_wandering_series_is_judged_against_its_autocorrelation():
+    # The same last three values after a baseline that wanders in long swings
+    # (strongly autocorrelated) and after one that alternates: the move is
+    # surer against the alternating one.
+    rng = np.random.default_rng(3)
+    wander = [5.0]
+    for _ in range(20):
+        wander.append(5 + 0.9 * (wander[-1] - 5) + rng.normal(0, 0.5))
+    alternating = [5 + (0.8 if i % 2 else -0.8) for i in range(21)]
+    # The same mean and standard deviation: only the autocorrelation differs.
+    w = np.asarray(wander)
+    wander = list(5 + (w - w.mean()) / w.std(ddof=1) * np.std(alternating, ddof=1))
+    tail = [12.0, 12.0, 12.0]
+    frames = []
+    for ck, series in ((1, wander + tail), (2, alternating + tail)):
+        frames.append(_values(series, ck=ck))
+    kpis = pd.concat([_kpis(ck=1), _kpis(ck=2)])
+    values = pd.concat(frames, ignore_index=True)
+    specs = run(values, kpis=kpis)
+    z = {s.ck: s.evidence.get("z") for s in specs if s.kind == "spc_concern"}
+    assert z[2] > z[1]
 
 
 def test_target_missed_counts_consecutive_misses_only():
@@ -175,7 +227,7 @@ def test_stress_indicator_moving_against_contract():
 
 
 def test_silence_when_deterioration_is_neither_explained_nor_mentioned():
-    series = STABLE[:23] + [20]
+    series = STABLE[:21] + [9, 9.5, 10]  # sustained: three concerns in a row
     text = pd.DataFrame(
         [
             {
@@ -194,7 +246,7 @@ def test_silence_when_deterioration_is_neither_explained_nor_mentioned():
 
 
 def test_an_early_warning_between_the_first_period_read_and_the_opening_is_no_silence():
-    series = STABLE[:23] + [20]
+    series = STABLE[:21] + [9, 9.5, 10]
     text = pd.DataFrame(
         [
             {
@@ -278,17 +330,52 @@ def test_expiry_within_180_and_90_days():
     assert [(s.key, s.severity) for s in near] == [("expiry:90", "medium")]
 
 
-def test_risk_score_adds_weighted_points_with_reasons_in_order():
-    series = STABLE[:23] + [20]
+def test_risk_score_counts_a_measure_once_with_its_strongest_signal():
+    series = STABLE[:21] + [9, 9.5, 10]
     kpis = _kpis(target=5.5, is_priority=True)
     specs = run(_values(series), kpis=kpis)
-    scores = risk_scores(specs, kpis, _contracts())
-    score, band, reasons = scores[10]
-    # concern (high, 20 × 1.25 priority) + target missed … the reasons list them all,
-    # the largest first, and the score is their sum within 0–100.
-    assert 0 < score <= 100
-    assert reasons[0].startswith("Missed visits: outside its process limits")
-    assert band in {"medium", "high", "critical"}
+    assert {"spc_concern", "target_missed"} <= set(kinds(specs))
+    score, band, reasons = risk_scores(specs, kpis, _contracts())[10]
+    # One measure is one piece of evidence: the high concern, not its sum with
+    # the missed target (20 × 1.25 = 25 points, a chance of 25 / 55).
+    assert reasons == [next(s.message for s in specs if s.kind == "spc_concern")]
+    # The only contract of its tenant is its largest (value factor 1.15).
+    assert score == round(100 * 25 / 55 * 1.15) == 52
+    assert band == "high"
+
+
+def test_many_weak_signals_do_not_make_a_contract_high():
+    # 25 measures, each with a low concern: chance looks like this every month.
+    kpis = pd.concat([_kpis(ck=ck) for ck in range(1, 26)])
+    specs = [
+        signal_rules.SignalSpec(10, "spc_concern", f"spc_concern:{ck}", "medium", f"m{ck}", ck)
+        for ck in range(1, 26)
+    ]
+    score, band, _ = risk_scores(specs, kpis, _contracts())[10]
+    assert band == "medium" and score < 50
+
+
+def test_two_important_measures_deteriorating_together_make_it_high():
+    kpis = pd.concat([_kpis(ck=1, is_priority=True), _kpis(ck=2, is_stress=True), _kpis(ck=3)])
+    medium = [
+        signal_rules.SignalSpec(10, "spc_concern", f"spc_concern:{ck}", "medium", f"m{ck}", ck)
+        for ck in (1, 2)
+    ]
+    _, band, _ = risk_scores(medium, kpis, _contracts())[10]
+    assert band == "medium"  # agreement alone counts as one strong piece of evidence…
+    high = medium + [signal_rules.SignalSpec(10, "spc_concern", "spc_concern:3", "high", "h3", 3)]
+    _, band, _ = risk_scores(high, kpis, _contracts())[10]
+    assert band == "high"  # …and with a high signal elsewhere the contract is high
+
+
+def test_late_and_missing_returns_alone_make_a_contract_medium_at_most():
+    specs = [
+        signal_rules.SignalSpec(10, "return_missing", "return_missing", "critical", "4 missing"),
+        signal_rules.SignalSpec(10, "return_late", "return_late", "medium", "3 late"),
+    ]
+    score, band, reasons = risk_scores(specs, _kpis(), _contracts(value=9e9))[10]
+    assert band == "medium" and score < 50
+    assert reasons == ["4 missing", "3 late"]
 
 
 def test_a_risk_score_is_in_the_band_whose_floor_it_reaches_on_the_chart_too():

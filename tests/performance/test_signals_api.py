@@ -61,8 +61,8 @@ def test_commissioner_lists_the_tenants_signals_with_their_reasons(world, both, 
     assert row["message"] == concern.message
     assert row["contract_reference"] == world.a.p1.contract.reference
     assert row["kpi_code"] == "measure-0"
-    # not a priority measure: a concern is medium
-    assert (row["kind"], row["severity"], row["status"]) == ("spc_concern", "medium", "open")
+    # one point outside the limits, not yet sustained: a low concern
+    assert (row["kind"], row["severity"], row["status"]) == ("spc_concern", "low", "open")
     assert row["evidence"]["point_type"] == "special_cause_concern"
     assert not contains_any(response.content, world.b.texts)
 
@@ -77,11 +77,11 @@ def test_filters_by_contract_status_severity_kind_and_live(world, both, api_clie
     assert by_contract == set(signals.filter(contract=p1).values_list("id", flat=True))
     assert by_contract != set(signals.values_list("id", flat=True))
 
-    high = _ids(client.get(url, {"severity": "high"}))
-    assert high == set(signals.filter(severity="high").values_list("id", flat=True)) and high
-    several = _ids(client.get(url, {"severity": ["high", "medium"]}))
+    low = _ids(client.get(url, {"severity": "low"}))
+    assert low == set(signals.filter(severity="low").values_list("id", flat=True)) and low
+    several = _ids(client.get(url, {"severity": ["low", "medium"]}))
     assert several == set(
-        signals.filter(severity__in=["high", "medium"]).values_list("id", flat=True)
+        signals.filter(severity__in=["low", "medium"]).values_list("id", flat=True)
     )
 
     concern = signals.get(contract=p1, kind="spc_concern")
