@@ -378,7 +378,7 @@ def test_a_plugin_early_warning_source_counts_in_the_providers_favour(db, plugin
     from performance.signal_engine import recompute_signals
     from tests.performance.test_signal_engine import STABLE, TODAY, build
 
-    tenant, contract, *_ = build(STABLE[:-1] + [20])
+    tenant, contract, *_ = build(STABLE[:-3] + [20, 21, 22])
     _, other, *_ = build(STABLE)
     plugin_installed.VISIT_WARNINGS.clear()
     plugin_installed.WARNING_READS.clear()
