@@ -64,6 +64,7 @@ from performance.signal_rules import evaluate, risk_scores  # noqa: E402
 END = date(2026, 11, 30)  # the last month-end evaluated (fixed: the figures never move)
 WINDOW = 18  # month-ends evaluated, ending at END
 SUSTAINED = 6  # months a deterioration has run before recall counts it
+BEFORE = 8  # months of normal service at least before a deterioration begins
 MONTHLY_DUE, WEEKLY_DUE = 15, 3
 PRIORITY, STRESS = 4, 4  # the first KPIs of each contract: priority, then stress
 
@@ -188,9 +189,12 @@ def generate(setting: Setting, contracts: int, seed: int):
         scale = np.ones((setting.kpis, n))
         in_window = np.flatnonzero(periods["start"] >= window_first)
         if story == "deteriorating":
-            # Begins inside the window, early enough to be sustained by END.
+            # Begins inside the window, early enough to be sustained by END,
+            # and after at least BEFORE months of normal service (a contract
+            # that is poor from its first month has no deterioration to find).
             latest = n - int(SUSTAINED * per_month)
-            begin = int(rng.integers(in_window[0], max(in_window[0] + 1, latest)))
+            first = min(max(in_window[0], int(BEFORE * per_month)), latest)
+            begin = int(rng.integers(first, max(first + 1, latest)))
             ramp = max(1, int(rng.choice([1, 3, 6, 9]) * per_month))
             size = rng.uniform(2.0, 3.5)
             moved = list(rng.choice(PRIORITY, size=int(rng.integers(1, 3)), replace=False))
@@ -361,10 +365,10 @@ def run(setting: Setting, contracts: int, seed: int, ends: list[date]):
         scores = risk_scores(specs, kpis, contracts_frame)
         seconds += time.perf_counter() - t0
         flagged["engine"]["high"][day] = {
-            c for c, (_s, band, _r) in scores.items() if band in ("high", "critical")
+            c for c, risk in scores.items() if risk.band in ("high", "critical")
         }
         flagged["engine"]["critical"][day] = {
-            c for c, (_s, band, _r) in scores.items() if band == "critical"
+            c for c, risk in scores.items() if risk.band == "critical"
         }
         red, red_two = _rag(frames, kpis)
         flagged["rag"]["high"][day], flagged["rag"]["critical"][day] = red, red_two

@@ -436,7 +436,8 @@ def build_portfolio(bench_url: str, n_contracts: int, n_kpis: int, n_months: int
     )
     tenant = pd.DataFrame(
         [{"id": 1, "name": "Bench County", "slug": "bench", "currency": "USD",
-          "time_zone": "UTC", "created_at": now}]
+          "time_zone": "UTC", "created_at": now, "holiday_country": "US",
+          "holiday_subdivision": ""}]
     )  # fmt: skip
 
     tables = [

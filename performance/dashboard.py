@@ -95,6 +95,26 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
     return panels
 
 
+BAND_CHANGES_SHOWN = 10
+
+
+def risk_reasons(risk, charted: dict[int, str], frequencies) -> list[dict]:
+    """The score's reasons, strongest first, each with the chart it comes from
+    (``#kpi-<id>`` on this page, when the KPI is charted here) and its period."""
+    if risk is None:
+        return []
+    details = risk.details if len(risk.details) == len(risk.reasons) else []
+    out = []
+    for index, text in enumerate(risk.reasons):
+        found = details[index] if details else {}
+        ck, period = found.get("kpi"), found.get("period")
+        label = ""
+        if period:
+            label = formatting.period_labels([date.fromisoformat(period)], frequencies)[0]
+        out.append({"text": text, "href": f"#kpi-{ck}" if ck in charted else "", "period": label})
+    return out
+
+
 def performance_panel(membership, contract):
     """The performance panel of the contract dashboard (registered by
     performance/apps.py): risk score, signals, risk history, KPI control charts
@@ -116,6 +136,7 @@ def performance_panel(membership, contract):
         .order_by("-day")[:RISK_HISTORY_DAYS]
     )[::-1]
     risk = scores[-1] if scores else None
+    panels = _kpi_panels(membership, contract, frequencies)
     risk_chart = (
         charts.risk_history_chart(
             [s.day for s in scores], [s.score for s in scores], title="Risk score, daily"
@@ -144,7 +165,11 @@ def performance_panel(membership, contract):
     return (
         "performance/_dashboard_performance.html",
         {
-            "panels": _kpi_panels(membership, contract, frequencies),
+            "panels": panels,
+            "risk_reasons": risk_reasons(
+                risk, {p["ck"].pk: p["ck"].kpi.name for p in panels}, frequencies
+            ),
+            "band_changes": [s for s in reversed(scores) if s.band_from][:BAND_CHANGES_SHOWN],
             "live_signals": live,
             "closed_signals": closed,
             "risk": risk,

@@ -375,6 +375,7 @@ class SignalKind(models.TextChoices):
     RETURN_RESUBMITTED = "return_resubmitted", "Returns resubmitted"
     VARIANCE_UNEXPLAINED = "variance_unexplained", "Variances thinly explained"
     SILENCE = "silence", "Deterioration not raised by the provider"
+    STRAIN = "strain", "Important measures moving against the contract together"
     EXPIRY = "expiry", "Renewal or expiry approaching"
 
 
@@ -466,6 +467,19 @@ class RiskScore(TenantOwned):
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=10, choices=RiskBand.choices)
     reasons = models.JSONField(default=list, help_text="Plain-language reasons, largest first.")
+    details = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="For each reason, where it comes from: signal kind and key, contract KPI, "
+        "period and points (signal_rules.detail).",
+    )
+    band_from = models.CharField(
+        max_length=10,
+        choices=RiskBand.choices,
+        blank=True,
+        help_text="The band of the contract's previous score, when this one is in another.",
+    )
+    moved_by = models.TextField(blank=True, help_text="The reason that moved it between bands.")
 
     history = HistoricalRecords()
 

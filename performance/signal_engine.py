@@ -23,7 +23,7 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, FloatField, Min, OuterRef
+from django.db.models import Count, Exists, F, FloatField, Min, OuterRef, Subquery
 from django.db.models.functions import Cast, TruncDate
 from django.urls import reverse
 
@@ -44,9 +44,11 @@ from .models import (
     SignalStatus,
 )
 from .signal_rules import (
+    BANDS,
     DETERIORATION,
     SEVERITY_ORDER,
     SEVERITY_POINTS,
+    Risk,
     SignalSpec,
     evaluate,
     risk_scores,
@@ -344,7 +346,7 @@ def load_provider_voice(ids: list[int], recent_text: pd.DataFrame) -> dict[str, 
 
 def kpi_risk_scores(
     frames: dict[str, pd.DataFrame], rows: list[tuple], *, today: date
-) -> dict[int, tuple[int, str, list[str]]]:
+) -> dict[int, Risk]:
     """The risk score, band and reasons the engine would give each contract of
     ``frames`` (from ``load_frames``) on ``today`` from its KPI signals alone,
     were ``rows`` its accepted values: (contract KPI id, period start, value,
@@ -527,12 +529,48 @@ def _write(*, ids, specs: list[SignalSpec], scores, today, user, tenants):
     return len(new), len(changed), len(to_close), stored
 
 
+def _previous_scores(ids, today) -> dict[int, RiskScore]:
+    """Each contract's latest score before ``today`` (one query)."""
+    latest = (
+        RiskScore.objects.filter(contract_id=OuterRef("contract_id"), day__lt=today)
+        .order_by("-day")
+        .values("day")[:1]
+    )
+    return {
+        r.contract_id: r
+        for r in RiskScore.objects.filter(contract_id__in=ids, day=Subquery(latest)).only(
+            "contract_id", "band", "reasons"
+        )
+    }
+
+
+def band_move(previous: RiskScore | None, band: str, reasons: list[str]) -> tuple[str, str]:
+    """(the band it moved from, the reason that moved it), or ("", "") when the
+    band is the one of the contract's previous score (or it has none). Up: the
+    strongest reason that the previous score did not have (else the strongest).
+    Down: the strongest of the previous score's reasons that has gone."""
+    if previous is None or previous.band == band:
+        return "", ""
+    up = BAND_ORDER.index(band) > BAND_ORDER.index(previous.band)
+    if up:
+        new = [r for r in reasons if r not in previous.reasons]
+        return previous.band, (new or reasons or [""])[0]
+    gone = [r for r in previous.reasons if r not in reasons]
+    return previous.band, f"No longer: {gone[0]}" if gone else ""
+
+
+BAND_ORDER = [band for _floor, band in BANDS]
+
+
 def _store_scores(*, ids, scores, today, user, tenants) -> int:
     existing = {r.contract_id: r for r in RiskScore.objects.filter(contract_id__in=ids, day=today)}
+    previous = _previous_scores(ids, today)
     tenant_of = tenants["tenant"].to_dict()
     new, changed = [], []
-    for contract_id, (score, band, reasons) in scores.items():
+    for contract_id, (score, band, reasons, details) in scores.items():
+        band_from, moved_by = band_move(previous.get(contract_id), band, reasons)
         row = existing.get(contract_id)
+        fields = (score, band, reasons, details, band_from, moved_by)
         if row is None:
             new.append(
                 RiskScore(
@@ -542,16 +580,23 @@ def _store_scores(*, ids, scores, today, user, tenants) -> int:
                     score=score,
                     band=band,
                     reasons=reasons,
+                    details=details,
+                    band_from=band_from,
+                    moved_by=moved_by,
                 )
             )
-        elif (row.score, row.band, row.reasons) != (score, band, reasons):
-            row.score, row.band, row.reasons = score, band, reasons
+        elif (row.score, row.band, row.reasons, row.details, row.band_from, row.moved_by) != fields:
+            (row.score, row.band, row.reasons, row.details, row.band_from, row.moved_by) = fields
             changed.append(row)
     if new:
         bulk_create(RiskScore, new, user=user, reason="Risk score computed")
     if changed:
         bulk_update(
-            RiskScore, changed, ["score", "band", "reasons"], user=user, reason="Risk recomputed"
+            RiskScore,
+            changed,
+            ["score", "band", "reasons", "details", "band_from", "moved_by"],
+            user=user,
+            reason="Risk recomputed",
         )
     return len(new) + len(changed)
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -57,10 +58,12 @@ TARGET_MISSED_MIN, TARGET_MISSED_LONG = 3, 6  # consecutive periods
 # SHIFT_RECENT points are concerns, and how far their mean has moved from the
 # baseline in its standard deviations (worse is positive).
 SHIFT_RECENT = 3
-SHIFT_WINDOWS = (3, 6)
+SHIFT_WINDOWS = (3, 6, 12)
+HISTORY_GAP = 6  # the autocorrelation is read on the values before the last 6
 BASELINE_GAP, BASELINE_MAX, BASELINE_MIN = 12, 24, 8
 SUSTAINED_CONCERNS = 2
-Z_SUSTAINED, Z_STRONG, SHIFT_STRONG = 3.0, 4.0, 1.5
+Z_SUSTAINED, Z_STRONG, SHIFT_STRONG = 3.25, 4.25, 1.5
+Z_AGREE, STRAIN_MEASURES = 2.0, 3  # agreement across important measures (strain)
 STRESS_SD = 1.0  # a stress indicator's recent mean this many baseline SDs worse
 VOLATILITY_RECENT = 6  # periods compared with the rest of the series
 VOLATILITY_RATIO = 1.75
@@ -93,7 +96,8 @@ class SignalSpec:
 
 
 def bump(severity: str, steps: int = 1) -> str:
-    index = min(SEVERITY_ORDER.index(severity) + steps, len(SEVERITY_ORDER) - 1)
+    """``steps`` severities up (down when negative), within info to critical."""
+    index = min(max(SEVERITY_ORDER.index(severity) + steps, 0), len(SEVERITY_ORDER) - 1)
     return SEVERITY_ORDER[index]
 
 
@@ -319,7 +323,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     mean_recent = frame["value"][stress_recent].groupby(ck[stress_recent]).mean()
     mean_before = frame["value"][~stress_recent].groupby(ck[~stress_recent]).mean()
 
-    evidence_frame = _shift_evidence(frame, series, position_from_end, concern)
+    evidence_frame = _shift_evidence(frame, series, position_from_end, concern, kpis["contract"])
 
     # One row per series with every rule's inputs, then flags as whole columns;
     # the loop below visits only the series that raised something.
@@ -340,6 +344,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     best = np.argmax(np.where(np.isnan(z), -np.inf, z), axis=1)
     rows = np.arange(len(last))
     last["z"], last["shift"] = z[rows, best], d[rows, best]
+    last["beyond"] = np.where(sign > 0, last["beyond_high"], last["beyond_low"])
     none = (last["direction"] == "none") | last["z"].isna()
     last.loc[none, ["z", "shift"]] = np.nan
     ratio = last["mr_recent"] / last["mr_before"].where(last["mr_before"] > 0)
@@ -355,6 +360,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
             & (last["n"] > 2 * STRESS_RECENT)
             & (last["z"] >= Z_SUSTAINED)
             & (last["shift"] >= STRESS_SD)
+            & (last["beyond"] >= SUSTAINED_CONCERNS)
             & ((last["mean_recent"] - last["mean_before"]) * sign > 0),
         },
         index=last.index,
@@ -429,6 +435,8 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
                 # Three months under target is what a steady service that
                 # wanders does now and then; six on a priority measure is not.
                 severity = bump(severity)
+            elif not important:
+                severity = bump(severity, -1)  # one of the many other measures
             specs.append(
                 SignalSpec(
                     contract,
@@ -498,11 +506,12 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
                     },
                 )
             )
+    specs += _strain_signals(last)
     specs += _text_signals(specs, kpis, recent_text, voice)
     return frame, specs
 
 
-def _shift_evidence(frame, series, position_from_end, concern) -> pd.DataFrame:
+def _shift_evidence(frame, series, position_from_end, concern, contract_of) -> pd.DataFrame:
     """Per series (indexed by ``ck``), how far and how surely its latest values
     have moved from its own baseline, and how persistently the SPC calls them.
 
@@ -519,38 +528,106 @@ def _shift_evidence(frame, series, position_from_end, concern) -> pd.DataFrame:
     ``concerns_recent``: how many of the last SHIFT_RECENT points are
     special-cause concerns."""
     x = frame["value"].to_numpy(dtype=float)
-    ck = frame["ck"].to_numpy()
-    length = np.diff(np.r_[-1, series.last_rows])[series.gid]
-    gap = np.clip(length - BASELINE_MIN, SHIFT_RECENT, BASELINE_GAP)
-    baseline = (position_from_end >= gap) & (position_from_end < gap + BASELINE_MAX)
-    base = pd.DataFrame({"ck": ck[baseline], "x": x[baseline]}).groupby("ck")["x"]
-    out = pd.DataFrame({"base_mean": base.mean(), "base_sd": base.std(), "base_n": base.size()})
-    # Lag-1 autocorrelation within the baseline.
-    mean_row = out["base_mean"].reindex(ck).to_numpy()
-    dev = np.where(baseline, x - mean_row, np.nan)
-    previous = np.r_[np.nan, dev[:-1]]
-    previous[series.start] = np.nan
-    pair = ~np.isnan(dev) & ~np.isnan(previous)
-    products = pd.Series(np.where(pair, dev * previous, 0.0)).groupby(ck).sum()
-    squares = pd.Series(np.where(baseline, dev, 0.0) ** 2).groupby(ck).sum()
-    r = products / squares.where(squares > 0)
-    # The lag-1 estimate from a short baseline is biased low (about (1 + 3r) / n):
-    # corrected, or a wandering series would look surer than it is.
-    r = (r + (1 + 3 * r) / out["base_n"]).clip(0.0, 0.9).fillna(0.0)
-    shrink = (1 - r) / (1 + r)
-    spread = out["base_sd"].where((out["base_n"] >= BASELINE_MIN) & (out["base_sd"] > 0))
-    n_base = (out["base_n"] * shrink).clip(lower=1)
-    for w in SHIFT_WINDOWS:
-        recent = position_from_end < w
-        window = pd.DataFrame({"ck": ck[recent], "x": x[recent]}).groupby("ck")["x"]
-        mean, n = window.mean(), window.size()
-        d = (mean - out["base_mean"]) / spread
-        out[f"d{w}"] = d.where(n >= w)
-        out[f"z{w}"] = (d / np.sqrt(1 / (n * shrink).clip(lower=1) + 1 / n_base)).where(n >= w)
-    out["concerns_recent"] = (
-        pd.Series(concern & (position_from_end < SHIFT_RECENT)).groupby(ck).sum()
-    )
-    return out.drop(columns=["base_mean", "base_sd", "base_n"])
+    first = np.flatnonzero(series.start)
+    index = pd.Index(series.last_ck, name="ck")
+
+    def total(values) -> np.ndarray:
+        """Per series, the sum of ``values`` over its rows (series are contiguous)."""
+        return np.add.reduceat(np.asarray(values, dtype=float), first) if len(first) else values
+
+    def mean_of(mask):
+        n = total(mask)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total(np.where(mask, x, 0.0)) / n, n
+
+    length = np.diff(np.r_[-1, series.last_rows])
+    # Periods per month (weekly returns: about 4), from the series' own spacing
+    # (first to last period over the gaps between them): the baseline and the
+    # windows span the same months whatever the calendar.
+    day = frame["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spacing = (day[series.last_rows] - day[first]) / (length - 1)
+        per_month = np.nan_to_num(np.clip(np.round(30 / spacing), 1, 5), nan=1.0)
+    per_row = per_month[series.gid]
+    gap = np.clip(length[series.gid] - BASELINE_MIN * per_row, SHIFT_RECENT, BASELINE_GAP * per_row)
+    baseline = (position_from_end >= gap) & (position_from_end < gap + BASELINE_MAX * per_row)
+    base_mean, base_n = mean_of(baseline)
+    base_row = base_mean[series.gid]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base_sd = np.sqrt(total(np.where(baseline, (x - base_row) ** 2, 0.0)) / (base_n - 1))
+    # Lag-1 autocorrelation over the whole history before the latest
+    # HISTORY_GAP periods (more values than the baseline: a surer estimate),
+    # about that history's own mean.
+    history = position_from_end >= HISTORY_GAP * per_row
+    hist_mean, hist_n = mean_of(history)
+    dev = np.where(history, x - hist_mean[series.gid], 0.0)
+    previous = np.r_[0.0, dev[:-1]]
+    previous[series.start] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = total(dev * previous) / total(dev**2)
+        # The lag-1 estimate from a short history is biased low (about
+        # (1 + 3r) / n): corrected, or a wandering series would look surer
+        # than it is.
+        r = np.clip(r + (1 + 3 * r) / hist_n, 0.0, 0.9)
+    # Pooled over the contract's series (the median): one provider's measures
+    # share their rhythm of reporting and service, the median is not moved by
+    # the one series whose own estimate a level shift has inflated, and it is
+    # surer than any one short history.
+    r = pd.Series(r, index=index)
+    r = r.groupby(contract_of.reindex(index).to_numpy()).transform("median").fillna(r)
+    shrink = ((1 - r.fillna(0.0)) / (1 + r.fillna(0.0))).to_numpy()
+    spread = np.where((base_n >= BASELINE_MIN) & (base_sd > 0), base_sd, np.nan)
+    n_base = np.clip(base_n * shrink, 1, None)
+    out = pd.DataFrame(index=index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for w in SHIFT_WINDOWS:
+            mean, n = mean_of(position_from_end < w * per_row)
+            d = (mean - base_mean) / spread
+            full = n >= w * per_month
+            out[f"d{w}"] = np.where(full, d, np.nan)
+            z = d / np.sqrt(1 / np.clip(n * shrink, 1, None) + 1 / n_base)
+            out[f"z{w}"] = np.where(full, z, np.nan)
+    recent = position_from_end < SHIFT_RECENT
+    out["concerns_recent"] = total(concern & recent).astype(int)
+    # How many of the last SHIFT_RECENT values are a baseline SD or more above
+    # (``beyond_high``) or below (``beyond_low``) its mean: one spike is not a move.
+    sd_row = spread[series.gid]
+    out["beyond_high"] = total(recent & (x >= base_row + sd_row)).astype(int)
+    out["beyond_low"] = total(recent & (x <= base_row - sd_row)).astype(int)
+    return out
+
+
+def _strain_signals(last: pd.DataFrame) -> list[SignalSpec]:
+    """Agreement across related measures: STRAIN_MEASURES or more of a
+    contract's important measures (priority, stress, fidelity) each at least
+    Z_AGREE standard errors worse than their baselines at once. Each may be
+    short of a special cause of its own; together, by chance, they rarely are
+    (independent series: under 1 % of contracts a month at 8 such measures)."""
+    important = (last["is_priority"] | last["is_stress"] | last["is_fidelity"]).astype(bool)
+    moving = last[important & (last["z"] >= Z_AGREE) & (last["shift"] >= STRESS_SD)]
+    out = []
+    for contract, rows in moving.groupby("contract"):
+        if len(rows) < STRAIN_MEASURES:
+            continue
+        rows = rows.sort_values("z", ascending=False)
+        names = rows["name"].tolist()
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+        out.append(
+            SignalSpec(
+                int(contract),
+                "strain",
+                "strain",
+                "high" if rows["is_priority"].any() else "medium",
+                f"{len(rows)} important measures are moving against the contract together: "
+                f"{listed}, each at least {Z_AGREE:g} standard errors worse than its baseline.",
+                period_start=rows["period_start"].max().date(),
+                evidence={
+                    "kpis": [str(code) for code in rows["code"]],
+                    "z": [_num(z) for z in rows["z"]],
+                },
+            )
+        )
+    return out
 
 
 def concern_strength(concerns_recent, z, shift) -> int:
@@ -890,9 +967,31 @@ def combine(
     return service, ceiling
 
 
+class Risk(NamedTuple):
+    """A contract's risk on a day: its score, band, reasons (strongest first)
+    and, for each reason, where it comes from (``detail``)."""
+
+    score: int
+    band: str
+    reasons: list[str]
+    details: list[dict]
+
+
+def detail(points: float, spec: SignalSpec) -> dict:
+    """Where a reason comes from: its signal's kind and key, the KPI (contract
+    KPI id) and period it was read at, and the points it added."""
+    return {
+        "kind": spec.kind,
+        "key": spec.key,
+        "kpi": spec.ck,
+        "period": spec.period_start.isoformat() if spec.period_start else None,
+        "points": round(points, 1),
+    }
+
+
 def risk_scores(
     specs: list[SignalSpec], kpis: pd.DataFrame, contracts: pd.DataFrame
-) -> dict[int, tuple[int, str, list[str]]]:
+) -> dict[int, Risk]:
     """0–100 per contract with its band and reasons, largest contribution first
     (``risk_contributions``, ``combine``), times 0.85 for the smallest contract
     of its tenant by annual value to 1.15 for the largest."""
@@ -911,7 +1010,12 @@ def risk_scores(
     for contract, parts in risk_contributions(specs, kpis, contracts).items():
         chance, ceiling = combine(parts, important)
         score = int(min(ceiling, round(100 * chance * float(factors[contract]))))
-        result[contract] = (score, risk_band(score), [spec.message for _, spec in parts])
+        result[contract] = Risk(
+            score,
+            risk_band(score),
+            [spec.message for _, spec in parts],
+            [detail(points, spec) for points, spec in parts],
+        )
     return result
 
 

@@ -79,10 +79,16 @@ class RiskScoreSerializer(serializers.ModelSerializer):
     contract_reference = serializers.CharField(source="contract.reference", read_only=True)
     band = RiskBandField()
     reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    details = serializers.ListField(child=serializers.DictField(), read_only=True)
+    band_from = serializers.CharField(read_only=True)
+    moved_by = serializers.CharField(read_only=True)
 
     class Meta:
         model = RiskScore
-        fields = ["id", "contract", "contract_reference", "day", "score", "band", "reasons"]
+        fields = [
+            "id", "contract", "contract_reference", "day", "score", "band", "reasons",
+            "details", "band_from", "moved_by",
+        ]  # fmt: skip
         read_only_fields = fields
 
 

@@ -406,7 +406,7 @@ def test_the_signal_page_shows_its_evidence_and_the_form(world, dash, client_for
         "Rule that fired": "Outside the process limits",
         "Special-cause concerns in the last 3 periods": "1",
         "Move from its baseline (standard deviations)": "6.6",
-        "Strength of the evidence (standard errors)": "8.6",
+        "Strength of the evidence (standard errors)": "8.4",
     }
     for code in ("Kpi", "special_cause_concern", "outside_limits", "measure-0"):
         assert code not in html

@@ -238,27 +238,31 @@ def test_kpi_risk_scores_rates_values_as_the_engine_would_without_writing():
     that are not stored, from the KPI signals alone, and nothing written."""
     from performance.signal_engine import kpi_risk_scores, load_frames
 
-    tenant, contract, ck, _manager, periods = build(STABLE[:-1] + [20], target=Decimal("5.5"))
+    tenant, contract, ck, _manager, periods = build(
+        STABLE[:-3] + [20, 21, 22], target=Decimal("5.5")
+    )
     frames = load_frames(contract.__class__.objects.filter(pk=contract.pk), today=TODAY)
     stored = frames["values"]
     signals, scores = Signal.objects.count(), RiskScore.objects.count()
 
     # The values as rows rate the same as the stored values the engine loaded.
     spiked = [
-        (ck.pk, p.start, float(v), None) for p, v in zip(periods, STABLE[:-1] + [20], strict=False)
+        (ck.pk, p.start, float(v), None)
+        for p, v in zip(periods, STABLE[:-3] + [20, 21, 22], strict=False)
     ]
     loaded = list(
         zip(
             stored["ck"], stored["period_start"], stored["value"], [None] * len(stored), strict=True
         )
     )
-    score, band, reasons = kpi_risk_scores(frames, spiked, today=TODAY)[contract.pk]
-    assert (score, band, reasons) == kpi_risk_scores(frames, loaded, today=TODAY)[contract.pk]
+    rated = kpi_risk_scores(frames, spiked, today=TODAY)[contract.pk]
+    score, band, reasons, _details = rated
+    assert rated == kpi_risk_scores(frames, loaded, today=TODAY)[contract.pk]
     assert band in ("medium", "high", "critical") and any("Missed visits" in r for r in reasons)
 
     steady = [(ck.pk, p.start, float(v), None) for p, v in zip(periods, STABLE, strict=False)]
     assert kpi_risk_scores(frames, steady, today=TODAY)[contract.pk][1] == "low"
     # Site values are rolled up as the engine rolls them (a percentage: the mean).
     at_two_sites = [row[:3] + (site,) for row in spiked for site in (1, 2)]
-    assert kpi_risk_scores(frames, at_two_sites, today=TODAY)[contract.pk] == (score, band, reasons)
+    assert kpi_risk_scores(frames, at_two_sites, today=TODAY)[contract.pk] == rated
     assert (Signal.objects.count(), RiskScore.objects.count()) == (signals, scores)

@@ -137,11 +137,13 @@ def test_a_sustained_large_move_is_high_on_a_priority_or_stress_measure(flags, s
 
 def test_concern_strength_reads_persistence_then_size():
     strength = signal_rules.concern_strength
+    sure, surer = signal_rules.Z_SUSTAINED, signal_rules.Z_STRONG
+    large = signal_rules.SHIFT_STRONG
     assert strength(1, 9.0, 9.0) == 0  # one point, however far
-    assert strength(2, 2.9, 2.0) == 0  # could be the series wandering
-    assert strength(2, 3.0, 1.0) == 1
-    assert strength(3, 4.0, 1.4) == 1  # sure but small
-    assert strength(3, 4.0, 1.5) == 2
+    assert strength(2, sure - 0.1, 2.0) == 0  # could be the series wandering
+    assert strength(2, sure, 1.0) == 1
+    assert strength(3, surer, large - 0.1) == 1  # sure but small
+    assert strength(3, surer, large) == 2
     assert strength(3, float("nan"), 2.0) == 0  # no baseline to judge against
 
 
@@ -175,7 +177,10 @@ def test_target_missed_counts_consecutive_misses_only():
     missed = next(s for s in specs if s.kind == "target_missed")
     assert missed.evidence["periods"] == 4
     assert "missed for 4 periods in a row" in missed.message
-    assert missed.severity == "medium"
+    # An ordinary measure, one of many: a step lower than a priority or stress one.
+    assert missed.severity == "low"
+    priority = run(_values(series), kpis=_kpis(target=5.5, is_priority=True))
+    assert next(s for s in priority if s.kind == "target_missed").severity == "medium"
 
 
 def test_misses_within_the_amber_tolerance_are_not_counted():
@@ -335,7 +340,7 @@ def test_risk_score_counts_a_measure_once_with_its_strongest_signal():
     kpis = _kpis(target=5.5, is_priority=True)
     specs = run(_values(series), kpis=kpis)
     assert {"spc_concern", "target_missed"} <= set(kinds(specs))
-    score, band, reasons = risk_scores(specs, kpis, _contracts())[10]
+    score, band, reasons, _details = risk_scores(specs, kpis, _contracts())[10]
     # One measure is one piece of evidence: the high concern, not its sum with
     # the missed target (20 × 1.25 = 25 points, a chance of 25 / 55).
     assert reasons == [next(s.message for s in specs if s.kind == "spc_concern")]
@@ -351,7 +356,7 @@ def test_many_weak_signals_do_not_make_a_contract_high():
         signal_rules.SignalSpec(10, "spc_concern", f"spc_concern:{ck}", "medium", f"m{ck}", ck)
         for ck in range(1, 26)
     ]
-    score, band, _ = risk_scores(specs, kpis, _contracts())[10]
+    score, band, _, _ = risk_scores(specs, kpis, _contracts())[10]
     assert band == "medium" and score < 50
 
 
@@ -361,10 +366,10 @@ def test_two_important_measures_deteriorating_together_make_it_high():
         signal_rules.SignalSpec(10, "spc_concern", f"spc_concern:{ck}", "medium", f"m{ck}", ck)
         for ck in (1, 2)
     ]
-    _, band, _ = risk_scores(medium, kpis, _contracts())[10]
+    _, band, _, _ = risk_scores(medium, kpis, _contracts())[10]
     assert band == "medium"  # agreement alone counts as one strong piece of evidence…
     high = medium + [signal_rules.SignalSpec(10, "spc_concern", "spc_concern:3", "high", "h3", 3)]
-    _, band, _ = risk_scores(high, kpis, _contracts())[10]
+    _, band, _, _ = risk_scores(high, kpis, _contracts())[10]
     assert band == "high"  # …and with a high signal elsewhere the contract is high
 
 
@@ -373,7 +378,7 @@ def test_late_and_missing_returns_alone_make_a_contract_medium_at_most():
         signal_rules.SignalSpec(10, "return_missing", "return_missing", "critical", "4 missing"),
         signal_rules.SignalSpec(10, "return_late", "return_late", "medium", "3 late"),
     ]
-    score, band, reasons = risk_scores(specs, _kpis(), _contracts(value=9e9))[10]
+    score, band, reasons, _details = risk_scores(specs, _kpis(), _contracts(value=9e9))[10]
     assert band == "medium" and score < 50
     assert reasons == ["4 missing", "3 late"]
 
@@ -391,7 +396,7 @@ def test_a_risk_score_is_in_the_band_whose_floor_it_reaches_on_the_chart_too():
 
 def test_risk_score_of_a_quiet_contract_is_zero_and_low():
     scores = risk_scores([], _kpis(), _contracts())
-    assert scores[10] == (0, "low", [])
+    assert scores[10] == (0, "low", [], [])
 
 
 def test_a_count_s_figures_read_whole_in_the_sentence():
