@@ -94,7 +94,13 @@ from .models import (
     ReturnSource,
     Unit,
 )
-from .signal_engine import contracts_in_scope, kpi_risk_scores, load_frames, recompute_signals
+from .signal_engine import (
+    contracts_frame,
+    contracts_in_scope,
+    kpi_risk_scores,
+    load_frames,
+    recompute_signals,
+)
 
 REASON = "Demo data (seed_demo)"
 DEMO_SEED = 20260101
@@ -834,8 +840,8 @@ def _engine_band(plan: _Plan, today: date, skip_latest: bool) -> tuple[int, str,
         plan.frames = load_frames(Contract.objects.filter(pk=plan.contract.pk), today=today)
         # Its value ranked among its tenant's contracts, as the nightly run ranks
         # it (alone, it would be its tenant's largest and scaled up).
-        peers = load_frames(contracts_in_scope(tenant_id=plan.contract.tenant_id), today=today)
-        plan.frames["contracts"] = peers["contracts"]
+        peers = contracts_in_scope(tenant_id=plan.contract.tenant_id)
+        plan.frames["contracts"] = contracts_frame(peers)
     rows = [
         (v.ck.pk, p.period.start, float(v.value), v.site.pk if v.site else None)
         for p in plan.periods

@@ -44,7 +44,7 @@ from .models import (
     SignalStatus,
 )
 from .signal_rules import (
-    BANDS,
+    BAND_NAMES,
     DETERIORATION,
     SEVERITY_ORDER,
     SEVERITY_POINTS,
@@ -142,7 +142,8 @@ def accepted_values_query(contract_ids):
     )
 
 
-def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
+def contracts_frame(contract_qs) -> pd.DataFrame:
+    """The contracts of ``contract_qs`` as the rules read them, indexed by id."""
     contracts = pd.DataFrame(
         list(
             contract_qs.values_list(
@@ -152,6 +153,11 @@ def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
         columns=["id", "tenant", "reference", "start_date", "end_date", "annual_value"],
     ).set_index("id")
     contracts["annual_value"] = contracts["annual_value"].astype(float)
+    return contracts
+
+
+def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
+    contracts = contracts_frame(contract_qs)
     ids = contract_qs.values("id")
 
     kpis = pd.DataFrame(
@@ -551,15 +557,12 @@ def band_move(previous: RiskScore | None, band: str, reasons: list[str]) -> tupl
     Down: the strongest of the previous score's reasons that has gone."""
     if previous is None or previous.band == band:
         return "", ""
-    up = BAND_ORDER.index(band) > BAND_ORDER.index(previous.band)
+    up = BAND_NAMES.index(band) > BAND_NAMES.index(previous.band)
     if up:
         new = [r for r in reasons if r not in previous.reasons]
         return previous.band, (new or reasons or [""])[0]
     gone = [r for r in previous.reasons if r not in reasons]
     return previous.band, f"No longer: {gone[0]}" if gone else ""
-
-
-BAND_ORDER = [band for _floor, band in BANDS]
 
 
 def _store_scores(*, ids, scores, today, user, tenants) -> int:

@@ -51,6 +51,7 @@ SEVERITY_ORDER = list(SEVERITY_POINTS)
 # Risk bands, lowest first: (floor, band), up to a score of 100. A score is in
 # the highest band whose floor it reaches; the risk chart shades these bands.
 BANDS = [(0, "low"), (25, "medium"), (50, "high"), (75, "critical")]
+BAND_NAMES = [name for _floor, name in BANDS]  # lowest first
 MAX_SCORE = 100
 
 TARGET_MISSED_MIN, TARGET_MISSED_LONG = 3, 6  # consecutive periods
@@ -93,6 +94,17 @@ class SignalSpec:
     ck: int | None = None
     period_start: date | None = None
     evidence: dict = field(default_factory=dict)
+
+
+def at_least(severity: str, floor: str) -> bool:
+    """Whether ``severity`` is ``floor`` or more severe."""
+    return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(floor)
+
+
+def important_measures(frame: pd.DataFrame) -> pd.Series:
+    """Which rows (contract KPIs) are priority, stress or fidelity measures:
+    the few that weigh more than the rest of a contract's many."""
+    return (frame["is_priority"] | frame["is_stress"] | frame["is_fidelity"]).astype(bool)
 
 
 def bump(severity: str, steps: int = 1) -> str:
@@ -338,6 +350,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
     last["mean_before"] = mean_before
     sign = np.where(last["direction"] == "lower", 1.0, -1.0)
     last = last.join(evidence_frame)
+    last["important"] = important_measures(last)
     # Worse is positive; of the windows, the one with the stronger evidence.
     z = np.column_stack([last[f"z{w}"].to_numpy(dtype=float) * sign for w in SHIFT_WINDOWS])
     d = np.column_stack([last[f"d{w}"].to_numpy(dtype=float) * sign for w in SHIFT_WINDOWS])
@@ -376,7 +389,7 @@ def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
         contract = int(row["contract"])
         unit = row["unit"]
         period = row["period_start"].date()
-        important = bool(row["is_priority"] or row["is_stress"] or row["is_fidelity"])
+        important = row["important"]
         worse = "higher" if row["direction"] == "lower" else "lower"
         evidence = {
             "kpi": row["code"],
@@ -603,8 +616,7 @@ def _strain_signals(last: pd.DataFrame) -> list[SignalSpec]:
     Z_AGREE standard errors worse than their baselines at once. Each may be
     short of a special cause of its own; together, by chance, they rarely are
     (independent series: under 1 % of contracts a month at 8 such measures)."""
-    important = (last["is_priority"] | last["is_stress"] | last["is_fidelity"]).astype(bool)
-    moving = last[important & (last["z"] >= Z_AGREE) & (last["shift"] >= STRESS_SD)]
+    moving = last[last["important"] & (last["z"] >= Z_AGREE) & (last["shift"] >= STRESS_SD)]
     out = []
     for contract, rows in moving.groupby("contract"):
         if len(rows) < STRAIN_MEASURES:
@@ -715,12 +727,7 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
     )
     explanation_length = text["explanation"].str.len()
     # A chance special cause (low) is not a deterioration to explain.
-    deteriorating = [
-        s
-        for s in specs
-        if s.kind in DETERIORATION
-        and SEVERITY_ORDER.index(s.severity) >= SEVERITY_ORDER.index("medium")
-    ]
+    deteriorating = [s for s in specs if s.kind in DETERIORATION and at_least(s.severity, "medium")]
     credited: set[int] = set()
     if voice is not None and voice.warnings:
         for index, spec in enumerate(deteriorating):
@@ -751,10 +758,9 @@ def _text_signals(specs, kpis, recent_text, voice=None) -> list[SignalSpec]:
                 raised.setdefault(spec.contract, [])
                 # A priority measure left unsaid is as serious as a high signal.
                 severity = "high" if priorities.get(spec.ck) else spec.severity
-                if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(
-                    worst.get(spec.contract, "info")
-                ):
-                    worst[spec.contract] = severity
+                worst[spec.contract] = max(
+                    severity, worst.get(spec.contract, "info"), key=SEVERITY_ORDER.index
+                )
                 if name not in raised[spec.contract]:
                     raised[spec.contract].append(name)
     for contract, names_raised in raised.items():
@@ -946,15 +952,13 @@ def combine(
     strong = [p for p in chances if p >= STRONG]
     # Agreement: sustained deterioration on two important measures (priority,
     # stress, fidelity) is as strong as one high signal; on three, as two.
-    agreeing = [
-        min(0.95, points / POINTS_SCALE)
-        for points, spec in parts
-        if spec.kind in DETERIORATION
-        and spec.ck in important
-        and SEVERITY_ORDER.index(spec.severity) >= SEVERITY_ORDER.index("medium")
-    ]
-    if len(agreeing) >= AGREEMENT:
-        strong += [STRONG] * (1 if len(agreeing) == AGREEMENT else 2)
+    agreeing = sum(
+        1
+        for _points, spec in parts
+        if spec.kind in DETERIORATION and spec.ck in important and at_least(spec.severity, "medium")
+    )
+    if agreeing >= AGREEMENT:
+        strong += [STRONG] * (1 if agreeing == AGREEMENT else 2)
     strong.sort(reverse=True)
     ceiling = MAX_SCORE
     if not strong:
@@ -1001,11 +1005,7 @@ def risk_scores(
     factors = (0.85 + 0.3 * value_rank).to_dict()
     result = {}
     important = (
-        frozenset(
-            kpis.index[kpis["is_priority"] | kpis["is_stress"] | kpis["is_fidelity"]].tolist()
-        )
-        if not kpis.empty
-        else frozenset()
+        frozenset(kpis.index[important_measures(kpis)].tolist()) if len(kpis) else frozenset()
     )
     for contract, parts in risk_contributions(specs, kpis, contracts).items():
         chance, ceiling = combine(parts, important)
