@@ -24,7 +24,7 @@ from datetime import date
 from oversight import formatting
 
 from . import charts
-from .dashboard import period_frequencies
+from .dashboard import chart_rebases, period_frequencies
 from .models import ContractKpi, ReturnStatus, ReturnValue, Unit
 from .selectors import contract_kpis_visible
 from .terms import target_in_force
@@ -235,7 +235,7 @@ def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
         .filter(contract_id=contract.pk, pk__in=ids)
-        .prefetch_related("phase_targets")
+        .prefetch_related("phase_targets", "rebases")
         .order_by("-is_priority", "kpi__code")
     )
     if not contract_kpis:
@@ -256,6 +256,7 @@ def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_in_force(ck, start)[0] for start in starts],
                 unit=ck.kpi.unit,
+                **chart_rebases(ck, starts),
             )
             chart = _with_figure(chart, add_markers(chart.figure, own, starts))
         result.append(
