@@ -81,13 +81,22 @@ def plugin_installed():
                 "Service types",
                 "Escalation ladder",
                 "Frontline reports",
+                "Variations",
                 "Notifications",
             ],
         ),
-        (Role.PROVIDER, ["Home", "Contracts", "Returns", "Notifications"]),
+        (Role.PROVIDER, ["Home", "Contracts", "Returns", "Variations", "Notifications"]),
         (
             Role.EXECUTIVE,
-            ["Home", "Contracts", "Returns", "Providers", "Escalation ladder", "Notifications"],
+            [
+                "Home",
+                "Contracts",
+                "Returns",
+                "Providers",
+                "Escalation ladder",
+                "Variations",
+                "Notifications",
+            ],
         ),
         (
             Role.ADMIN,
@@ -100,6 +109,7 @@ def plugin_installed():
                 "Service types",
                 "Escalation ladder",
                 "Frontline reports",
+                "Variations",
                 "Members",
                 "Settings",
                 "Notifications",
@@ -127,6 +137,7 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("withholding", "Payment withholdings"),
         ("improvement_plan", "Improvement plans"),
         ("general", "General"),
+        ("variation", "Contract variations"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
     # A kind nobody registered reads as its code.
@@ -146,6 +157,7 @@ def test_the_demo_runs_the_core_parts_then_the_feature_apps_parts_in_order():
         "performance.returns",
         "escalation.ladder",  # cites the returns' signals; today's signals see its notices
         "escalation.plans",
+        "variations.variations",
         "performance.signals",
     ]
 
@@ -275,6 +287,7 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Service types",
         "Escalation ladder",
         "Frontline reports",
+        "Variations",
         "Notifications",
     ]
     page = commissioner.get(
