@@ -237,7 +237,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Choice sets sharing a field name ("kind") get a name of their own (a string:
     # the core imports no feature app).
-    "ENUM_NAME_OVERRIDES": {"NoticeKindEnum": "escalation.models.NoticeKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "NoticeKindEnum": "escalation.models.NoticeKind",
+        "VariationKindEnum": "variations.models.VariationKind",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

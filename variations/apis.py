@@ -33,9 +33,10 @@ from . import selectors, services, terms
 from .models import Variation, VariationStatus
 from .serializers import (
     AssessSerializer,
-    NoteSerializer,
+    NoBodySerializer,
     ProposeSerializer,
     TermsSerializer,
+    VariationNoteSerializer,
     VariationSerializer,
 )
 
@@ -63,8 +64,11 @@ class VariationViewSet(ReadOnlyViewSet):
     def _answer(self, obj, code=status.HTTP_200_OK):
         return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data, status=code)
 
+    def _no_body(self, request) -> None:
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+
     def _note(self, request) -> str:
-        payload = NoteSerializer(data=request.data)
+        payload = VariationNoteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         return payload.validated_data.get("note", "")
 
@@ -104,11 +108,12 @@ class VariationViewSet(ReadOnlyViewSet):
     def submit(self, request, *args, **kwargs):
         variation = self.get_object()
         self.check_write()
+        self._no_body(request)
         return self._answer(
             services.variation_submit(membership=self.membership, variation=variation)
         )
 
-    @extend_schema(request=NoteSerializer, responses={200: VariationSerializer})
+    @extend_schema(request=VariationNoteSerializer, responses={200: VariationSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request, *args, **kwargs):
         variation = self.get_object()
@@ -123,6 +128,7 @@ class VariationViewSet(ReadOnlyViewSet):
     def start_assessment(self, request, *args, **kwargs):
         variation = self.get_object()
         self.check_write("variation.assess")
+        self._no_body(request)
         return self._answer(
             services.variation_assessment_start(membership=self.membership, variation=variation)
         )
@@ -154,7 +160,7 @@ class VariationViewSet(ReadOnlyViewSet):
             )
         )
 
-    @extend_schema(request=NoteSerializer, responses={200: VariationSerializer})
+    @extend_schema(request=VariationNoteSerializer, responses={200: VariationSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, *args, **kwargs):
         variation = self.get_object()
@@ -164,7 +170,7 @@ class VariationViewSet(ReadOnlyViewSet):
             services.variation_approve(membership=self.membership, variation=variation, note=note)
         )
 
-    @extend_schema(request=NoteSerializer, responses={200: VariationSerializer})
+    @extend_schema(request=VariationNoteSerializer, responses={200: VariationSerializer})
     @action(detail=True, methods=["post"])
     def reject(self, request, *args, **kwargs):
         variation = self.get_object()

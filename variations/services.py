@@ -264,11 +264,17 @@ def _check(contract: Contract, changes: Iterable[ChangeInput]) -> None:
         raise ValidationError({"changes": problems})
 
 
+def _input_of(change: VariationChange) -> ChangeInput:
+    return ChangeInput(
+        field=change.field,
+        value=change.value,
+        detail=change.detail,
+        contract_kpi=change.contract_kpi_id,
+    )
+
+
 def _inputs(variation: Variation) -> list[ChangeInput]:
-    return [
-        ChangeInput(field=c.field, value=c.value, detail=c.detail, contract_kpi=c.contract_kpi_id)
-        for c in variation.changes.all()
-    ]
+    return [_input_of(c) for c in variation.changes.all()]
 
 
 # --- who may do what ---------------------------------------------------------------
@@ -646,16 +652,7 @@ def _apply_changes(variation: Variation, member: Membership) -> None:
     for number, change in enumerate(changes, start=1):
         label = change.get_field_display()
         try:
-            value = parse_change(
-                contract,
-                ChangeInput(
-                    field=change.field,
-                    value=change.value,
-                    detail=change.detail,
-                    contract_kpi=change.contract_kpi_id,
-                ),
-                kpi_ids,
-            )
+            value = parse_change(contract, _input_of(change), kpi_ids)
         except ValueError as exc:
             raise ApplyFailed(f"Change {number} ({label}): {exc}.") from None
         try:
@@ -685,15 +682,8 @@ def _apply_changes(variation: Variation, member: Membership) -> None:
                         f"(amber {was['amber_tolerance'].normalize():f})"
                     )
                 )
-                kpis.kpi_rebase_add(
-                    membership=member,
-                    contract_kpi_id=change.contract_kpi_id,
-                    starts_on=variation.effective_on,
-                    reason=reason,
-                    source=variation,
-                    label=variation.reference,
-                )
-            elif change.field == ChangeField.KPI_REBASE:
+            if change.field in KPI_FIELDS:
+                # A target's change re-bases the KPI's limits, as a re-base alone does.
                 kpis.kpi_rebase_add(
                     membership=member,
                     contract_kpi_id=change.contract_kpi_id,

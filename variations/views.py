@@ -428,9 +428,9 @@ def variation_policy(request, *, membership):
 def dashboard_panel(membership, contract):
     """The contract dashboard's "Pending variations" panel."""
     rows = list(
-        selectors.variations_in_progress_of(membership=membership, contract=contract).order_by(
-            "effective_on", "pk"
-        )[: PANEL_ROWS + 1]
+        selectors.variations_visible(membership=membership)
+        .filter(contract_id=contract.pk, status__in=IN_PROGRESS)
+        .order_by("effective_on", "pk")[: PANEL_ROWS + 1]
     )
     return "variations/panel.html", {
         "contract": contract,
