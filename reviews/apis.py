@@ -118,8 +118,6 @@ class MeetingViewSet(ReadOnlyViewSet):
                 request, default=f"Meeting scheduled through the API by {request.user}"
             ),
         )
-        if contract is not None:
-            services.agenda_generate(membership=self.membership, meeting=meeting)
         return self._answer(meeting, status.HTTP_201_CREATED)
 
     @extend_schema(request=MeetingChangeSerializer, responses={200: MeetingSerializer})

@@ -130,7 +130,6 @@ def _past_meeting(ctx, spec: ContractSpec, contract, chair) -> None:
             location=past.location,
             reason="Monthly check-in (demo)",
         )
-        services.agenda_generate(membership=chair, meeting=meeting)
     with clock.pinned(starts):
         services.meeting_start(membership=chair, meeting=meeting)
     with clock.pinned(starts + timedelta(minutes=50)):

@@ -27,7 +27,7 @@ def _members(membership, contract=None):
         members = members.exclude(role=Role.PROVIDER) | members.filter(
             role=Role.PROVIDER, provider_id=contract.provider_id
         )
-    return members.order_by("user__last_name", "user__first_name", "pk")
+    return members.order_by("user__full_name", "pk")
 
 
 def _member_label(m: Membership) -> str:

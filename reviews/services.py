@@ -303,9 +303,11 @@ def meeting_schedule(
         location=_text(location),
         scheduled_by=membership.user,
     )
+    meeting.agenda_generated_at = clock.now()
     meeting.full_clean()
     save_with_history(meeting, user=membership.user, reason=reason)
     meeting.attendees.set(invited)
+    _agenda_items_write(meeting, membership=membership, user=membership.user, reason=reason)
     transaction.on_commit(lambda: _invite([meeting], what="scheduled"))
     return meeting
 
@@ -425,16 +427,18 @@ def meetings_generate(*, tenant, today: date | None = None) -> list[Meeting]:
             location="",
             cadence_key=slot.key,
         )
+        reader = _system_member(contract, tenant)
+        if reader is not None:
+            meeting.agenda_generated_at = clock.now()
         try:
             with transaction.atomic():  # a slot another run filled meanwhile: skip it
                 save_with_history(meeting, user=None, reason=f"Cadence: {slot.label}")
         except IntegrityError:
             continue
         meeting.attendees.set(default_attendees(tenant=tenant, contract=contract, kind=kind))
-        reader = _system_member(contract, tenant)
         if reader is not None:
-            _agenda_write(
-                meeting, membership=reader, user=None, reason="Agenda generated (cadence)"
+            _agenda_items_write(
+                meeting, membership=reader, user=None, reason=f"Cadence: {slot.label}"
             )
         created.append(meeting)
     if created:
@@ -793,6 +797,12 @@ def _agenda_write(meeting: Meeting, *, membership: Membership, user, reason: str
     """Replace the meeting's agenda by the generated one (with history)."""
     for item in list(meeting.agenda_items.all()):
         delete_with_history(item, user=user, reason=reason)
+    _agenda_items_write(meeting, membership=membership, user=user, reason=reason)
+    meeting.agenda_generated_at = clock.now()
+    save_with_history(meeting, user=user, reason=reason)
+
+
+def _agenda_items_write(meeting: Meeting, *, membership: Membership, user, reason: str) -> None:
     planned = agenda_plan(membership=membership, meeting=meeting)
     orders: dict[int, int] = {}
     rows = []
@@ -810,8 +820,6 @@ def _agenda_write(meeting: Meeting, *, membership: Membership, user, reason: str
             )
         )
     bulk_create(AgendaItem, rows, user=user, reason=reason)
-    meeting.agenda_generated_at = clock.now()
-    save_with_history(meeting, user=user, reason=reason)
 
 
 @transaction.atomic

@@ -122,8 +122,6 @@ def meeting_create(request, *, membership):
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            if meeting.contract_id:
-                services.agenda_generate(membership=membership, meeting=meeting)
             messages.success(request, "Meeting scheduled; its attendees are invited.")
             return redirect(meeting.get_absolute_url())
     return render(
