@@ -139,7 +139,7 @@ class MeetingViewSet(ReadOnlyViewSet):
         return self._answer(meeting)
 
     @extend_schema(request=None, responses={200: MeetingSerializer})
-    @action(detail=True, methods=["post"], url_path="generate-agenda")
+    @action(detail=True, methods=["post"], url_path="generate-agenda", url_name="regenerate")
     def generate_agenda(self, request, *args, **kwargs):
         meeting = self.get_object()
         self.check_write()
@@ -147,7 +147,7 @@ class MeetingViewSet(ReadOnlyViewSet):
         return self._answer(meeting)
 
     @extend_schema(request=AgendaItemInputSerializer, responses={201: MeetingSerializer})
-    @action(detail=True, methods=["post"], url_path="agenda")
+    @action(detail=True, methods=["post"], url_path="agenda", url_name="agenda")
     def add_agenda_item(self, request, *args, **kwargs):
         meeting = self.get_object()
         self.check_write()
@@ -366,12 +366,18 @@ class CalendarFeedView(APIView):
         authentication.SessionAuthentication,
     ]
     permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "head", "options"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(request, "feed_membership", None) is None:
+            # signed in, but no live feed of this secret in this tenant: as for
+            # any object out of reach, before the method is even looked at
+            raise exceptions.NotFound()
 
     @extend_schema(responses={(200, "text/calendar"): bytes})
     def get(self, request, tenant_slug: str, token: str):
-        membership = getattr(request, "feed_membership", None)
-        if membership is None:  # signed in, but with no feed of this secret here
-            raise exceptions.NotFound()
+        membership = request.feed_membership
         meetings = calendar.feed_meetings(
             selectors.meetings_visible(membership=membership), membership=membership
         )

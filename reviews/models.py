@@ -68,7 +68,11 @@ class Meeting(TenantOwned):
     status = models.CharField(
         max_length=12, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED
     )
-    attendees = models.ManyToManyField(Membership, related_name="+", blank=True)
+    # Who is invited: one Attendance row each, written with history
+    # (services._attendees_set), so the invitations are in the audit trail.
+    attendees = models.ManyToManyField(
+        Membership, through="Attendance", related_name="+", blank=True
+    )
     minutes = limited_text(MINUTES_MAX, blank=True)
     # "<contract id>:2027-01" (monthly) or "<contract id>:2027Q1" (quarterly),
     # "portfolio:2027Q1": the cadence slot a generated meeting fills, so that
@@ -84,7 +88,7 @@ class Meeting(TenantOwned):
     cancel_reason = limited_text(TEXT_MAX, blank=True)
     agenda_generated_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(m2m_fields=[attendees])
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -111,6 +115,22 @@ class Meeting(TenantOwned):
         return reverse(
             "meeting_detail", kwargs={"tenant_slug": self.tenant.slug, "meeting_pk": self.pk}
         )
+
+
+class Attendance(TenantOwned):
+    """One member invited to one meeting."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendances")
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "membership"], name="attendance_one_per_member"
+            )
+        ]
 
 
 class AgendaPart(models.IntegerChoices):

@@ -45,6 +45,7 @@ from .models import (
     TEXT_MAX,
     AgendaItem,
     AgendaPart,
+    Attendance,
     CalendarFeed,
     Decision,
     Meeting,
@@ -212,6 +213,25 @@ def _check_attendees(tenant, contract, attendees: Iterable[Membership]) -> list[
     return out
 
 
+def _attendees_set(meeting: Meeting, members: Sequence[Membership], *, user, reason: str) -> None:
+    """Invite exactly ``members``: new invitations and withdrawn ones are
+    written with history."""
+    wanted = {m.pk for m in members}
+    current = {a.membership_id: a for a in meeting.attendances.all()}
+    for pk, attendance in current.items():
+        if pk not in wanted:
+            delete_with_history(attendance, user=user, reason=reason)
+    bulk_create(
+        Attendance,
+        [
+            Attendance(tenant_id=meeting.tenant_id, meeting=meeting, membership_id=pk)
+            for pk in sorted(wanted - set(current))
+        ],
+        user=user,
+        reason=reason,
+    )
+
+
 # --- scheduling --------------------------------------------------------------------
 
 
@@ -306,7 +326,7 @@ def meeting_schedule(
     meeting.agenda_generated_at = clock.now()
     meeting.full_clean()
     save_with_history(meeting, user=membership.user, reason=reason)
-    meeting.attendees.set(invited)
+    _attendees_set(meeting, invited, user=membership.user, reason=reason)
     _agenda_items_write(meeting, membership=membership, user=membership.user, reason=reason)
     transaction.on_commit(lambda: _invite([meeting], what="scheduled"))
     return meeting
@@ -356,7 +376,12 @@ def meeting_change(
     meeting.full_clean()
     save_with_history(meeting, user=membership.user, reason=reason)
     if attendees is not None:
-        meeting.attendees.set(_check_attendees(meeting.tenant, meeting.contract, attendees))
+        _attendees_set(
+            meeting,
+            _check_attendees(meeting.tenant, meeting.contract, attendees),
+            user=membership.user,
+            reason=reason,
+        )
     if moved:
         transaction.on_commit(lambda: _invite([meeting], what="moved"))
     return meeting
@@ -435,7 +460,12 @@ def meetings_generate(*, tenant, today: date | None = None) -> list[Meeting]:
                 save_with_history(meeting, user=None, reason=f"Cadence: {slot.label}")
         except IntegrityError:
             continue
-        meeting.attendees.set(default_attendees(tenant=tenant, contract=contract, kind=kind))
+        _attendees_set(
+            meeting,
+            default_attendees(tenant=tenant, contract=contract, kind=kind),
+            user=None,
+            reason=f"Cadence: {slot.label}",
+        )
         if reader is not None:
             _agenda_items_write(
                 meeting, membership=reader, user=None, reason=f"Cadence: {slot.label}"

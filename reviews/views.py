@@ -431,8 +431,9 @@ def meeting_action_add(request, *, membership, meeting_pk):
     )
 
 
-def _action_step(request, membership, meeting_action_pk, *, step, service, done, prefix=""):
+def _action_step(request, membership, meeting_action_pk, *, step, service, done, write, prefix=""):
     action = selectors.action_get(membership=membership, pk=meeting_action_pk)
+    require(membership, write)
     meeting = selectors.meeting_get(membership=membership, pk=action.meeting_id)
     form = ActionNoteForm(request.POST, prefix=f"action-{action.pk}{prefix}")
     return _run(
@@ -450,13 +451,13 @@ def _action_step(request, membership, meeting_action_pk, *, step, service, done,
 @tenant_view(read="meetings.view")
 @require_POST
 def meeting_action_done(request, *, membership, meeting_action_pk):
-    require(membership, "meeting_action.update")
     return _action_step(
         request,
         membership,
         meeting_action_pk,
         step="done",
         service=services.meeting_action_done,
+        write="meeting_action.update",
         done="Action marked done.",
     )
 
@@ -464,13 +465,13 @@ def meeting_action_done(request, *, membership, meeting_action_pk):
 @tenant_view(read="meetings.view")
 @require_POST
 def meeting_action_reopen(request, *, membership, meeting_action_pk):
-    require(membership, "meeting_action.update")
     return _action_step(
         request,
         membership,
         meeting_action_pk,
         step="reopen",
         service=services.meeting_action_reopen,
+        write="meeting_action.update",
         done="Action open again.",
     )
 
@@ -478,13 +479,13 @@ def meeting_action_reopen(request, *, membership, meeting_action_pk):
 @tenant_view(read="meetings.view")
 @require_POST
 def meeting_action_drop(request, *, membership, meeting_action_pk):
-    require(membership, "meeting.manage")
     return _action_step(
         request,
         membership,
         meeting_action_pk,
         step="drop",
         service=services.meeting_action_drop,
+        write="meeting.manage",
         done="Action dropped.",
         prefix="-drop",
     )

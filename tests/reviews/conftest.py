@@ -53,9 +53,7 @@ def add_measures(tw, pw, *, count: int = 2, periods: int = 12, prefix: str = "m"
                 "narrative": f"Steady month {period.start:%b %Y} {pw.mark}",
                 "created_by": pw.member.user,
                 "submitted_by": pw.member.user,
-                "submitted_at": dt.datetime.combine(
-                    period.due_date, dt.time(9), tzinfo=dt.UTC
-                ),
+                "submitted_at": dt.datetime.combine(period.due_date, dt.time(9), tzinfo=dt.UTC),
             },
         )
         returns.append(ret)

@@ -91,7 +91,7 @@ def _pages_text(pdf: bytes, tmp_path) -> list[str]:
 
 @pytest.mark.skipif(
     not (shutil.which("pdftoppm") and shutil.which("pdftotext")),
-    reason="poppler-utils (pdftoppm, pdftotext) is not installed: .ci/run and the README install it",
+    reason="poppler-utils (pdftoppm, pdftotext) is missing: .ci/run and the README install it",
 )
 def test_the_pdf_has_a_cover_contents_and_a_page_per_section(world, schedule, tmp_path):
     tw = world.a
