@@ -10,6 +10,7 @@ KPI's XmR control chart the "Making Data Count" way (from ``spc.xmr``) and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -349,13 +350,15 @@ def kpi_chart(
     target=None,
     rebase_at=(),
     unit: str = "",
+    rebase_notes: dict[int, str] | None = None,
 ) -> KpiChart:
     """An XmR control chart of one KPI series, with its data table and icons.
 
     ``periods`` are the x labels (strings or dates), ``values`` the series in
     time order, ``target`` a number, a list with one target per period (the
     one in force then) or None; assurance is judged against the latest
-    target. ``rebase_at`` holds positions where the limits were re-based."""
+    target. ``rebase_at`` holds positions where the limits were re-based, and
+    ``rebase_notes`` what caused each (position → "Variation VAR-2026-002")."""
     if len(periods) != len(values):
         raise ValueError(f"{len(periods)} periods for {len(values)} values")
     targets = _targets(target, len(values))
@@ -447,7 +450,8 @@ def kpi_chart(
                 "x": position,
                 "y": 1,
                 "yanchor": "bottom",
-                "text": f"Re-based from {x[group.start]}",
+                "text": f"Re-based from {x[group.start]}"
+                + (f": {rebase_notes[group.start]}" if group.start in (rebase_notes or {}) else ""),
                 "showarrow": False,
                 "font": {"size": 11, "color": INK},
             }
@@ -595,6 +599,19 @@ def control_chart(
         rebase_at=rebase_at,
         unit=unit,
     ).figure
+
+
+def rebases_at(starts: list, rebases: Iterable) -> tuple[list[int], dict[int, str]]:
+    """Where the limits of a series with period ``starts`` (dates, in order)
+    start again: each re-base (``starts_on``, ``source_label``) falls on the
+    first period starting on or after its day. Positions (past the first
+    point, where a re-base changes nothing) and what caused each."""
+    positions: dict[int, str] = {}
+    for starts_on, label in sorted(rebases):
+        at = next((i for i, start in enumerate(starts) if start >= starts_on), None)
+        if at:
+            positions[at] = "; ".join(filter(None, [positions.get(at), label]))
+    return sorted(positions), positions
 
 
 def period_label(value) -> str:

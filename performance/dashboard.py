@@ -70,11 +70,20 @@ def label_periods(signals: list[Signal], frequencies: dict[date, str]) -> None:
         )
 
 
+def chart_rebases(contract_kpi, starts: list[date]) -> dict:
+    """``kpi_chart``'s re-base arguments for a contract KPI (its ``rebases``
+    prefetched) over periods ``starts``: where its limits start again and why."""
+    positions, notes = charts.rebases_at(
+        starts, [(r.starts_on, r.source_label or r.reason) for r in contract_kpi.rebases.all()]
+    )
+    return {"rebase_at": positions, "rebase_notes": notes}
+
+
 def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict]:
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
         .filter(contract=contract)
-        .prefetch_related("phase_targets")
+        .prefetch_related("phase_targets", "rebases")
         .order_by("-is_priority", "kpi__code")
     )
     series = kpi_series(membership=membership, contract_id=contract.pk)
@@ -90,6 +99,7 @@ def _kpi_panels(membership, contract, frequencies: dict[date, str]) -> list[dict
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_in_force(ck, start)[0] for start, _ in points],
                 unit=ck.kpi.unit,
+                **chart_rebases(ck, [start for start, _ in points]),
             )
         panels.append({"ck": ck, "chart": chart, "dom_id": f"kpi-{ck.pk}"})
     return panels

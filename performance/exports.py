@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +33,8 @@ from django.utils import timezone
 from oversight import formatting
 
 from . import charts
-from .dashboard import period_frequencies
+from .calendar import contract_month
+from .dashboard import chart_rebases, period_frequencies
 from .models import ContractKpi, Return, ReturnStatus, ReturnValue, RiskScore, Unit
 from .selectors import contract_kpis_visible, periods_visible, returns_visible, signals_visible
 from .spc import xmr
@@ -244,7 +246,7 @@ def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers
     contract_kpis = list(
         contract_kpis_visible(membership=membership)
         .filter(contract_id=contract.pk, pk__in=ids)
-        .prefetch_related("phase_targets")
+        .prefetch_related("phase_targets", "rebases")
         .order_by("-is_priority", "kpi__code")
     )
     if not contract_kpis:
@@ -265,6 +267,7 @@ def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers
                 improvement=charts.IMPROVEMENT.get(ck.kpi.direction, "neutral"),
                 target=[target_in_force(ck, start)[0] for start in starts],
                 unit=ck.kpi.unit,
+                **chart_rebases(ck, starts),
             )
             chart = _with_figure(chart, add_markers(chart.figure, own, starts))
         result.append(
@@ -315,7 +318,7 @@ def measure_charts(*, membership, contract, priority_only: bool = False) -> list
         rows = rows.filter(is_priority=True)
     contract_kpis = list(
         rows.select_related("kpi")
-        .prefetch_related("phase_targets")
+        .prefetch_related("phase_targets", "rebases")
         .order_by("-is_priority", "kpi__code")
     )
     if not contract_kpis:
@@ -340,10 +343,12 @@ def measure_charts(*, membership, contract, priority_only: bool = False) -> list
             "summary": "",
             "variation": "",
             "assurance": "",
+            "rebases": [],
             "points": [],
         }
         if points:
             labels = formatting.period_labels(starts, frequencies)
+            rebases = chart_rebases(ck, starts)
             chart = charts.kpi_chart(
                 title=ck.kpi.name,
                 periods=labels,
@@ -351,11 +356,21 @@ def measure_charts(*, membership, contract, priority_only: bool = False) -> list
                 improvement=improvement,
                 target=targets,
                 unit=ck.kpi.unit,
+                **rebases,
             )
             latest_target = next((t for t in reversed(targets) if t is not None), None)
-            spc = xmr(values, improvement=improvement, target=latest_target)
+            spc = xmr(
+                values,
+                improvement=improvement,
+                target=latest_target,
+                rebase_at=rebases["rebase_at"],
+            )
             entry.update(
                 summary=chart.summary,
+                rebases=[
+                    {"period": labels[i], "note": str(rebases["rebase_notes"].get(i, ""))}
+                    for i in rebases["rebase_at"]
+                ],
                 variation=chart.variation_label,
                 assurance=chart.assurance_label,
                 points=[
@@ -480,3 +495,161 @@ def narratives(*, membership, contract, last: int = 3) -> list[dict]:
         }
         for ret in chosen
     ]
+
+
+# --- a contract KPI's terms, for formal variations ------------------------------------
+#
+# The writes another app may make to a contract KPI's terms, inside the
+# caller's transaction and with its reason (a variation's): a target varied
+# from a date, and the control limits re-based from a date. Each checks the
+# role (``contract_kpi.change``) and the tenant, and writes with history.
+
+
+def first_period_on_or_after(day: date) -> date:
+    """The first monthly period start on or after ``day``: a variation effective
+    part-way through a month changes the terms from the next month's period."""
+    if day.day == 1:
+        return day
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _contract_kpi_for(membership, contract_kpi_id: int) -> ContractKpi:
+    ck = (
+        contract_kpis_visible(membership=membership)
+        .select_related("contract", "kpi")
+        .filter(pk=contract_kpi_id)
+        .first()
+    )
+    if ck is None:
+        raise ValidationError({"contract_kpi": "Choose a KPI of this contract."})
+    return ck
+
+
+def _uncovered(phases: list, before: int) -> list[tuple[int, int]]:
+    """The contract months 1 .. ``before`` - 1 that no phase covers, as spans."""
+    covered = set()
+    for phase in phases:
+        end = phase.to_month if phase.to_month is not None else before - 1
+        covered.update(range(phase.from_month, min(end, before - 1) + 1))
+    spans, start = [], None
+    for month in range(1, before):
+        if month not in covered and start is None:
+            start = month
+        if month in covered and start is not None:
+            spans.append((start, month - 1))
+            start = None
+    if start is not None:
+        spans.append((start, before - 1))
+    return spans
+
+
+def kpi_target_vary(
+    *, membership, contract_kpi_id: int, effective_on: date, target, amber_tolerance, reason: str
+) -> dict:
+    """Vary a contract KPI's target (and amber tolerance) from ``effective_on``,
+    leaving the target in force for every earlier period as it was: the phase
+    targets are cut at the month the change takes effect, the months before it
+    that followed the mature target keep it as a phase of their own, and the
+    mature target becomes the new one. Answers the target and tolerance it
+    replaced, as in force on ``effective_on``."""
+    from .models import PhaseTarget
+    from .services import contract_kpi_save
+
+    ck = _contract_kpi_for(membership, contract_kpi_id)
+    start = first_period_on_or_after(effective_on)
+    month = contract_month(ck.contract.start_date, start)
+    phases = list(PhaseTarget.objects.select_for_update().filter(contract_kpi=ck))
+    was_target, was_amber = target_in_force(ck, start, phases)
+    kept = []
+    for phase in phases:
+        if phase.from_month >= month:
+            continue  # wholly after the change: the new target replaces it
+        to_month = phase.to_month if phase.to_month is not None else month - 1
+        kept.append(
+            {
+                "pk": phase.pk,
+                "phase": phase.phase,
+                "from_month": phase.from_month,
+                "to_month": min(to_month, month - 1),
+                "target": phase.target,
+                "amber_tolerance": phase.amber_tolerance,
+            }
+        )
+    if ck.target is not None and month > 1:
+        for first, last in _uncovered(phases, month):
+            kept.append(
+                {
+                    "phase": f"Before {formatting.date(start)}",
+                    "from_month": first,
+                    "to_month": last,
+                    "target": ck.target,
+                    "amber_tolerance": ck.amber_tolerance,
+                }
+            )
+    ck.target = target
+    ck.amber_tolerance = amber_tolerance
+    contract_kpi_save(membership=membership, contract_kpi=ck, reason=reason, phases=kept)
+    return {"target": was_target, "amber_tolerance": was_amber}
+
+
+def kpi_rebase_add(
+    *, membership, contract_kpi_id: int, starts_on: date, reason: str, source=None, label: str = ""
+):
+    """Re-base a contract KPI's control limits from the first period starting
+    on or after ``starts_on``, naming what caused it (``source``, a model
+    instance, and ``label`` for the chart). Once a day per KPI: a second
+    re-base on the same day answers the first."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from oversight.history import save_with_history
+    from oversight.permissions import require
+
+    from .models import LimitRebase
+
+    require(membership, "contract_kpi.change")
+    ck = _contract_kpi_for(membership, contract_kpi_id)
+    starts_on = first_period_on_or_after(starts_on)
+    existing = LimitRebase.objects.filter(contract_kpi=ck, starts_on=starts_on).first()
+    if existing is not None:
+        return existing
+    rebase = LimitRebase(
+        tenant_id=membership.tenant_id,
+        contract_kpi=ck,
+        starts_on=starts_on,
+        reason=reason[:500],
+        source_label=label[:120],
+        source_type=ContentType.objects.get_for_model(source) if source is not None else None,
+        source_id=source.pk if source is not None else None,
+    )
+    rebase.full_clean()
+    save_with_history(rebase, user=membership.user, reason=reason)
+    return rebase
+
+
+def kpi_terms_as_at(*, membership, contract, on: date) -> list[dict]:
+    """Every KPI of ``contract`` with the target and amber tolerance in force
+    for the period that holds ``on`` (phase targets in contract months,
+    performance/terms.py), and its re-bases up to then, in one query each."""
+    period = date(on.year, on.month, 1)
+    rows = []
+    for ck in (
+        contract_kpis_visible(membership=membership)
+        .filter(contract_id=contract.pk)
+        .select_related("kpi", "contract")
+        .prefetch_related("phase_targets", "rebases")
+        .order_by("-is_priority", "kpi__code")
+    ):
+        target, amber = target_in_force(ck, period, list(ck.phase_targets.all()))
+        rows.append(
+            {
+                "contract_kpi_id": ck.pk,
+                "code": ck.kpi.code,
+                "name": ck.kpi.name,
+                "unit": ck.kpi.unit,
+                "is_priority": ck.is_priority,
+                "target": target,
+                "amber_tolerance": amber,
+                "rebased_from": [r.starts_on for r in ck.rebases.all() if r.starts_on <= on],
+            }
+        )
+    return rows

@@ -169,6 +169,43 @@ class PhaseTarget(TenantOwned):
         ordering = ["contract_kpi", "from_month"]
 
 
+class LimitRebase(TenantOwned):
+    """The KPI's control limits start again from ``starts_on``: a known change
+    (a formal variation of its target, its definition or the model of delivery)
+    after which the old limits no longer describe the process. The SPC of the
+    chart and of the signals engine splits the series at the first period that
+    starts on or after ``starts_on`` (``spc.xmr_batch``'s ``rebase`` column);
+    ``source_label`` names what caused it on the chart ("Variation VAR-2026-002")
+    and ``source_type``/``source_id`` point at it."""
+
+    contract_kpi = models.ForeignKey(ContractKpi, on_delete=models.CASCADE, related_name="rebases")
+    starts_on = models.DateField("re-based from")
+    reason = models.CharField(max_length=500)
+    source_label = models.CharField(max_length=120, blank=True)
+    source_type = models.ForeignKey(
+        "contenttypes.ContentType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract_kpi", "starts_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_kpi", "starts_on"], name="one_rebase_per_kpi_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_kpi} re-based from {self.starts_on:%-d %b %Y}"
+
+
 class ReportingPolicy(TenantOwned):
     """A tenant's reporting calendar: when returns fall due, when they count
     as missing, when reminders go. Without a row the defaults below apply."""

@@ -34,6 +34,7 @@ from oversight.workflow import transition_bulk
 
 from .models import (
     ContractKpi,
+    LimitRebase,
     PhaseTarget,
     ReportingPeriod,
     Return,
@@ -269,10 +270,19 @@ def load_frames(contract_qs, *, today: date) -> dict[str, pd.DataFrame]:
         ),
         columns=["contract", "ck", "period_start", "explanation", "narrative"],
     )
+    rebases = pd.DataFrame(
+        list(
+            LimitRebase.objects.filter(contract_kpi__contract_id__in=ids).values_list(
+                "contract_kpi_id", "starts_on"
+            )
+        ),
+        columns=["ck", "starts_on"],
+    )
     return {
         "contracts": contracts,
         "kpis": kpis,
         "phases": phases,
+        "rebases": rebases,
         "values": values,
         "periods": periods,
         "recent_text": recent_text,
@@ -370,6 +380,7 @@ def kpi_risk_scores(
         periods=frames["periods"].iloc[0:0],
         recent_text=frames["recent_text"].iloc[0:0],
         today=today,
+        rebases=frames.get("rebases"),
     )
     specs = [spec for spec in specs if spec.ck is not None]
     return risk_scores(specs, frames["kpis"], frames["contracts"])

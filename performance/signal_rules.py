@@ -244,13 +244,19 @@ def evaluate(
     today: date,
     early_warnings: pd.DataFrame | None = None,
     first_opened: pd.DataFrame | None = None,
+    rebases: pd.DataFrame | None = None,
 ) -> tuple[list[SignalSpec], pd.DataFrame]:
-    """Every signal whose condition holds today, and the SPC chart rows."""
+    """Every signal whose condition holds today, and the SPC chart rows.
+    ``rebases`` (``ck``, ``starts_on``): where a KPI's limits start again (a
+    formal variation): the SPC splits the series there and the shift evidence
+    reads only the values since the latest re-base."""
     specs: list[SignalSpec] = []
     chart = pd.DataFrame()
     if not values.empty:
         voice = _ProviderVoice(recent_text, early_warnings, first_opened)
-        chart, kpi_specs = _kpi_signals(values, kpis, phases, contracts, recent_text, voice)
+        chart, kpi_specs = _kpi_signals(
+            values, kpis, phases, contracts, recent_text, voice, rebases
+        )
         specs += kpi_specs
     specs += _return_signals(periods, contracts, today)
     specs += _expiry_signals(contracts, today)
@@ -278,14 +284,37 @@ def _xmr_in_blocks(values: pd.DataFrame, block: int = XMR_BLOCK_ROWS) -> pd.Data
             value="value",
             improvement="improvement",
             target="target",
+            rebase="rebase",
         )
         for begin, end in zip(cuts[:-1], cuts[1:], strict=True)
     ]
     return parts[0] if len(parts) == 1 else pd.concat(parts)
 
 
-def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None):
+def rebase_flags(values: pd.DataFrame, rebases: pd.DataFrame | None) -> np.ndarray:
+    """Per row of ``values`` (sorted by ``ck`` then ``period_start``), whether
+    it is the first period of its series starting on or after one of the
+    series' ``rebases`` (``ck``, ``starts_on``): where new limits begin."""
+    flags = np.zeros(len(values), dtype=bool)
+    if rebases is None or rebases.empty or values.empty:
+        return flags
+    ck = values["ck"].to_numpy(dtype=np.int64)
+    day = values["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    r_ck = rebases["ck"].to_numpy(dtype=np.int64)
+    r_day = pd.to_datetime(rebases["starts_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    # One sortable key per (series, day): series ids are far apart in days.
+    span = int(max(day.max(), r_day.max())) + 1
+    key, r_key = ck * span + day, r_ck * span + r_day
+    at = np.searchsorted(key, r_key, side="left")
+    found = at < len(key)
+    at = at[found]
+    flags[at[ck[at] == r_ck[found]]] = True
+    return flags
+
+
+def _kpi_signals(values, kpis, phases, contracts, recent_text, voice=None, rebases=None):
     values = values.sort_values(["ck", "period_start"], kind="stable").reset_index(drop=True)
+    values["rebase"] = rebase_flags(values, rebases)
     # Per-KPI facts reach the rows through one position look-up (no string
     # columns of millions of rows); the direction goes in as a categorical.
     position = kpis.index.get_indexer(values["ck"])
@@ -543,6 +572,10 @@ def _shift_evidence(frame, series, position_from_end, concern, contract_of) -> p
     x = frame["value"].to_numpy(dtype=float)
     first = np.flatnonzero(series.start)
     index = pd.Index(series.last_ck, name="ck")
+    # Only the values since the series' latest re-base (a formal variation):
+    # a known change of target, definition or model of delivery is not a shift.
+    group = frame["rebase_group"].to_numpy()
+    current = group == group[series.last_rows][series.gid]
 
     def total(values) -> np.ndarray:
         """Per series, the sum of ``values`` over its rows (series are contiguous)."""
@@ -553,17 +586,20 @@ def _shift_evidence(frame, series, position_from_end, concern, contract_of) -> p
         with np.errstate(invalid="ignore", divide="ignore"):
             return total(np.where(mask, x, 0.0)) / n, n
 
-    length = np.diff(np.r_[-1, series.last_rows])
+    length = total(current).astype(int)  # since the latest re-base
+    whole = np.diff(np.r_[-1, series.last_rows])
     # Periods per month (weekly returns: about 4), from the series' own spacing
     # (first to last period over the gaps between them): the baseline and the
     # windows span the same months whatever the calendar.
     day = frame["period_start"].to_numpy().astype("datetime64[D]").astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        spacing = (day[series.last_rows] - day[first]) / (length - 1)
+        spacing = (day[series.last_rows] - day[first]) / (whole - 1)
         per_month = np.nan_to_num(np.clip(np.round(30 / spacing), 1, 5), nan=1.0)
     per_row = per_month[series.gid]
     gap = np.clip(length[series.gid] - BASELINE_MIN * per_row, SHIFT_RECENT, BASELINE_GAP * per_row)
-    baseline = (position_from_end >= gap) & (position_from_end < gap + BASELINE_MAX * per_row)
+    baseline = (
+        current & (position_from_end >= gap) & (position_from_end < gap + BASELINE_MAX * per_row)
+    )
     base_mean, base_n = mean_of(baseline)
     base_row = base_mean[series.gid]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -571,7 +607,7 @@ def _shift_evidence(frame, series, position_from_end, concern, contract_of) -> p
     # Lag-1 autocorrelation over the whole history before the latest
     # HISTORY_GAP periods (more values than the baseline: a surer estimate),
     # about that history's own mean.
-    history = position_from_end >= HISTORY_GAP * per_row
+    history = current & (position_from_end >= HISTORY_GAP * per_row)
     hist_mean, hist_n = mean_of(history)
     dev = np.where(history, x - hist_mean[series.gid], 0.0)
     previous = np.r_[0.0, dev[:-1]]
@@ -594,7 +630,7 @@ def _shift_evidence(frame, series, position_from_end, concern, contract_of) -> p
     out = pd.DataFrame(index=index)
     with np.errstate(invalid="ignore", divide="ignore"):
         for w in SHIFT_WINDOWS:
-            mean, n = mean_of(position_from_end < w * per_row)
+            mean, n = mean_of(current & (position_from_end < w * per_row))
             d = (mean - base_mean) / spread
             full = n >= w * per_month
             out[f"d{w}"] = np.where(full, d, np.nan)

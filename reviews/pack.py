@@ -2,11 +2,11 @@
 
 ``pack_data`` gathers it, through the other apps' exports (performance's
 charts, narratives, signals and timeliness; escalation's level, history,
-plan actions and concerns) and this app's selectors, into plain text and
-numbers; ``pack_build`` renders the page's HTML (charts as inline SVG,
-reviews/svg.py) and the printed PDF (WeasyPrint: a cover, a contents list with
-page numbers, one section per agenda part, the tenant's name and the meeting's
-date on every page). Until the meeting starts the pack is built afresh each
+plan actions and concerns; variations' ``variations_in_progress``) and this
+app's selectors, into plain text and numbers; ``pack_build`` renders the
+page's HTML (charts as inline SVG, reviews/svg.py) and the printed PDF
+(WeasyPrint: a cover, a contents list with page numbers, one section per
+agenda part, the tenant's name and the meeting's date on every page). Until the meeting starts the pack is built afresh each
 time it is asked for; ``services.meeting_start`` freezes it (``MeetingPack``),
 and from then on ``pack_for`` answers the frozen copy.
 """
@@ -22,6 +22,7 @@ from contracts.models import Contract, ContractStatus
 from escalation import exports as escalation_exports
 from oversight import clock, formatting
 from performance import exports as performance_exports
+from variations import exports as variations_exports
 
 from . import selectors
 from .models import AgendaPart, Meeting, MeetingPack, RoadmapStatus, RoadmapTopic
@@ -172,6 +173,12 @@ def pack_data(*, membership, meeting: Meeting, as_at: datetime | None = None) ->
             {**row, "due_date": _day(row["due_date"]), "submitted_on": _day(row["submitted_on"])}
             for row in performance_exports.returns_timeliness(
                 membership=membership, contract=contract, today=today
+            )
+        ]
+        data["variations"] = [
+            {**v, "effective_on": _day(v["effective_on"]) if v["effective_on"] else ""}
+            for v in variations_exports.variations_in_progress(
+                membership=membership, contract=contract
             )
         ]
         data["concerns"] = [

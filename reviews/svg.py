@@ -175,6 +175,18 @@ def control_chart(chart: dict, *, width: int = WIDTH, height: int = HEIGHT) -> s
         attrs = " ".join(f'{k.replace("_", "-")}="{v}"' for k, v in style.items())
         out.append(f'<path d="{_steps(xs, ys, band)}" fill="none" {attrs}/>')
 
+    # a re-base (a variation, a new model of delivery): the limits start again
+    index = {str(p.get("period")): i for i, p in enumerate(points)}
+    for rebase in chart.get("rebases") or []:
+        i = index.get(str(rebase.get("period")))
+        if not i:
+            continue
+        x = LEFT + band * i
+        out.append(
+            f'<line x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{TOP}" y2="{height - BOTTOM}" '
+            'stroke="#1a4480" stroke-width="1.5" stroke-dasharray="2 3"/>'
+        )
+        out.append(f'<text x="{_fmt(x + 3)}" y="{TOP + 10}" fill="#1a4480">Re-based</text>')
     line("lpl", stroke="#565c65", stroke_width="1.5", stroke_dasharray="5 3")
     line("upl", stroke="#565c65", stroke_width="1.5", stroke_dasharray="5 3")
     line("mean", stroke=INK, stroke_width="1.5")

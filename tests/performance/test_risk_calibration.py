@@ -276,3 +276,38 @@ def test_the_stored_score_records_its_band_change_and_the_api_and_page_show_it(c
     reasons = html.split('id="risk-heading"')[1].split("</section>")[0]
     assert f'href="#kpi-{score.details[0]["kpi"]}"' in reasons
     assert "on the chart" in reasons
+
+
+def _rate_rebased(values: pd.DataFrame, month: int, rebases: pd.DataFrame):
+    day = (STARTS[month] + pd.offsets.MonthEnd(0) + pd.Timedelta(days=20)).date()
+    specs, chart = evaluate(
+        values=values[values["period_start"] <= STARTS[month]],
+        kpis=_kpis(),
+        phases=NO_PHASES,
+        contracts=_contracts(),
+        periods=EMPTY_PERIODS,
+        recent_text=EMPTY_TEXT,
+        today=day,
+        rebases=rebases,
+    )
+    return risk_scores(specs, _kpis(), _contracts())[10], chart
+
+
+def test_a_known_change_re_based_by_a_variation_is_not_read_as_a_deterioration():
+    """A priority measure steps to a new level when a variation changes the model
+    of delivery: read against its old limits it is a sustained concern; re-based
+    from the variation's effective date, the SPC starts new limits there and the
+    shift evidence reads only the values since, so the contract stays low."""
+    start = 36
+    values = _series({1: _ramp(start, 3.0, months=1), 2: _ramp(start, 3.0, months=1)})
+    plain = [_rate(values, m).band for m in range(start + 3, MONTHS)]
+    assert set(plain) & {"high", "critical"}, plain  # the step, unexplained
+    rebases = pd.DataFrame(
+        {"ck": [1, 2], "starts_on": [STARTS[start].date(), STARTS[start].date()]}
+    )
+    rebased = [_rate_rebased(values, m, rebases) for m in range(start + 3, MONTHS)]
+    assert [risk.band for risk, _ in rebased] == ["low"] * len(rebased)
+    _risk, chart = rebased[-1]
+    groups = chart.assign(ck=values.sort_values(["ck", "period_start"])["ck"].to_numpy())
+    first_new = groups[(groups["ck"] == 1) & (groups["rebase_group"] == 1)].index.min()
+    assert first_new - groups[groups["ck"] == 1].index.min() == start  # new limits from there
