@@ -6,9 +6,10 @@ plan actions and concerns; variations' ``variations_in_progress``) and this
 app's selectors, into plain text and numbers; ``pack_build`` renders the
 page's HTML (charts as inline SVG, reviews/svg.py) and the printed PDF
 (WeasyPrint: a cover, a contents list with page numbers, one section per
-agenda part, the tenant's name and the meeting's date on every page). Until the meeting starts the pack is built afresh each
-time it is asked for; ``services.meeting_start`` freezes it (``MeetingPack``),
-and from then on ``pack_for`` answers the frozen copy.
+agenda part, the tenant's name and the meeting's date on every page).
+Until the meeting starts the pack is built afresh each time it is asked
+for; ``services.meeting_start`` freezes it (``MeetingPack``), and from then
+on ``pack_for`` answers the frozen copy.
 """
 
 from __future__ import annotations
