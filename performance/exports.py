@@ -379,8 +379,9 @@ def measure_charts(*, membership, contract, priority_only: bool = False) -> list
                         "value": _number(p.value),
                         "value_text": formatting.number(p.value, ck.kpi.unit),
                         "mean": _number(p.mean),
-                        "lpl": _number(p.lpl),
-                        "upl": _number(p.upl),
+                        # drawn clipped to what the unit can be, as the dashboard does
+                        "lpl": _number(formatting.clip_to_unit(p.lpl, ck.kpi.unit)[0]),
+                        "upl": _number(formatting.clip_to_unit(p.upl, ck.kpi.unit)[0]),
                         "target": _number(targets[i]),
                         "point_type": p.point_type,
                     }

@@ -14,6 +14,7 @@ on ``pack_for`` answers the frozen copy.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -217,7 +218,15 @@ def pack_data(*, membership, meeting: Meeting, as_at: datetime | None = None) ->
 
 
 def _with_svgs(data: dict) -> dict:
-    charts = [{**c, "svg": control_chart(c)} for c in data["charts"]]
+    charts = [
+        {
+            **c,
+            "svg": control_chart(c),
+            # the chart's sentence names the measure: the caption already does
+            "caption": c["summary"].removeprefix(f"{c['name']}: "),
+        }
+        for c in data["charts"]
+    ]
     return {
         **data,
         "priority_charts": [c for c in charts if c["is_priority"]],
@@ -239,6 +248,9 @@ def pack_html(data: dict) -> str:
 
 def pack_pdf(data: dict, body: str | None = None) -> bytes:
     from weasyprint import HTML  # loaded on first use: the pack is its only user
+
+    # WeasyPrint logs each layout step at INFO: noise in the server's log.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
     document = render_to_string(
         "reviews/pack_print.html",

@@ -95,6 +95,10 @@ ACTION_NOTICE = "meeting_action"
 COMMISSIONING_SIDE = (Role.COMMISSIONER, Role.ADMIN)
 AGENDA_ITEMS_MAX = 60
 SIGNALS_LOOKBACK_DAYS = 92  # "since the last meeting" for a contract's first meeting
+# The agenda names the live signals since the last meeting, most severe first,
+# up to this many (the pack lists them all).
+AGENDA_SIGNALS = 8
+SEVERITY_ORDER = {"Critical": 0, "High": 1, "Medium": 2, "Low": 3, "Information": 4}
 
 
 def _text(value) -> str:
@@ -349,7 +353,9 @@ def meeting_change(
     require(membership, "meeting.manage")
     require_same_tenant(membership, meeting, "meeting")
     meeting = (
-        Meeting.objects.select_for_update().select_related("tenant", "contract").get(pk=meeting.pk)
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related("tenant", "contract")
+        .get(pk=meeting.pk)
     )
     if meeting.status != MeetingStatus.SCHEDULED:
         raise ValidationError(
@@ -481,7 +487,9 @@ def meeting_cancel(*, membership: Membership, meeting: Meeting, reason: str) -> 
     require(membership, "meeting.manage")
     if not _text(reason):
         raise ValidationError({"cancel_reason": "Say why the meeting is cancelled."})
-    meeting = Meeting.objects.select_for_update().select_related("tenant").get(pk=meeting.pk)
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=meeting.pk)
+    )
     return workflow.transition(
         meeting,
         MeetingStatus.CANCELLED,
@@ -501,7 +509,9 @@ def meeting_start(*, membership: Membership, meeting: Meeting) -> Meeting:
 
     require(membership, "meeting.manage")
     meeting = (
-        Meeting.objects.select_for_update().select_related("tenant", "contract").get(pk=meeting.pk)
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related("tenant", "contract")
+        .get(pk=meeting.pk)
     )
     MEETING_WORKFLOW.check(meeting.status, MeetingStatus.IN_PROGRESS)
     now = clock.now()
@@ -531,7 +541,9 @@ def meeting_start(*, membership: Membership, meeting: Meeting) -> Meeting:
 def meeting_hold(*, membership: Membership, meeting: Meeting, minutes: str) -> Meeting:
     """Close the meeting as held, with its minutes."""
     require(membership, "meeting.manage")
-    meeting = Meeting.objects.select_for_update().select_related("tenant").get(pk=meeting.pk)
+    meeting = (
+        Meeting.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=meeting.pk)
+    )
     minutes = _text(minutes) or meeting.minutes
     if not minutes:
         raise ValidationError({"minutes": "Record the minutes before closing the meeting."})
@@ -551,7 +563,7 @@ def meeting_minutes_save(*, membership: Membership, meeting: Meeting, minutes: s
     """Record (or correct) the minutes of a meeting in progress or held."""
     require(membership, "meeting.manage")
     require_same_tenant(membership, meeting, "meeting")
-    meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(of=("self",)).get(pk=meeting.pk)
     if meeting.status not in (MeetingStatus.IN_PROGRESS, MeetingStatus.HELD):
         raise ValidationError({"minutes": "Minutes are recorded once the meeting has started."})
     meeting.minutes = _text(minutes)
@@ -655,7 +667,7 @@ def _may_update(membership: Membership, action: MeetingAction) -> None:
 
 def _move(membership, action, to: str, *, note: str, reason: str, field: str) -> MeetingAction:
     action = (
-        MeetingAction.objects.select_for_update()
+        MeetingAction.objects.select_for_update(of=("self",))
         .select_related("tenant", "owner__user", "meeting__tenant", "meeting__contract")
         .get(pk=action.pk)
     )
@@ -775,9 +787,15 @@ def agenda_plan(*, membership: Membership, meeting: Meeting) -> list[PlannedItem
                     f"measure:{chart['contract_kpi_id']}",
                 )
             )
-        for signal in performance_exports.signals_since(
-            membership=membership, contract=contract, since=since_last(meeting)
-        ):
+        signals = [
+            signal
+            for signal in performance_exports.signals_since(
+                membership=membership, contract=contract, since=since_last(meeting)
+            )
+            if signal["status"] != "Closed"
+        ]
+        signals.sort(key=lambda x: SEVERITY_ORDER.get(x["severity"], 9))
+        for signal in signals[:AGENDA_SIGNALS]:
             items.append(
                 PlannedItem(
                     AgendaPart.PROGRESS,
@@ -785,6 +803,15 @@ def agenda_plan(*, membership: Membership, meeting: Meeting) -> list[PlannedItem
                     f"{formatting.shorten(signal['message'], 220)}",
                     f"Opened {formatting.date(signal['opened_at'])}; {signal['status'].lower()}.",
                     f"signal:{signal['id']}",
+                )
+            )
+        if len(signals) > AGENDA_SIGNALS:
+            items.append(
+                PlannedItem(
+                    AgendaPart.PROGRESS,
+                    f"And {len(signals) - AGENDA_SIGNALS} more live signals since the last meeting",
+                    "Every signal since the last meeting is listed in the pack.",
+                    "signals",
                 )
             )
     else:
@@ -859,7 +886,9 @@ def agenda_generate(*, membership: Membership, meeting: Meeting) -> Meeting:
     require(membership, "meeting.manage")
     require_same_tenant(membership, meeting, "meeting")
     meeting = (
-        Meeting.objects.select_for_update().select_related("tenant", "contract").get(pk=meeting.pk)
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related("tenant", "contract")
+        .get(pk=meeting.pk)
     )
     _scheduled(meeting, "agenda")
     _agenda_write(meeting, membership=membership, user=membership.user, reason="Agenda generated")
@@ -928,7 +957,9 @@ def agenda_item_change(
 ) -> AgendaItem | None:
     require(membership, "meeting.manage")
     require_same_tenant(membership, item, "agenda item")
-    item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
+    item = (
+        AgendaItem.objects.select_for_update(of=("self",)).select_related("meeting").get(pk=item.pk)
+    )
     _scheduled(item.meeting, "title")
     if remove:
         delete_with_history(item, user=membership.user, reason="Agenda item removed")
@@ -1023,7 +1054,11 @@ def roadmap_topic_complete(
     *, membership: Membership, topic: RoadmapTopic, finding: str
 ) -> RoadmapTopic:
     require(membership, "roadmap.manage")
-    topic = RoadmapTopic.objects.select_for_update().select_related("tenant").get(pk=topic.pk)
+    topic = (
+        RoadmapTopic.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=topic.pk)
+    )
     if not _text(finding):
         raise ValidationError({"finding": "Record what the deep dive found."})
     return workflow.transition(
@@ -1039,7 +1074,11 @@ def roadmap_topic_complete(
 @transaction.atomic
 def roadmap_topic_drop(*, membership: Membership, topic: RoadmapTopic, note: str) -> RoadmapTopic:
     require(membership, "roadmap.manage")
-    topic = RoadmapTopic.objects.select_for_update().select_related("tenant").get(pk=topic.pk)
+    topic = (
+        RoadmapTopic.objects.select_for_update(of=("self",))
+        .select_related("tenant")
+        .get(pk=topic.pk)
+    )
     if not _text(note):
         raise ValidationError({"finding": "Say why the topic is dropped."})
     return workflow.transition(
@@ -1065,7 +1104,7 @@ def calendar_feed_issue(*, membership: Membership) -> str:
     if membership is None:
         raise Http404("No such feed")
     now = clock.now()
-    for feed in CalendarFeed.objects.select_for_update().filter(
+    for feed in CalendarFeed.objects.select_for_update(of=("self",)).filter(
         membership=membership, revoked_at__isnull=True
     ):
         feed.revoked_at = now
@@ -1081,7 +1120,7 @@ def calendar_feed_issue(*, membership: Membership) -> str:
 @transaction.atomic
 def calendar_feed_revoke(*, membership: Membership) -> int:
     now, count = clock.now(), 0
-    for feed in CalendarFeed.objects.select_for_update().filter(
+    for feed in CalendarFeed.objects.select_for_update(of=("self",)).filter(
         membership=membership, revoked_at__isnull=True
     ):
         feed.revoked_at = now

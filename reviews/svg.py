@@ -39,16 +39,16 @@ def _nice_step(span: float, ticks: int = 4) -> float:
     if raw <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 2, 5, 10):
         if raw <= m * power:
             return m * power
     return 10 * power
 
 
 def _tick_text(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-    if step < 1 and round(step * 10**decimals) % 10 == 5:
-        decimals += 1
+    """A tick at a round number, with as many decimals as the step has (1, 2
+    or 5 times a power of ten)."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     text = f"{value:,.{decimals}f}"
     return "0" if text in ("-0", "-0.0", "-0.00") else text
 
@@ -131,7 +131,8 @@ def control_chart(chart: dict, *, width: int = WIDTH, height: int = HEIGHT) -> s
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="Control chart: {title}" '
+        f'width="{width}" height="{height}" style="max-width:100%;height:auto" '
+        f'role="img" aria-label="Control chart: {title}" '
         'class="pack-chart" font-family="Source Sans Pro, Helvetica, Arial, sans-serif" '
         'font-size="11">',
         f"<title>Control chart: {title}</title>",
