@@ -76,18 +76,32 @@ def plugin_installed():
                 "Home",
                 "Contracts",
                 "Returns",
+                "Meetings",
                 "KPI library",
                 "Providers",
                 "Service types",
                 "Escalation ladder",
                 "Frontline reports",
+                "Variations",
                 "Notifications",
             ],
         ),
-        (Role.PROVIDER, ["Home", "Contracts", "Returns", "Notifications"]),
+        (
+            Role.PROVIDER,
+            ["Home", "Contracts", "Returns", "Meetings", "Variations", "Notifications"],
+        ),
         (
             Role.EXECUTIVE,
-            ["Home", "Contracts", "Returns", "Providers", "Escalation ladder", "Notifications"],
+            [
+                "Home",
+                "Contracts",
+                "Returns",
+                "Meetings",
+                "Providers",
+                "Escalation ladder",
+                "Variations",
+                "Notifications",
+            ],
         ),
         (
             Role.ADMIN,
@@ -95,11 +109,13 @@ def plugin_installed():
                 "Home",
                 "Contracts",
                 "Returns",
+                "Meetings",
                 "KPI library",
                 "Providers",
                 "Service types",
                 "Escalation ladder",
                 "Frontline reports",
+                "Variations",
                 "Members",
                 "Settings",
                 "Notifications",
@@ -127,6 +143,9 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("withholding", "Payment withholdings"),
         ("improvement_plan", "Improvement plans"),
         ("general", "General"),
+        ("review_meeting", "Review meetings"),
+        ("variation", "Contract variations"),
+        ("meeting_action", "Review meeting actions"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
     # A kind nobody registered reads as its code.
@@ -146,7 +165,9 @@ def test_the_demo_runs_the_core_parts_then_the_feature_apps_parts_in_order():
         "performance.returns",
         "escalation.ladder",  # cites the returns' signals; today's signals see its notices
         "escalation.plans",
+        "variations.variations",
         "performance.signals",
+        "reviews.meetings",  # after today's signals: the next meeting's pack shows them
     ]
 
 
@@ -269,12 +290,14 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Home",
         "Contracts",
         "Returns",
+        "Meetings",
         "KPI library",
         "Site visits",
         "Providers",
         "Service types",
         "Escalation ladder",
         "Frontline reports",
+        "Variations",
         "Notifications",
     ]
     page = commissioner.get(
