@@ -1,6 +1,7 @@
 """API shapes of review meetings. Input serializers refuse unknown fields and
 leave the rules to reviews/services.py, whose messages name the field."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from oversight.serializers import StrictSerializer
@@ -102,7 +103,9 @@ class MeetingSerializer(serializers.ModelSerializer):
         return [{"membership": m.pk, "name": str(m.user)} for m in obj.attendees.all()]
 
     def get_pack_pdf(self, obj) -> str:
-        return f"/api/v1/t/{obj.tenant.slug}/meetings/{obj.pk}/pack.pdf"
+        return reverse(
+            "api-meeting-pack-pdf", kwargs={"tenant_slug": obj.tenant.slug, "meeting_pk": obj.pk}
+        )
 
 
 class MeetingScheduleSerializer(StrictSerializer):
