@@ -96,24 +96,6 @@ class VariationForm(USWDSMixin, ReasonMixin, forms.Form):
             )
         return rows
 
-    @staticmethod
-    def initial_from(variation) -> dict:
-        initial = {
-            "kind": variation.kind,
-            "title": variation.title,
-            "rationale": variation.rationale,
-            "effective_on": variation.effective_on,
-            "reason": "Draft changed",
-        }
-        for n, change in enumerate(variation.changes.all(), start=1):
-            if n > CHANGE_ROWS:
-                break
-            initial[f"change_{n}_field"] = change.field
-            initial[f"change_{n}_kpi"] = str(change.contract_kpi_id or "")
-            initial[f"change_{n}_value"] = change.value
-            initial[f"change_{n}_detail"] = change.detail
-        return initial
-
 
 class AssessmentForm(USWDSMixin, ReasonMixin, forms.Form):
     reason_default = "Impact assessed"

@@ -110,7 +110,6 @@ class TermsSerializer(serializers.Serializer):
             "contract": terms.contract.pk,
             "reference": v["reference"],
             "as_at": terms.as_at.isoformat(),
-            "recorded_from": terms.recorded_from,
             "status": v["status"],
             "start_date": v["start_date"],
             "end_date": v["end_date"],

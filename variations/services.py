@@ -36,7 +36,7 @@ from django.db import transaction
 from contracts.models import Contract, PaymentModel
 from contracts.selectors import contract_get
 from contracts.services import contract_update, site_create
-from oversight import clock, workflow
+from oversight import clock, formatting, workflow
 from oversight.history import delete_with_history, save_with_history
 from oversight.models import Membership, Role, Tenant
 from oversight.notifications import notification_recipients, notify
@@ -138,7 +138,12 @@ def executive_rule(variation: Variation, policy: VariationPolicy) -> str:
     reasons = []
     total = variation.cost_total
     if total is not None and abs(total) > policy.executive_above:
-        reasons.append(f"its total cost is above {policy.executive_above:,.0f}")
+        threshold = formatting.money(
+            policy.executive_above,
+            variation.contract.currency,
+            formatting.tenant_locale(variation.tenant),
+        )
+        reasons.append(f"its total cost is above {threshold}")
     if policy.executive_for_protected and variation.protected_components:
         reasons.append(
             "it touches protected core components ("
@@ -392,41 +397,6 @@ def variation_propose(
     _write_changes(variation, changes, user=membership.user, reason=reason)
     if submit:
         variation = variation_submit(membership=membership, variation=variation)
-    return variation
-
-
-@transaction.atomic
-def variation_update(
-    *,
-    membership: Membership,
-    variation: Variation,
-    title: str,
-    rationale: str,
-    kind: str,
-    effective_on: date,
-    changes: list[ChangeInput],
-    reason: str,
-) -> Variation:
-    """Change a draft (the proposer's side): its words, date and changes."""
-    require(membership, "variation.propose")
-    variation = _locked(membership, variation)
-    if variation.status != VariationStatus.DRAFT:
-        raise ValidationError({"status": "Only a draft can be changed; this one is submitted."})
-    if not _proposer_side(membership, variation):
-        raise PermissionDenied("Only the side that proposed a variation changes its draft.")
-    problems = {}
-    if _effective_problem(effective_on, membership.tenant):
-        problems["effective_on"] = _effective_problem(effective_on, membership.tenant)
-    change_list = change_problems(variation.contract, changes)
-    if change_list:
-        problems["changes"] = change_list
-    if problems:
-        raise ValidationError(problems)
-    variation.title, variation.rationale = title.strip(), rationale.strip()
-    variation.kind, variation.effective_on = kind, effective_on
-    variation.full_clean()
-    save_with_history(variation, user=membership.user, reason=reason)
-    _write_changes(variation, changes, user=membership.user, reason=reason)
     return variation
 
 

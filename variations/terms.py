@@ -1,30 +1,33 @@
 """A contract's terms as they stood on a date, and the variations that made them so.
 
 The one function (``contract_terms``) behind the contract's terms page and
-``GET contracts/<id>/terms/?as_at=``:
+``GET contracts/<id>/terms/?as_at=``, read from the variations themselves, not
+from when rows happened to be written (a contract registered late, or the
+demo, has no record of its early years):
 
 - the contract's own terms (value, dates, payment model, protected core
-  components…) are its history record in force at the end of that day in the
-  tenant's time zone (django-simple-history's ``as_of``): a variation's
-  changes are applied on its effective date (the daily task), so the record
-  of that day holds them. Before the contract was first recorded, its first
-  record is answered (and ``recorded_from`` says so);
-- its sites are those recorded then and opened by that day (a site a variation
-  adds opens on its effective date);
+  components…) are today's, with every variation that took effect *after*
+  that day undone, latest first, from the value each change recorded as it
+  was applied (``VariationChange.previous``);
+- its sites are those opened by that day (a site a variation adds opens on
+  its effective date);
 - every KPI's target and amber tolerance in force for the period holding that
   day (performance/terms.py, through ``performance.exports.kpi_terms_as_at``:
   a variation of a target cuts the phase targets at its date, so the earlier
   periods keep theirs);
 - the variations in effect by that day, with their changes.
+
+A change made outside a formal variation (an edit of the register) is read
+as it is today: the contract's history page says when it was made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from contracts.models import Contract, DeliverySite
-from oversight import clock
+from contracts.models import Contract
 from performance import exports as kpis
 
 from .models import Variation, VariationStatus
@@ -52,14 +55,13 @@ TERM_FIELDS = (
 class Terms:
     contract: Contract
     as_at: dt.date
-    recorded_from: dt.datetime | None  # set when as_at is before the first record
     values: dict
     sites: list[dict] = field(default_factory=list)
     kpis: list[dict] = field(default_factory=list)
     variations: list[Variation] = field(default_factory=list)
 
-    def labelled(self) -> list[tuple[str, object]]:
-        """(label, value) of the contract's own terms, for a page."""
+    def labelled(self) -> list[tuple[str, str, object]]:
+        """(field name, label, value) of the contract's own terms, for a page."""
         meta = Contract._meta
         shown = {
             "payment_model": self.values.get("payment_model_label"),
@@ -67,31 +69,40 @@ class Terms:
             "reporting_frequency": self.values.get("reporting_frequency_label"),
         }
         return [
-            (meta.get_field(name).verbose_name.capitalize(), shown.get(name, self.values[name]))
+            (
+                name,
+                meta.get_field(name).verbose_name.capitalize(),
+                shown.get(name, self.values[name]),
+            )
             for name in TERM_FIELDS
             if name not in ("reference", "title", "currency")
         ]
 
 
-def _end_of(day: dt.date, tenant) -> dt.datetime:
-    zone = clock.tenant_zone(tenant)
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+def _previous(field_name: str, text: str):
+    """A change's recorded previous value as the contract field holds it."""
+    if field_name in ("annual_value", "total_value", "payment_at_risk_pct"):
+        return Decimal(text) if text else None
+    if field_name in ("end_date", "latest_end_date"):
+        return dt.date.fromisoformat(text) if text else None
+    if field_name == "protected_core_components":
+        return [line for line in text.splitlines() if line.strip()]
+    return text
 
 
 def contract_terms(*, membership, contract: Contract, as_at: dt.date) -> Terms:
     """``contract``'s terms in force on ``as_at`` (the caller has read
     ``contract`` through ``contract_get``)."""
-    moment = _end_of(as_at, contract.tenant)
-    records = Contract.history.filter(id=contract.pk)
-    record = (
-        records.filter(history_date__lt=moment).order_by("-history_date", "-history_id").first()
+    effective = list(
+        variations_detailed(membership=membership)
+        .filter(contract_id=contract.pk, status=VariationStatus.EFFECTIVE)
+        .order_by("effective_on", "pk")
     )
-    recorded_from = None
-    if record is None:
-        record = records.order_by("history_date", "history_id").first()
-        recorded_from = record.history_date if record else None
-    source = record or contract
-    values = {name: getattr(source, name) for name in TERM_FIELDS}
+    values = {name: getattr(contract, name) for name in TERM_FIELDS}
+    for variation in reversed([v for v in effective if v.effective_on > as_at]):
+        for change in variation.changes.all():
+            if change.field in values:
+                values[change.field] = _previous(change.field, change.previous)
     values["protected_core_components"] = list(values["protected_core_components"] or [])
     values["payment_model_label"] = Contract(
         payment_model=values["payment_model"]
@@ -100,8 +111,6 @@ def contract_terms(*, membership, contract: Contract, as_at: dt.date) -> Terms:
     values["reporting_frequency_label"] = Contract(
         reporting_frequency=values["reporting_frequency"]
     ).get_reporting_frequency_display()
-
-    site_moment = max(moment, recorded_from) if recorded_from else moment
     sites = [
         {
             "name": s.name,
@@ -109,25 +118,14 @@ def contract_terms(*, membership, contract: Contract, as_at: dt.date) -> Terms:
             "partner_organisation": s.partner_organisation,
             "opened_on": s.opened_on,
         }
-        for s in DeliverySite.history.as_of(site_moment).filter(contract_id=contract.pk)
+        for s in contract.sites.order_by("name")
         if s.opened_on is None or s.opened_on <= as_at
     ]
-    sites.sort(key=lambda s: s["name"])
-    in_effect = list(
-        variations_detailed(membership=membership)
-        .filter(
-            contract_id=contract.pk,
-            status=VariationStatus.EFFECTIVE,
-            effective_on__lte=as_at,
-        )
-        .order_by("effective_on", "pk")
-    )
     return Terms(
         contract=contract,
         as_at=as_at,
-        recorded_from=recorded_from,
         values=values,
         sites=sites,
         kpis=kpis.kpi_terms_as_at(membership=membership, contract=contract, on=as_at),
-        variations=in_effect,
+        variations=[v for v in effective if v.effective_on <= as_at],
     )

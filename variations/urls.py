@@ -9,7 +9,6 @@ urlpatterns = [
     path("variations/", views.variation_list, name="variation_list"),
     path("variations/approval-rules/", views.variation_policy, name="variation_policy"),
     path("variations/<int:variation_pk>/", views.variation_detail, name="variation_detail"),
-    path("variations/<int:variation_pk>/edit/", views.variation_edit, name="variation_edit"),
     path("variations/<int:variation_pk>/submit/", views.variation_submit, name="variation_submit"),
     path(
         "variations/<int:variation_pk>/withdraw/",

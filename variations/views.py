@@ -4,18 +4,24 @@ selector or service, render. Object kwargs are named <model>_pk
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from decimal import Decimal
+
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from contracts.breadcrumbs import contract_crumbs
+from contracts.models import PaymentModel
 from contracts.selectors import contract_get
-from oversight import clock
+from oversight import clock, formatting
 from oversight.forms import apply_service_errors
-from oversight.permissions import can, require
+from oversight.permissions import can, can_read, require
 from oversight.tenancy import tenant_view
 from oversight.views import tenant_url
+from performance import exports
 
 from . import selectors, services, terms
 from .forms import AssessmentForm, DecisionForm, NoteForm, PolicyForm, TermsDateForm, VariationForm
@@ -53,6 +59,7 @@ def variation_list(request, *, membership):
             "variations": rows,
             "status": status,
             "statuses": [("in_progress", "In progress"), *VariationStatus.choices],
+            "may_read_rules": can_read(membership, "variation_policy.view"),
             "limit": LIST_LIMIT,
         },
     )
@@ -79,9 +86,7 @@ def contract_variations(request, *, membership, contract_pk):
     )
 
 
-def _form_page(
-    request, membership, contract, *, form, save, title, cancel_url, crumbs, offer_submit=True
-):
+def _form_page(request, membership, contract, *, form, save, title, cancel_url, crumbs):
     if request.method == "POST" and form.is_valid():
         try:
             variation = save(form)
@@ -99,15 +104,15 @@ def _form_page(
             "title": title,
             "cancel_url": cancel_url,
             "breadcrumbs": crumbs,
-            "offer_submit": offer_submit,
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
-@tenant_view(read="variations.view", action="variation.propose")
+@tenant_view(read="variations.view")
 def variation_propose(request, *, membership, contract_pk):
     contract = contract_get(membership=membership, pk=contract_pk)
+    require(membership, "variation.propose")
     form = VariationForm(request.POST or None, membership=membership, contract=contract)
     return _form_page(
         request,
@@ -131,58 +136,67 @@ def variation_propose(request, *, membership, contract_pk):
     )
 
 
-@tenant_view(read="variations.view", action="variation.propose")
-def variation_edit(request, *, membership, variation_pk):
-    variation = selectors.variation_get(membership=membership, pk=variation_pk)
-    contract = variation.contract
-    if variation.status != VariationStatus.DRAFT or not services._proposer_side(
-        membership, variation
-    ):
-        raise PermissionDenied("Only the side that proposed a draft changes it.")
-    form = VariationForm(
-        request.POST or None,
-        membership=membership,
-        contract=contract,
-        initial=VariationForm.initial_from(variation),
-    )
-    return _form_page(
-        request,
-        membership,
-        contract,
-        form=form,
-        save=lambda f: services.variation_update(
-            membership=membership,
-            variation=variation,
-            kind=f.cleaned_data["kind"],
-            title=f.cleaned_data["title"],
-            rationale=f.cleaned_data["rationale"],
-            effective_on=f.cleaned_data["effective_on"],
-            changes=f.change_inputs(),
-            reason=f.cleaned_data["reason"],
-        ),
-        title=f"Change draft {variation.reference}",
-        offer_submit=False,
-        cancel_url=variation.get_absolute_url(),
-        crumbs=_crumbs(membership, contract, (variation.reference, variation.get_absolute_url())),
-    )
+def _shown(field_name: str, text, contract, unit: str = "") -> str:
+    """A change's value as a person reads it: money with its symbol, dates as
+    dates, a payment model by its name; "—" for none."""
+    if text is None or text == "" or text == []:
+        return formatting.NONE
+    if isinstance(text, list):
+        return "\n".join(text)
+    text = str(text)
+    try:
+        if field_name in ("annual_value", "total_value"):
+            locale = formatting.tenant_locale(contract.tenant)
+            return formatting.money(Decimal(text), contract.currency, locale)
+        if field_name in ("end_date", "latest_end_date"):
+            return formatting.date(dt.date.fromisoformat(text))
+        if field_name == "payment_at_risk_pct":
+            return formatting.number(Decimal(text), "percentage")
+        if field_name == "kpi_target":
+            return formatting.number(Decimal(text), unit)
+    except (ValueError, ArithmeticError):
+        return text
+    if field_name == "payment_model":
+        return dict(PaymentModel.choices).get(text, text)
+    return text
 
 
 def _changes_shown(variation: Variation) -> list[dict]:
-    """Each change with the value it replaces: the one recorded when it was
-    applied, or the contract's current one while it is pending."""
+    """Each change with the value it replaces (the one recorded when it was
+    applied, or the contract's current one while it is pending) and the value
+    it sets, as a person reads them; a KPI's new limits start at the first
+    period on or after the effective date."""
     contract = variation.contract
+    rebased_from = exports.first_period_on_or_after(variation.effective_on)
     rows = []
     for change in variation.changes.all():
+        unit = change.contract_kpi.kpi.unit if change.contract_kpi else ""
         if variation.status == VariationStatus.EFFECTIVE:
             before = change.previous
+            recorded = re.fullmatch(r"(\S+) \(amber (\S+)\)", before or "")
+            if change.field == "kpi_target" and recorded:
+                target, amber = recorded.groups()
+                before = (
+                    f"{_shown('kpi_target', target, contract, unit)} "
+                    f"(amber {_shown('kpi_target', amber, contract, unit)})"
+                )
+            else:
+                before = _shown(change.field, before, contract, unit)
         elif change.field in services.CONTRACT_FIELDS:
-            current = getattr(contract, change.field)
-            before = "\n".join(current) if isinstance(current, list) else current
+            before = _shown(change.field, getattr(contract, change.field), contract)
         elif change.field == "kpi_target" and change.contract_kpi is not None:
-            before = change.contract_kpi.target
+            ck = change.contract_kpi
+            before = f"{_shown('kpi_target', ck.target, contract, unit)} (amber " + (
+                f"{formatting.number(ck.amber_tolerance, unit)})"
+            )
         else:
-            before = ""
-        rows.append({"change": change, "before": before})
+            before = formatting.NONE
+        after = _shown(change.field, change.value, contract, unit)
+        if change.field == "kpi_target" and change.detail:
+            after += f" (amber {_shown('kpi_target', change.detail, contract, unit)})"
+        rows.append(
+            {"change": change, "before": before, "after": after, "rebased_from": rebased_from}
+        )
     return rows
 
 
@@ -191,9 +205,6 @@ def _detail_context(membership, variation, forms=None) -> dict:
     status = variation.status
     proposer_side = services._proposer_side(membership, variation)
     may = {
-        "edit": status == VariationStatus.DRAFT
-        and proposer_side
-        and can(membership, "variation.propose"),
         "submit": status == VariationStatus.DRAFT
         and proposer_side
         and can(membership, "variation.propose"),
@@ -244,10 +255,12 @@ def variation_detail(request, *, membership, variation_pk):
     return render(request, "variations/detail.html", _detail_context(membership, variation))
 
 
-def _step(request, membership, variation_pk, run, *, form_key=None, form=None, done: str):
-    """A POST that moves a variation one step: call the service, go back to the
-    variation; a refusal shows the page again with its message (400)."""
+def _step(request, membership, variation_pk, run, *, action, form_key=None, form=None, done: str):
+    """A POST that moves a variation one step: the variation (404 outside the
+    membership's reach), the role (403), then the service; back to the
+    variation, or the page again with the refusal's message (400)."""
     variation = selectors.variation_get(membership=membership, pk=variation_pk)
+    require(membership, action)
     if form is not None and not form.is_valid():
         context = _detail_context(membership, variation, {form_key: form})
         return render(request, "variations/detail.html", context, status=400)
@@ -265,7 +278,7 @@ def _step(request, membership, variation_pk, run, *, form_key=None, form=None, d
     return redirect(tenant_url(membership, "variation_detail", variation_pk=variation_pk))
 
 
-@tenant_view(read="variations.view", action="variation.propose")
+@tenant_view(read="variations.view")
 @require_POST
 def variation_submit(request, *, membership, variation_pk):
     return _step(
@@ -273,11 +286,12 @@ def variation_submit(request, *, membership, variation_pk):
         membership,
         variation_pk,
         lambda v: services.variation_submit(membership=membership, variation=v),
+        action="variation.propose",
         done="Submitted for assessment.",
     )
 
 
-@tenant_view(read="variations.view", action="variation.propose")
+@tenant_view(read="variations.view")
 @require_POST
 def variation_withdraw(request, *, membership, variation_pk):
     form = NoteForm(request.POST, prefix="withdraw")
@@ -290,11 +304,12 @@ def variation_withdraw(request, *, membership, variation_pk):
         ),
         form_key="withdraw",
         form=form,
+        action="variation.propose",
         done="Withdrawn.",
     )
 
 
-@tenant_view(read="variations.view", action="variation.assess")
+@tenant_view(read="variations.view")
 @require_POST
 def variation_assessment_start(request, *, membership, variation_pk):
     return _step(
@@ -302,11 +317,12 @@ def variation_assessment_start(request, *, membership, variation_pk):
         membership,
         variation_pk,
         lambda v: services.variation_assessment_start(membership=membership, variation=v),
+        action="variation.assess",
         done="Assessment started.",
     )
 
 
-@tenant_view(read="variations.view", action="variation.assess")
+@tenant_view(read="variations.view")
 @require_POST
 def variation_assess(request, *, membership, variation_pk):
     variation = selectors.variation_get(membership=membership, pk=variation_pk)
@@ -323,11 +339,12 @@ def variation_assess(request, *, membership, variation_pk):
         ),
         form_key="assess",
         form=form,
+        action="variation.assess",
         done="Assessment recorded.",
     )
 
 
-@tenant_view(read="variations.view", action="variation.approve")
+@tenant_view(read="variations.view")
 @require_POST
 def variation_decide(request, *, membership, variation_pk):
     form = DecisionForm(request.POST)
@@ -346,6 +363,7 @@ def variation_decide(request, *, membership, variation_pk):
         run,
         form_key="decide",
         form=form,
+        action="variation.approve",
         done="Approved." if approve else "Rejected.",
     )
 

@@ -74,6 +74,8 @@ OBJECT_KWARGS = {
     "meeting_action_pk": (True, lambda tw, pw: pw.extra["meeting_action"]),
     "agenda_item_pk": (True, lambda tw, pw: pw.extra["agenda_item"]),
     "roadmap_topic_pk": (True, lambda tw, pw: pw.extra["roadmap_topic"]),
+    # formal variations (built by _add_variations below)
+    "variation_pk": (True, lambda tw, pw: pw.extra["variation"]),
 }
 # URL kwargs that do not name a tenant's object: a fixed value is enough.
 PLAIN_KWARGS = {
@@ -460,6 +462,7 @@ def add_every_app(tw: TenantWorld) -> None:
     _add_withholdings(tw)
     _add_plans(tw)
     _add_reviews(tw)
+    _add_variations(tw)
 
 
 def _add_reviews(tw: TenantWorld) -> None:
@@ -505,6 +508,25 @@ def _add_reviews(tw: TenantWorld) -> None:
         )
         pw.extra.update(
             meeting=meeting, meeting_action=action, agenda_item=item, roadmap_topic=topic
+        )
+
+
+def _add_variations(tw: TenantWorld) -> None:
+    """A submitted variation on each provider's contract, proposed by its
+    provider's member (so the commissioning side may decide it)."""
+    from variations import services
+
+    for pw in (tw.p1, tw.p2):
+        pw.extra["variation"] = services.variation_propose(
+            membership=tw.members["provider"] if pw is tw.p1 else tw.members["provider_p2"],
+            contract=pw.contract,
+            kind="volume",
+            title=f"More hours {pw.mark}",
+            rationale=f"The waiting list doubled {pw.mark}",
+            effective_on=clock.today() + dt.timedelta(days=60),
+            changes=[services.ChangeInput(field="annual_value", value="150000")],
+            reason="A variation for the isolation crawl",
+            submit=True,
         )
 
 

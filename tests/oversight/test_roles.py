@@ -436,6 +436,35 @@ SCENARIOS: dict[str, Scenario] = {
         },
         api_headers=lambda tag: {"HTTP_IDEMPOTENCY_KEY": f"roles-{tag}"},
     ),
+    # Formal variations (variations/services.py): either side proposes.
+    "variation.propose": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("variations.Variation")
+            .objects.filter(tenant=tw.tenant, title__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="variation_propose",
+        create_page_kwargs=lambda tw: {"contract_pk": tw.p1.contract.pk},
+        create_form=lambda tw, tag: {
+            "kind": "volume",
+            "title": f"More hours {tag}",
+            "rationale": "The waiting list doubled",
+            "effective_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
+            "change_1_field": "annual_value",
+            "change_1_value": "130000",
+        },
+        api="api-variation",
+        create_json=lambda tw, tag: {
+            "contract": tw.p1.contract.pk,
+            "kind": "volume",
+            "title": f"More hours {tag}",
+            "rationale": "The waiting list doubled",
+            "effective_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
+            "changes": [{"field": "annual_value", "value": "130000"}],
+        },
+    ),
 }
 
 
@@ -856,6 +885,59 @@ def _perf_signal(tw: TenantWorld):
     )
 
 
+def _variation(tw: TenantWorld, *, status: str):
+    """A variation of P1's contract proposed by P1's member, moved on to
+    ``status`` ("submitted" or "under_assessment", assessed: its decision is
+    the commissioning side's, and needs no executive)."""
+    from variations import services
+
+    variation = services.variation_propose(
+        membership=tw.members[Role.PROVIDER],
+        contract=tw.p1.contract,
+        kind="volume",
+        title="More hours",
+        rationale="The waiting list doubled",
+        effective_on=clock.today() + dt.timedelta(days=30),
+        changes=[services.ChangeInput(field="annual_value", value="130000")],
+        reason="Proposed",
+        submit=True,
+    )
+    if status == "under_assessment":
+        assessor = tw.members[Role.COMMISSIONER]
+        services.variation_assessment_start(membership=assessor, variation=variation)
+        services.variation_assess(
+            membership=assessor,
+            variation=variation,
+            assessment=services.Assessment(
+                cost_per_year=Decimal("10000"),
+                cost_total=Decimal("10000"),
+                quality_impact="None",
+                outcomes_impact="More people served",
+                risk_impact="None",
+            ),
+            reason="Assessed",
+        )
+    variation.refresh_from_db()
+    return variation
+
+
+def _status_of(obj) -> str:
+    return type(obj).objects.get(pk=obj.pk).status
+
+
+def _policy(tw: TenantWorld):
+    from variations.services import policy_for
+
+    return policy_for(tw.tenant)
+
+
+def _policy_changed(policy) -> bool:
+    from variations.models import VariationPolicy
+
+    saved = VariationPolicy.objects.filter(tenant=policy.tenant).first()
+    return saved is not None and saved.executive_above == Decimal("54321")
+
+
 @dataclass
 class Workflow:
     """A write that moves an object on, performed by one POST (page and API)."""
@@ -897,6 +979,38 @@ def _entered_on_behalf(period) -> bool:
 
 
 WORKFLOWS: dict[str, Workflow] = {
+    # Formal variations (variations/services.py).
+    "variation.assess": Workflow(
+        prepare=lambda tw: _variation(tw, status="submitted"),
+        is_done=lambda v: _status_of(v) == "under_assessment",
+        written=lambda v: v,
+        page="variation_assessment_start",
+        page_kwarg="variation_pk",
+        api="api-variation-start-assessment",
+        api_kwarg="variation_pk",
+    ),
+    "variation.approve": Workflow(
+        prepare=lambda tw: _variation(tw, status="under_assessment"),
+        is_done=lambda v: _status_of(v) == "approved",
+        written=lambda v: v,
+        page="variation_decide",
+        page_kwarg="variation_pk",
+        page_data=lambda v, tag: {"decision": "approve", "decision_note": f"Agreed {tag}"},
+        api="api-variation-approve",
+        api_kwarg="variation_pk",
+        api_data=lambda v, tag: {"note": f"Agreed {tag}"},
+    ),
+    "variation_policy.change": Workflow(
+        prepare=_policy,
+        is_done=_policy_changed,
+        written=lambda policy: type(policy).objects.get(tenant=policy.tenant),
+        page="variation_policy",
+        page_data=lambda policy, tag: {
+            "executive_above": "54321",
+            "executive_for_protected": "on",
+            "reason": f"A lower threshold {tag}",
+        },
+    ),
     "return.submit": Workflow(
         prepare=lambda tw: _perf_return(tw, "draft"),
         is_done=lambda ret: type(ret).objects.get(pk=ret.pk).status == "submitted",
