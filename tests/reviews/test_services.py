@@ -282,3 +282,17 @@ def test_the_deep_dive_is_the_roadmap_s_topic_and_the_agenda_is_editable(world, 
     assert meeting.agenda_items.get(part=1, title="Welcome")
     with pytest.raises(PermissionDenied):
         services.agenda_item_add(membership=tw.p1.member, meeting=meeting, part=1, title="Mine")
+
+
+def test_the_nightly_task_is_on_beat_s_schedule_and_idempotent(world):
+    from contracts.models import Contract
+    from oversight import registry
+    from reviews.tasks import generate_review_meetings
+
+    assert registry.beat_schedule()["generate-review-meetings"]["task"] == (
+        "reviews.tasks.generate_review_meetings"
+    )
+    Contract.objects.filter(tenant=world.a.tenant).update(status="active")
+    first = generate_review_meetings.delay(tenant_id=world.a.tenant.pk).get()
+    assert first > 0
+    assert generate_review_meetings.delay(tenant_id=world.a.tenant.pk).get() == 0
