@@ -19,6 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# WeasyPrint (the review meeting pack's PDF) draws text with pango and harfbuzz.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from pyproject.toml's list pinned by constraints.txt, so
 # that this layer is rebuilt only when they change.
 COPY pyproject.toml constraints.txt ./

@@ -9,7 +9,10 @@ performance's models or charts itself:
 - ``kpi_values``: the accepted values of given contract KPIs (optionally since
   a date), with each KPI's name, unit and direction of improvement;
 - ``kpi_charts``: the control charts of given contract KPIs with dated markers
-  (an action done, an action verified) drawn on them as labelled lines.
+  (an action done, an action verified) drawn on them as labelled lines;
+- for a review meeting's pack (reviews/pack.py): ``measure_charts`` (a contract's
+  control charts as plain data, for vector drawing), ``signals_since``,
+  ``returns_timeliness``, ``narratives`` and, for the cadence, ``latest_risk_bands``.
 
 Every read is scoped by the membership (a provider: its own contracts), or,
 for the nightly signal rules that have no member, by the contract ids given.
@@ -17,19 +20,24 @@ for the nightly signal rules that have no member, by the contract ids given.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
+from django.utils import timezone
 
 from oversight import formatting
 
 from . import charts
 from .calendar import contract_month
 from .dashboard import chart_rebases, period_frequencies
-from .models import ContractKpi, ReturnStatus, ReturnValue, Unit
-from .selectors import contract_kpis_visible
+from .models import ContractKpi, Return, ReturnStatus, ReturnValue, RiskScore, Unit
+from .selectors import contract_kpis_visible, periods_visible, returns_visible, signals_visible
+from .spc import xmr
 from .terms import target_in_force
 
 
@@ -277,6 +285,217 @@ def kpi_charts(*, membership, contract, contract_kpi_ids: Iterable[int], markers
 
 def _with_figure(chart: charts.KpiChart, figure: dict) -> charts.KpiChart:
     return replace(chart, figure=figure)
+
+
+# --- what a review meeting's pack reads (reviews/pack.py) ----------------------------
+
+
+def latest_risk_bands(*, tenant_id: int, contract_ids: Iterable[int]) -> dict[int, str]:
+    """Each contract's latest risk band ("low" … "critical"), for the system
+    (the meeting cadence, no member): one query; a contract never scored is absent."""
+    rows = (
+        RiskScore.objects.filter(tenant_id=tenant_id, contract_id__in=list(contract_ids))
+        .order_by("contract_id", "-day")
+        .values_list("contract_id", "band")
+    )
+    bands: dict[int, str] = {}
+    for contract_id, band in rows:
+        bands.setdefault(contract_id, band)
+    return bands
+
+
+def _number(value) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def measure_charts(*, membership, contract, priority_only: bool = False) -> list[dict]:
+    """The contract's KPIs as plain, JSON-ready control charts (priority
+    measures first): name, unit, the chart's sentence and icons' words, and per
+    period its label, value, mean, process limits, target and point type, with
+    the value as people read it. Three queries whatever the number of KPIs."""
+    rows = contract_kpis_visible(membership=membership).filter(contract_id=contract.pk)
+    if priority_only:
+        rows = rows.filter(is_priority=True)
+    contract_kpis = list(
+        rows.select_related("kpi")
+        .prefetch_related("phase_targets", "rebases")
+        .order_by("-is_priority", "kpi__code")
+    )
+    if not contract_kpis:
+        return []
+    series = {
+        v.contract_kpi_id: v for v in kpi_values(contract_kpi_ids=[c.pk for c in contract_kpis])
+    }
+    frequencies = period_frequencies(membership, contract)
+    result = []
+    for ck in contract_kpis:
+        points = series[ck.pk].points if ck.pk in series else []
+        starts = [start for start, _ in points]
+        values = [value for _, value in points]
+        targets = [target_in_force(ck, start)[0] for start in starts]
+        improvement = charts.IMPROVEMENT.get(ck.kpi.direction, "neutral")
+        entry = {
+            "contract_kpi_id": ck.pk,
+            "name": ck.kpi.name,
+            "unit": ck.kpi.unit,
+            "is_priority": ck.is_priority,
+            "direction": ck.kpi.get_direction_display(),
+            "summary": "",
+            "variation": "",
+            "assurance": "",
+            "rebases": [],
+            "points": [],
+        }
+        if points:
+            labels = formatting.period_labels(starts, frequencies)
+            rebases = chart_rebases(ck, starts)
+            chart = charts.kpi_chart(
+                title=ck.kpi.name,
+                periods=labels,
+                values=values,
+                improvement=improvement,
+                target=targets,
+                unit=ck.kpi.unit,
+                **rebases,
+            )
+            latest_target = next((t for t in reversed(targets) if t is not None), None)
+            spc = xmr(
+                values,
+                improvement=improvement,
+                target=latest_target,
+                rebase_at=rebases["rebase_at"],
+            )
+            entry.update(
+                summary=chart.summary,
+                rebases=[
+                    {"period": labels[i], "note": str(rebases["rebase_notes"].get(i, ""))}
+                    for i in rebases["rebase_at"]
+                ],
+                variation=chart.variation_label,
+                assurance=chart.assurance_label,
+                points=[
+                    {
+                        "period": labels[i],
+                        "value": _number(p.value),
+                        "value_text": formatting.number(p.value, ck.kpi.unit),
+                        "mean": _number(p.mean),
+                        # drawn clipped to what the unit can be, as the dashboard does
+                        "lpl": _number(formatting.clip_to_unit(p.lpl, ck.kpi.unit)[0]),
+                        "upl": _number(formatting.clip_to_unit(p.upl, ck.kpi.unit)[0]),
+                        "target": _number(targets[i]),
+                        "point_type": p.point_type,
+                    }
+                    for i, p in enumerate(spc.points)
+                ],
+            )
+        result.append(entry)
+    return result
+
+
+def signals_since(*, membership, contract, since) -> list[dict]:
+    """The contract's signals opened at or after ``since`` (a datetime; all
+    when None), most recent first, in one query: ``{"id", "kind", "severity",
+    "status", "message", "kpi", "opened_at", "url"}``."""
+    rows = signals_visible(membership=membership).filter(contract_id=contract.pk)
+    if since is not None:
+        rows = rows.filter(opened_at__gte=since)
+    return [
+        {
+            "id": s.pk,
+            "kind": s.get_kind_display(),
+            "severity": s.get_severity_display(),
+            "status": s.get_status_display(),
+            "message": s.message,
+            "kpi": s.contract_kpi.kpi.name if s.contract_kpi_id else "",
+            "opened_at": s.opened_at,
+            "url": reverse(
+                "signal_detail", kwargs={"tenant_slug": membership.tenant.slug, "signal_pk": s.pk}
+            ),
+        }
+        for s in rows.select_related("contract_kpi__kpi").order_by("-opened_at", "-id")
+    ]
+
+
+def returns_timeliness(*, membership, contract, today: date, last: int = 6) -> list[dict]:
+    """The contract's ``last`` periods due before ``today``, newest first, each
+    with its due date, the day its first version was submitted (the tenant's
+    calendar) and "on time", "late" or "not received": one query."""
+    first = (
+        Return.objects.filter(period=OuterRef("pk"), submitted_at__isnull=False)
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    rows = (
+        periods_visible(membership=membership)
+        .filter(contract_id=contract.pk, due_date__lt=today)
+        .annotate(first_submitted=Subquery(first))
+        .order_by("-due_date", "-pk")[:last]
+    )
+    zone = zoneinfo.ZoneInfo(membership.tenant.time_zone)
+    out = []
+    for period in rows:
+        submitted = (
+            timezone.localtime(period.first_submitted, zone).date()
+            if period.first_submitted
+            else None
+        )
+        if submitted is None:
+            state = "not received"
+        elif submitted <= period.due_date:
+            state = "on time"
+        else:
+            state = "late"
+        out.append(
+            {
+                "period": formatting.period_labels(
+                    [period.start], {period.start: period.frequency}
+                )[0],
+                "due_date": period.due_date,
+                "submitted_on": submitted,
+                "state": state,
+            }
+        )
+    return out
+
+
+def narratives(*, membership, contract, last: int = 3) -> list[dict]:
+    """The narratives of the contract's ``last`` accepted or submitted returns,
+    newest first, with their variance explanations: two queries."""
+    rows = list(
+        returns_visible(membership=membership)
+        .filter(
+            contract_id=contract.pk,
+            status__in=[ReturnStatus.ACCEPTED, ReturnStatus.SUBMITTED],
+        )
+        .select_related("period")
+        .order_by("-period__start", "-version")[: last * 2]
+    )
+    seen, chosen = set(), []
+    for ret in rows:
+        if ret.period_id in seen:
+            continue
+        seen.add(ret.period_id)
+        chosen.append(ret)
+    chosen = chosen[:last]
+    explanations: dict[int, list[dict]] = {}
+    for ret_id, name, text in (
+        ReturnValue.objects.filter(return_obj__in=[r.pk for r in chosen])
+        .exclude(variance_explanation="")
+        .order_by("contract_kpi__kpi__code")
+        .values_list("return_obj_id", "contract_kpi__kpi__name", "variance_explanation")
+    ):
+        explanations.setdefault(ret_id, []).append({"kpi": name, "text": text})
+    return [
+        {
+            "period": formatting.period_labels(
+                [ret.period.start], {ret.period.start: ret.period.frequency}
+            )[0],
+            "status": ret.get_status_display(),
+            "narrative": ret.narrative,
+            "explanations": explanations.get(ret.pk, []),
+        }
+        for ret in chosen
+    ]
 
 
 # --- a contract KPI's terms, for formal variations ------------------------------------

@@ -69,6 +69,11 @@ OBJECT_KWARGS = {
     "plan_action_pk": (True, lambda tw, pw: pw.extra["plan_action"]),
     # the withholding ledger (built by _add_withholdings below)
     "withholding_pk": (True, lambda tw, pw: pw.extra["withholding"]),
+    # review meetings (built by _add_reviews below)
+    "meeting_pk": (True, lambda tw, pw: pw.extra["meeting"]),
+    "meeting_action_pk": (True, lambda tw, pw: pw.extra["meeting_action"]),
+    "agenda_item_pk": (True, lambda tw, pw: pw.extra["agenda_item"]),
+    "roadmap_topic_pk": (True, lambda tw, pw: pw.extra["roadmap_topic"]),
     # formal variations (built by _add_variations below)
     "variation_pk": (True, lambda tw, pw: pw.extra["variation"]),
 }
@@ -456,7 +461,54 @@ def add_every_app(tw: TenantWorld) -> None:
     _add_support(tw)
     _add_withholdings(tw)
     _add_plans(tw)
+    _add_reviews(tw)
     _add_variations(tw)
+
+
+def _add_reviews(tw: TenantWorld) -> None:
+    """A scheduled meeting with its agenda, a started one with an action the
+    provider's member owns, and a roadmap topic, on each provider's contract."""
+    from reviews import services
+
+    commissioner = tw.members["commissioner"]
+    for pw in (tw.p1, tw.p2):
+        starts = clock.now() + dt.timedelta(days=7)
+        meeting = services.meeting_schedule(
+            membership=commissioner,
+            kind="check_in",
+            contract=pw.contract,
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=1),
+            location=f"Room 2B {pw.mark}",
+        )
+        item = services.agenda_item_add(
+            membership=commissioner, meeting=meeting, part=1, title=f"Welcome {pw.mark}"
+        )
+        started = services.meeting_schedule(
+            membership=commissioner,
+            kind="sprint",
+            contract=pw.contract,
+            starts_at=clock.now(),
+            ends_at=clock.now() + dt.timedelta(hours=1),
+        )
+        services.meeting_start(membership=commissioner, meeting=started)
+        action = services.meeting_action_add(
+            membership=commissioner,
+            meeting=started,
+            description=f"Publish the back-up rota {pw.mark}",
+            owner=pw.member,
+            due_on=clock.today() + dt.timedelta(days=14),
+        )
+        topic = services.roadmap_topic_add(
+            membership=commissioner,
+            contract=pw.contract,
+            month=clock.today(),
+            title=f"Referral matching {pw.mark}",
+            owner=commissioner,
+        )
+        pw.extra.update(
+            meeting=meeting, meeting_action=action, agenda_item=item, roadmap_topic=topic
+        )
 
 
 def _add_variations(tw: TenantWorld) -> None:

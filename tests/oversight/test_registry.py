@@ -76,6 +76,7 @@ def plugin_installed():
                 "Home",
                 "Contracts",
                 "Returns",
+                "Meetings",
                 "KPI library",
                 "Providers",
                 "Service types",
@@ -85,13 +86,17 @@ def plugin_installed():
                 "Notifications",
             ],
         ),
-        (Role.PROVIDER, ["Home", "Contracts", "Returns", "Variations", "Notifications"]),
+        (
+            Role.PROVIDER,
+            ["Home", "Contracts", "Returns", "Meetings", "Variations", "Notifications"],
+        ),
         (
             Role.EXECUTIVE,
             [
                 "Home",
                 "Contracts",
                 "Returns",
+                "Meetings",
                 "Providers",
                 "Escalation ladder",
                 "Variations",
@@ -104,6 +109,7 @@ def plugin_installed():
                 "Home",
                 "Contracts",
                 "Returns",
+                "Meetings",
                 "KPI library",
                 "Providers",
                 "Service types",
@@ -137,7 +143,9 @@ def test_notification_kinds_are_registered_by_the_apps_that_send_them():
         ("withholding", "Payment withholdings"),
         ("improvement_plan", "Improvement plans"),
         ("general", "General"),
+        ("review_meeting", "Review meetings"),
         ("variation", "Contract variations"),
+        ("meeting_action", "Review meeting actions"),
     ]
     assert registry.notification_kind_label("return_late") == "Return late"
     # A kind nobody registered reads as its code.
@@ -159,6 +167,7 @@ def test_the_demo_runs_the_core_parts_then_the_feature_apps_parts_in_order():
         "escalation.plans",
         "variations.variations",
         "performance.signals",
+        "reviews.meetings",  # after today's signals: the next meeting's pack shows them
     ]
 
 
@@ -281,6 +290,7 @@ def test_a_plugin_page_appears_in_the_navigation_of_the_roles_it_names(
         "Home",
         "Contracts",
         "Returns",
+        "Meetings",
         "KPI library",
         "Site visits",
         "Providers",

@@ -323,6 +323,57 @@ SCENARIOS: dict[str, Scenario] = {
             "note": f"Half the actions verified {tag}",
         },
     ),
+    # Review meetings (reviews/services.py).
+    "meeting.manage": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("reviews.Meeting")
+            .objects.filter(tenant=tw.tenant, title__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="meeting_create",
+        create_form=lambda tw, tag: {
+            "kind": "check_in",
+            "contract": str(tw.p1.contract.pk),
+            "day": (clock.today() + dt.timedelta(days=7)).isoformat(),
+            "start": "10:00",
+            "end": "11:00",
+            "location": "Room 2B",
+            "title": f"Check-in {tag}",
+        },
+        api="api-meeting",
+        create_json=lambda tw, tag: {
+            "kind": "check_in",
+            "contract": tw.p1.contract.pk,
+            "starts_at": f"{clock.today() + dt.timedelta(days=7)}T10:00:00Z",
+            "ends_at": f"{clock.today() + dt.timedelta(days=7)}T11:00:00Z",
+            "title": f"Check-in {tag}",
+        },
+    ),
+    "roadmap.manage": Scenario(
+        target=lambda tw: tw.p1.contract,
+        find_created=lambda tw, tag: (
+            _model("reviews.RoadmapTopic")
+            .objects.filter(tenant=tw.tenant, title__endswith=f" {tag}")
+            .first()
+        ),
+        is_edited=lambda obj, tag: False,
+        create_page="roadmap_topic_create",
+        create_form=lambda tw, tag: {
+            "contract": str(tw.p1.contract.pk),
+            "month": clock.today().replace(day=1).isoformat(),
+            "title": f"Referral matching {tag}",
+            "owner": str(tw.members["commissioner"].pk),
+        },
+        api="api-roadmap-topic",
+        create_json=lambda tw, tag: {
+            "contract": tw.p1.contract.pk,
+            "month": clock.today().replace(day=1).isoformat(),
+            "title": f"Referral matching {tag}",
+            "owner": tw.members["commissioner"].pk,
+        },
+    ),
     # Supportive measures, concerns and frontline reports (escalation/support.py).
     "measure.start": Scenario(
         target=lambda tw: tw.p1.contract,
@@ -1179,6 +1230,18 @@ WORKFLOWS: dict[str, Workflow] = {
         api_kwarg="plan_action_pk",
         api_data=lambda a, tag: {"reopen_reason": f"Two weeks only {tag}"},
     ),
+    # A review meeting's action: its owner's side marks it done (page and API).
+    "meeting_action.update": Workflow(
+        prepare=lambda tw: _meeting_action(tw),
+        is_done=lambda a: type(a).objects.get(pk=a.pk).status == "done",
+        written=lambda a: a,
+        page="meeting_action_done",
+        page_kwarg="meeting_action_pk",
+        page_data=lambda a, tag: {f"action-{a.pk}-note": f"Rota published {tag}"},
+        api="api-meeting-action-done",
+        api_kwarg="meeting_action_pk",
+        api_data=lambda a, tag: {"note": f"Rota published {tag}"},
+    ),
     "measure.end": Workflow(
         prepare=lambda tw: _measure(tw),
         is_done=lambda m: type(m).objects.get(pk=m.pk).status == "ended",
@@ -1297,6 +1360,28 @@ def _plan_action(tw: TenantWorld, *, done: bool = False):
             membership=tw.members[Role.PROVIDER], action=action, evidence="Rotas out"
         )
     return action
+
+
+def _meeting_action(tw: TenantWorld):
+    """An open action owned by P1's provider member, from a started meeting."""
+    from reviews import services
+
+    commissioner = tw.members["commissioner"]
+    meeting = services.meeting_schedule(
+        membership=commissioner,
+        kind="sprint",
+        contract=tw.p1.contract,
+        starts_at=clock.now(),
+        ends_at=clock.now() + dt.timedelta(hours=1),
+    )
+    services.meeting_start(membership=commissioner, meeting=meeting)
+    return services.meeting_action_add(
+        membership=commissioner,
+        meeting=meeting,
+        description="Publish the back-up rota",
+        owner=tw.members["provider"],
+        due_on=clock.today() + dt.timedelta(days=14),
+    )
 
 
 def _measure(tw: TenantWorld):
