@@ -60,5 +60,11 @@ class StrictSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     """A plain input serializer that refuses unknown fields."""
 
 
+class NoInputSerializer(StrictSerializer):
+    """A step that takes no input (submit, start): the body is still read, so a
+    stray payload is refused (unknown fields, JSON nested too deep) and never
+    passes unread."""
+
+
 class StrictModelSerializer(RefuseUnknownFieldsMixin, serializers.ModelSerializer):
     """A model serializer that refuses unknown fields."""

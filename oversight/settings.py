@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "NoticeKindEnum": "escalation.models.NoticeKind",
         "VariationKindEnum": "variations.models.VariationKind",
+        "MeetingKindEnum": "reviews.models.MeetingKind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -145,7 +145,7 @@ class AgendaItemInputSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
-class ActionInputSerializer(StrictSerializer):
+class MeetingActionInputSerializer(StrictSerializer):
     meeting = serializers.IntegerField()
     description = serializers.CharField(max_length=TEXT_MAX)
     owner = serializers.IntegerField(help_text="The owner's membership id.")
@@ -153,7 +153,7 @@ class ActionInputSerializer(StrictSerializer):
     change_reason = serializers.CharField(required=False, allow_blank=True)
 
 
-class NoteSerializer(StrictSerializer):
+class MeetingNoteSerializer(StrictSerializer):
     note = serializers.CharField(max_length=TEXT_MAX)
 
 

@@ -28,12 +28,12 @@ from contracts.models import Contract
 from contracts.selectors import contract_get
 from oversight import clock
 from oversight.api import ReadOnlyViewSet, TenantScopedViewSet, change_reason
+from oversight.serializers import NoInputSerializer
 
 from . import selectors, services, terms
 from .models import Variation, VariationStatus
 from .serializers import (
     AssessSerializer,
-    NoBodySerializer,
     ProposeSerializer,
     TermsSerializer,
     VariationNoteSerializer,
@@ -65,7 +65,7 @@ class VariationViewSet(ReadOnlyViewSet):
         return Response(self.get_serializer(self.get_queryset().get(pk=obj.pk)).data, status=code)
 
     def _no_body(self, request) -> None:
-        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
 
     def _note(self, request) -> str:
         payload = VariationNoteSerializer(data=request.data)

@@ -101,11 +101,6 @@ class VariationNoteSerializer(StrictSerializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 
-class NoBodySerializer(StrictSerializer):
-    """A step that takes no input: the body is still read (and refused when it
-    holds anything, or is nested too deep), so a stray payload never passes."""
-
-
 class TermsSerializer(serializers.Serializer):
     """A contract's terms in force on ``as_at`` (variations/terms.py)."""
 
