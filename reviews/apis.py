@@ -32,6 +32,7 @@ from contracts.selectors import contract_get
 from oversight.api import ReadOnlyViewSet, change_reason
 from oversight.models import Membership
 from oversight.serializers import NoInputSerializer
+from oversight.tenancy import membership_for
 
 from . import calendar, pack, selectors, services
 from .models import Meeting, MeetingAction, MeetingKind, MeetingStatus, RoadmapTopic
@@ -373,12 +374,14 @@ class CalendarFeedView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if getattr(request, "feed_membership", None) is None and (
-            request.method.lower() in self.http_method_names
-        ):
-            # signed in, but no live feed of this secret in this tenant: as for
-            # any object out of reach, before the method is even looked at
-            raise exceptions.NotFound()
+        if getattr(request, "feed_membership", None) is None:
+            # Signed in, but no live feed of this secret: a tenant the user is
+            # not a member of is 404 whatever the method (as every route); in
+            # their own tenant a read is 404 (the secret is out of reach) and a
+            # write is refused as a method the feed never takes (405).
+            membership_for(request.user, kwargs["tenant_slug"])
+            if request.method.lower() in self.http_method_names:
+                raise exceptions.NotFound()
 
     # Left out of the API schema: it is a URL for a calendar client, opened by
     # the secret in it, not an API for programs (docs/reviews.md describes it).

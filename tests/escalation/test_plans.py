@@ -84,7 +84,9 @@ def test_a_commissioner_opens_a_plan_with_root_causes_apart_from_symptoms(world)
         ({"settling_periods": 0}, "settling_periods", ""),
         ({"actions": [action_input(lead="")]}, "actions[0].lead", "Action 1: name the person"),
         (
-            {"actions": [action_input(due_on=clock.today() - dt.timedelta(days=1))]},
+            # A callable: yesterday on the pinned clock, read when the test runs
+            # (read when the module was collected, it was the real yesterday).
+            lambda: {"actions": [action_input(due_on=clock.today() - dt.timedelta(days=1))]},
             "actions[0].due_on",
             "cannot be before today",
         ),
@@ -103,6 +105,7 @@ def test_a_commissioner_opens_a_plan_with_root_causes_apart_from_symptoms(world)
 def test_opening_a_plan_refuses_bad_input_and_writes_nothing(
     world, row_counts, over, field, contains
 ):
+    over = over() if callable(over) else over
     _refused(row_counts, lambda: open_plan(world.a, **over), field, contains)
 
 
