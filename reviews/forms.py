@@ -93,6 +93,43 @@ class MeetingForm(USWDSMixin, ReasonMixin, forms.Form):
         }
 
 
+class MeetingChangeForm(USWDSMixin, ReasonMixin, forms.Form):
+    """Move a scheduled meeting, or change its place or title (the attendees are
+    told when it moves). Times are on the tenant's clock."""
+
+    reason_default = "Meeting moved"
+    day = forms.DateField(label="Day", widget=DateInput())
+    start = forms.TimeField(label="Starts", widget=TimeInput())
+    end = forms.TimeField(label="Ends", widget=TimeInput())
+    location = forms.CharField(label="Location or call link", max_length=200, required=False)
+    title = forms.CharField(label="Title", max_length=200, required=False)
+
+    def __init__(self, *args, meeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.zone = clock.tenant_zone(meeting.tenant)
+        if not self.is_bound:
+            starts, ends = (
+                meeting.starts_at.astimezone(self.zone),
+                meeting.ends_at.astimezone(self.zone),
+            )
+            self.initial.update(
+                day=starts.date(),
+                start=starts.time().replace(second=0, microsecond=0),
+                end=ends.time().replace(second=0, microsecond=0),
+                location=meeting.location,
+                title=meeting.title,
+            )
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "starts_at": datetime.combine(data["day"], data["start"], tzinfo=self.zone),
+            "ends_at": datetime.combine(data["day"], data["end"], tzinfo=self.zone),
+            "location": data.get("location", ""),
+            "title": data.get("title", ""),
+        }
+
+
 class AgendaItemForm(USWDSMixin, forms.Form):
     part = forms.TypedChoiceField(label="Part", coerce=int, choices=AgendaPart.choices)
     title = forms.CharField(label="Item", max_length=300)

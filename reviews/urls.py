@@ -10,6 +10,7 @@ urlpatterns = [
     path("meetings/new/", views.meeting_create, name="meeting_create"),
     path("meetings/calendar/", views.meeting_calendar, name="meeting_calendar"),
     path("meetings/<int:meeting_pk>/", views.meeting_detail, name="meeting_detail"),
+    path("meetings/<int:meeting_pk>/edit/", views.meeting_edit, name="meeting_edit"),
     path(
         "meetings/<int:meeting_pk>/agenda/generate/",
         views.meeting_agenda_generate,

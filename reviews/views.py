@@ -29,6 +29,7 @@ from .forms import (
     CancelForm,
     DecisionForm,
     FindingForm,
+    MeetingChangeForm,
     MeetingForm,
     MinutesForm,
     TopicForm,
@@ -131,6 +132,38 @@ def meeting_create(request, *, membership):
             "form": form,
             "title": "Schedule a meeting",
             "cancel_url": tenant_url(membership, "meeting_list"),
+            "breadcrumbs": _meetings_crumbs(membership),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@tenant_view(read="meetings.view")
+def meeting_edit(request, *, membership, meeting_pk):
+    """Move a scheduled meeting, or change its place or title."""
+    meeting = selectors.meeting_get(membership=membership, pk=meeting_pk)
+    require(membership, "meeting.manage")
+    form = MeetingChangeForm(request.POST or None, meeting=meeting)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_change(
+                membership=membership,
+                meeting=meeting,
+                reason=form.cleaned_data["reason"],
+                **form.service_kwargs(),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Meeting changed; if it moved, its attendees are told.")
+            return redirect(meeting.get_absolute_url())
+    return render(
+        request,
+        "includes/form_page.html",
+        {
+            "form": form,
+            "title": f"Change {meeting.title}",
+            "cancel_url": meeting.get_absolute_url(),
             "breadcrumbs": _meetings_crumbs(membership),
         },
         status=400 if request.method == "POST" else 200,

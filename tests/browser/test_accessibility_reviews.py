@@ -79,6 +79,16 @@ def _submit_empty(button: str):
     return act
 
 
+def _clear_and_save(selector: str):
+    def act(page):
+        page.locator(selector).fill("")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_load_state("load")
+        assert page.locator(".usa-error-message").count() > 0, "no errors shown"
+
+    return act
+
+
 def test_review_pages_have_no_accessibility_violations(page, world, sign_in, assert_accessible):
     a = world.a
     slug = a.tenant.slug
@@ -97,6 +107,16 @@ def test_review_pages_have_no_accessibility_violations(page, world, sign_in, ass
                 None,
             ),
             ("a scheduled meeting, forms open", upcoming_url, _open_details),
+            (
+                "moving a meeting",
+                _url("meeting_edit", tenant_slug=slug, meeting_pk=upcoming.pk),
+                None,
+            ),
+            (
+                "moving a meeting with its day left empty",
+                _url("meeting_edit", tenant_slug=slug, meeting_pk=upcoming.pk),
+                _clear_and_save("#id_day"),
+            ),
             ("adding an empty agenda item", upcoming_url, _submit_empty("Add to the agenda")),
             ("a held meeting", last_url, _open_details),
             ("the pack with its charts", pack_url, None),

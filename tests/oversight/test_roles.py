@@ -325,14 +325,23 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     # Review meetings (reviews/services.py).
     "meeting.manage": Scenario(
-        target=lambda tw: tw.p1.contract,
+        target=lambda tw: _scheduled_meeting(tw),
         find_created=lambda tw, tag: (
             _model("reviews.Meeting")
             .objects.filter(tenant=tw.tenant, title__endswith=f" {tag}")
             .first()
         ),
-        is_edited=lambda obj, tag: False,
+        is_edited=lambda meeting, tag: meeting.title.endswith(f" {tag}"),
         create_page="meeting_create",
+        edit_page="meeting_edit",
+        edit_page_kwarg="meeting_pk",
+        edit_form=lambda tw, meeting, tag: {
+            "day": (clock.today() + dt.timedelta(days=9)).isoformat(),
+            "start": "14:00",
+            "end": "15:00",
+            "location": "Room 4",
+            "title": f"Moved {tag}",
+        },
         create_form=lambda tw, tag: {
             "kind": "check_in",
             "contract": str(tw.p1.contract.pk),
@@ -466,6 +475,21 @@ SCENARIOS: dict[str, Scenario] = {
         },
     ),
 }
+
+
+def _scheduled_meeting(tw: TenantWorld):
+    """A check-in on P1's contract a week ahead, scheduled by the commissioner."""
+    from reviews import services
+
+    day = clock.today() + dt.timedelta(days=7)
+    return services.meeting_schedule(
+        membership=tw.members[Role.COMMISSIONER],
+        kind="check_in",
+        contract=tw.p1.contract,
+        starts_at=dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC),
+        ends_at=dt.datetime.combine(day, dt.time(11), tzinfo=dt.UTC),
+        title="Check-in",
+    )
 
 
 def _withholding_data(tag: str) -> dict:
