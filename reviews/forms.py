@@ -227,6 +227,14 @@ class TopicForm(USWDSMixin, ReasonMixin, forms.Form):
         }
 
 
+class DropForm(USWDSMixin, forms.Form):
+    note = forms.CharField(
+        label="Why the topic is dropped",
+        required=False,  # the service says why it is needed
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class FindingForm(USWDSMixin, forms.Form):
     finding = forms.CharField(
         label="What the deep dive found", widget=forms.Textarea(attrs={"rows": 4})

@@ -1080,7 +1080,7 @@ def roadmap_topic_drop(*, membership: Membership, topic: RoadmapTopic, note: str
         .get(pk=topic.pk)
     )
     if not _text(note):
-        raise ValidationError({"finding": "Say why the topic is dropped."})
+        raise ValidationError({"note": "Say why the topic is dropped."})
     return workflow.transition(
         topic,
         RoadmapStatus.DROPPED,

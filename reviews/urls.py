@@ -75,4 +75,9 @@ urlpatterns = [
         views.roadmap_topic_complete,
         name="roadmap_topic_complete",
     ),
+    path(
+        "roadmap/<int:roadmap_topic_pk>/drop/",
+        views.roadmap_topic_drop,
+        name="roadmap_topic_drop",
+    ),
 ]

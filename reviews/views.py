@@ -28,6 +28,7 @@ from .forms import (
     AgendaItemForm,
     CancelForm,
     DecisionForm,
+    DropForm,
     FindingForm,
     MeetingChangeForm,
     MeetingForm,
@@ -662,7 +663,7 @@ def roadmap_topic_create(request, *, membership):
     )
 
 
-def _topic_page(request, membership, topic, *, form=None, status=200):
+def _topic_page(request, membership, topic, *, form=None, drop_form=None, status=200):
     return render(
         request,
         "reviews/roadmap_topic.html",
@@ -671,6 +672,7 @@ def _topic_page(request, membership, topic, *, form=None, status=200):
             "may_complete": can(membership, "roadmap.manage")
             and topic.status == RoadmapStatus.PLANNED,
             "finding_form": form or FindingForm(),
+            "drop_form": drop_form or DropForm(prefix="drop"),
             "history": history_entries(topic, limit=50),
             "breadcrumbs": [("Roadmap", tenant_url(membership, "roadmap"))],
         },
@@ -702,6 +704,26 @@ def roadmap_topic_complete(request, *, membership, roadmap_topic_pk):
             messages.success(request, "Finding recorded.")
             return redirect(topic.get_absolute_url())
     return _topic_page(request, membership, topic, form=form, status=400)
+
+
+@tenant_view(read="roadmap.view")
+@require_POST
+def roadmap_topic_drop(request, *, membership, roadmap_topic_pk):
+    """Drop a planned deep dive, saying why (recorded in its history)."""
+    topic = selectors.topic_get(membership=membership, pk=roadmap_topic_pk)
+    require(membership, "roadmap.manage")
+    form = DropForm(request.POST, prefix="drop")
+    if form.is_valid():
+        try:
+            services.roadmap_topic_drop(
+                membership=membership, topic=topic, note=form.cleaned_data["note"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Topic dropped.")
+            return redirect(topic.get_absolute_url())
+    return _topic_page(request, membership, topic, drop_form=form, status=400)
 
 
 # --- panels --------------------------------------------------------------------------

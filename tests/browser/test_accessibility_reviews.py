@@ -130,6 +130,7 @@ def test_review_pages_have_no_accessibility_violations(page, world, sign_in, ass
             ("the roadmap", _url("roadmap", tenant_slug=slug), None),
             ("a roadmap topic", topic_url, None),
             ("a finding left empty", topic_url, _submit_empty("Record the finding")),
+            ("dropping without a reason", topic_url, _submit_empty("Drop the topic")),
             ("the new-topic form", _url("roadmap_topic_create", tenant_slug=slug), None),
             (
                 "the dashboard's next review",

@@ -296,3 +296,29 @@ def test_the_nightly_task_is_on_beat_s_schedule_and_idempotent(world):
     first = generate_review_meetings.delay(tenant_id=world.a.tenant.pk).get()
     assert first > 0
     assert generate_review_meetings.delay(tenant_id=world.a.tenant.pk).get() == 0
+
+
+def test_a_planned_deep_dive_is_dropped_on_its_page_saying_why(world, client_for):
+    from django.urls import reverse
+
+    from reviews.models import RoadmapStatus, RoadmapTopic
+
+    tw = world.a
+    member = tw.members["commissioner"]
+    topic = services.roadmap_topic_add(
+        membership=member, contract=tw.p1.contract, month=clock.today(),
+        title="Referral matching", owner=member,
+    )  # fmt: skip
+    url = reverse("roadmap_topic_drop", args=[tw.tenant.slug, topic.pk])
+    refused = client_for(member).post(url, {"drop-note": " "})
+    assert refused.status_code == 400
+    assert "Say why the topic is dropped." in refused.content.decode()
+    assert RoadmapTopic.objects.get(pk=topic.pk).status == RoadmapStatus.PLANNED
+    assert client_for(tw.p1.member).post(url, {"drop-note": "x"}).status_code == 403
+    done = client_for(member).post(url, {"drop-note": "Covered by the county's own review"})
+    assert done.status_code == 302
+    topic.refresh_from_db()
+    assert topic.status == RoadmapStatus.DROPPED
+    record = topic.history.order_by("-history_id").first()  # the clock is pinned: one time
+    assert record.history_user == member.user
+    assert record.history_change_reason == "Topic dropped: Covered by the county's own review"
