@@ -49,6 +49,7 @@ from .models import (
     ChangeField,
     Variation,
     VariationChange,
+    VariationKind,
     VariationPolicy,
     VariationStatus,
 )
@@ -118,19 +119,13 @@ def policy_update(*, membership: Membership, data: dict, reason: str) -> Variati
     for name in ("executive_above", "executive_for_protected", "executive_kinds"):
         if name in data:
             setattr(policy, name, data[name])
-    unknown = set(policy.executive_kinds or []) - set(_kind_codes())
+    unknown = set(policy.executive_kinds or []) - set(VariationKind.values)
     if unknown:
         raise ValidationError({"executive_kinds": f"No such kind: {', '.join(sorted(unknown))}."})
     policy.updated_at = clock.now()
     policy.full_clean()
     save_with_history(policy, user=membership.user, reason=reason)
     return policy
-
-
-def _kind_codes() -> list[str]:
-    from .models import VariationKind
-
-    return list(VariationKind.values)
 
 
 def executive_rule(variation: Variation, policy: VariationPolicy) -> str:
@@ -280,7 +275,7 @@ def _inputs(variation: Variation) -> list[ChangeInput]:
 # --- who may do what ---------------------------------------------------------------
 
 
-def _proposer_side(membership: Membership, variation: Variation) -> bool:
+def proposer_side(membership: Membership, variation: Variation) -> bool:
     """Whether ``membership`` is on the side that proposed ``variation``."""
     if variation.proposer_role == Role.PROVIDER:
         return (
@@ -410,7 +405,7 @@ def variation_propose(
 def variation_submit(*, membership: Membership, variation: Variation) -> Variation:
     """The proposer's side submits a draft for assessment."""
     variation = _locked(membership, variation)
-    if not _proposer_side(membership, variation):
+    if not proposer_side(membership, variation):
         raise PermissionDenied("Only the side that proposed a variation submits it.")
     VARIATION_WORKFLOW.check(variation.status, VariationStatus.SUBMITTED)
     problem = _effective_problem(variation.effective_on, membership.tenant)
@@ -438,7 +433,7 @@ def variation_submit(*, membership: Membership, variation: Variation) -> Variati
 def variation_withdraw(*, membership: Membership, variation: Variation, note: str) -> Variation:
     """The proposer's side withdraws a variation not yet decided, saying why."""
     variation = _locked(membership, variation)
-    if not _proposer_side(membership, variation):
+    if not proposer_side(membership, variation):
         raise PermissionDenied("Only the side that proposed a variation withdraws it.")
     note = (note or "").strip()
     if not note:

@@ -203,7 +203,7 @@ def _changes_shown(variation: Variation) -> list[dict]:
 def _detail_context(membership, variation, forms=None) -> dict:
     forms = forms or {}
     status = variation.status
-    proposer_side = services._proposer_side(membership, variation)
+    proposer_side = services.proposer_side(membership, variation)
     may = {
         "submit": status == VariationStatus.DRAFT
         and proposer_side
